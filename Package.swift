@@ -1,0 +1,70 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers (dependencies point down; C only at the edges):
+//   mailroom (executable) → MailWorker, MailProvisioning
+//   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto
+//   MailStore → CLibPQ            MailTransport → CCurl, MailProtocol
+//   MailMIME → CGMime             MailCrypto → CCrypto
+//   MailDomain, MailProtocol, MailCore: pure, no I/O
+let package = Package(
+    name: "Mailroom",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "mailroom", targets: ["mailroom"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        // C edges
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CGMime", pkgConfig: "gmime-3.0", providers: [.apt(["libgmime-3.0-dev"])]),
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+
+        // Pure layers
+        .target(name: "MailCore"),
+        .target(name: "MailProtocol", dependencies: ["MailCore"]),
+        .target(name: "MailDomain", dependencies: ["MailCore"]),
+
+        // I/O layers, each owning one C library
+        .target(name: "MailMIME", dependencies: ["CGMime", "MailCore"]),
+        .target(name: "MailTransport", dependencies: ["CCurl", "MailProtocol", "MailCore"]),
+        .target(name: "MailStore", dependencies: [
+            "CLibPQ", "MailCore", .product(name: "Logging", package: "swift-log"),
+        ]),
+        .target(name: "MailCrypto", dependencies: ["CCrypto", "MailCore"]),
+
+        // Composition
+        .target(name: "MailProvisioning", dependencies: [
+            "MailCore", "MailStore", "MailCrypto", .product(name: "Yams", package: "Yams"),
+        ]),
+        .target(name: "MailWorker", dependencies: [
+            "MailCore", "MailDomain", "MailStore", "MailTransport", "MailMIME", "MailCrypto",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .executableTarget(name: "mailroom", dependencies: [
+            "MailCore", "MailStore", "MailWorker", "MailProvisioning", "MailCrypto", "MailTransport", "MailMIME",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Test support: real Postgres and Dovecot fixtures
+        .target(name: "MailTesting", dependencies: ["MailCore", "MailStore", "MailTransport", "MailCrypto"]),
+
+        .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
+        .testTarget(name: "MailProtocolTests", dependencies: ["MailProtocol"]),
+        .testTarget(name: "MailDomainTests", dependencies: ["MailDomain"]),
+        .testTarget(name: "MailMIMETests", dependencies: ["MailMIME"]),
+        .testTarget(name: "MailTransportTests", dependencies: ["MailTransport", "MailTesting"]),
+        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailTesting"]),
+        .testTarget(name: "MailCryptoTests", dependencies: ["MailCrypto"]),
+        .testTarget(name: "MailProvisioningTests", dependencies: ["MailProvisioning", "MailTesting"]),
+        .testTarget(name: "MailWorkerTests", dependencies: [
+            "MailWorker", "MailTesting", "MailProvisioning", "MailMIME",
+        ]),
+    ]
+)

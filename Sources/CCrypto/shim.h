@@ -1,0 +1,8 @@
+#ifndef MAILROOM_CCRYPTO_SHIM_H
+#define MAILROOM_CCRYPTO_SHIM_H
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+#include <openssl/hmac.h>
+#include <openssl/sha.h>
+#include <openssl/err.h>
+#endif

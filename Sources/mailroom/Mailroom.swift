@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Mailroom: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailroom",
+        abstract: "Multi-tenant email service: imports IMAP mailboxes into PostgreSQL.",
+        subcommands: []
+    )
+}

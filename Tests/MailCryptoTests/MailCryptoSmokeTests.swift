@@ -1,0 +1,4 @@
+import Testing
+@testable import MailCrypto
+
+@Test func MailCryptoModuleLinks() { #expect(Bool(true)) }

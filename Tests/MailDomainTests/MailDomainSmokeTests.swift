@@ -1,0 +1,4 @@
+import Testing
+@testable import MailDomain
+
+@Test func MailDomainModuleLinks() { #expect(Bool(true)) }

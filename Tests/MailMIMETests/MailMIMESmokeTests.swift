@@ -1,0 +1,4 @@
+import Testing
+@testable import MailMIME
+
+@Test func MailMIMEModuleLinks() { #expect(Bool(true)) }

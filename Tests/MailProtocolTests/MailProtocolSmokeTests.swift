@@ -1,0 +1,4 @@
+import Testing
+@testable import MailProtocol
+
+@Test func MailProtocolModuleLinks() { #expect(Bool(true)) }

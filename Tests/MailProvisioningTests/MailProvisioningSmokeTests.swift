@@ -1,0 +1,4 @@
+import Testing
+@testable import MailProvisioning
+
+@Test func MailProvisioningModuleLinks() { #expect(Bool(true)) }

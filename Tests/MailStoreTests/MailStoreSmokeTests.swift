@@ -1,0 +1,4 @@
+import Testing
+@testable import MailStore
+
+@Test func MailStoreModuleLinks() { #expect(Bool(true)) }

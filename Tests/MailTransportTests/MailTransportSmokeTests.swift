@@ -1,0 +1,4 @@
+import Testing
+@testable import MailTransport
+
+@Test func MailTransportModuleLinks() { #expect(Bool(true)) }

@@ -1,0 +1,4 @@
+import Testing
+@testable import MailWorker
+
+@Test func MailWorkerModuleLinks() { #expect(Bool(true)) }
