@@ -1,0 +1,192 @@
+import CLibPQ
+import Foundation
+import MailCore
+
+/// One libpq connection, the sole owner of its `PGconn*`.
+///
+/// Every call blocks, so a connection is confined to its own `IOThread`: the pool hands it out only
+/// inside `thread.run { }`, and nothing else touches the handle. That confinement is why the type
+/// may be marked `@unchecked Sendable`.
+public final class PostgresConnection: @unchecked Sendable {
+    let handle: OpaquePointer
+    public let thread: IOThread
+    /// Set when the server connection broke; the pool discards such connections.
+    public private(set) var isBroken = false
+
+    /// Opens a connection. Blocking: call it on the connection's thread (the pool does).
+    /// `conninfo` is a libpq URL or key=value string; it never appears in errors.
+    static func open(conninfo: String, applicationName: String, thread: IOThread) throws(PostgresError) -> PostgresConnection {
+        guard let conn = PQconnectdb(conninfo) else {
+            throw PostgresError(code: .connectionFailed, message: "out of memory creating connection")
+        }
+        guard PQstatus(conn) == CONNECTION_OK else {
+            let msg = Self.sanitized(String(cString: PQerrorMessage(conn)))
+            PQfinish(conn)
+            throw PostgresError(code: .connectionFailed, message: msg)
+        }
+        let c = PostgresConnection(handle: conn, thread: thread)
+        // Fixed session settings that the text decoders rely on.
+        try c.execute("SELECT set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, YMD', false), set_config('application_name', \(applicationName), false)")
+        return c
+    }
+
+    private init(handle: OpaquePointer, thread: IOThread) {
+        self.handle = handle
+        self.thread = thread
+    }
+
+    deinit {
+        PQfinish(handle)
+    }
+
+    /// Runs one statement with bound parameters and returns its rows.
+    @discardableResult
+    public func query(_ sql: SQL) throws(PostgresError) -> PostgresRows {
+        let binds = sql.binds
+        let n = binds.count
+        var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
+        var lengths = [Int32](repeating: 0, count: n)
+        var formats = [Int32](repeating: 0, count: n)
+        for (i, b) in binds.enumerated() {
+            switch b {
+            case .null:
+                values[i] = nil
+            case .text(let s):
+                values[i] = strdup(s)
+            case .binary(let bytes):
+                let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
+                bytes.withUnsafeBufferPointer { src in
+                    if let base = src.baseAddress {
+                        UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: bytes.count)
+                    }
+                }
+                values[i] = p
+                lengths[i] = Int32(bytes.count)
+                formats[i] = 1
+            }
+        }
+        defer {
+            for (i, b) in binds.enumerated() {
+                switch b {
+                case .text: free(values[i])
+                case .binary: values[i]?.deallocate()
+                case .null: break
+                }
+            }
+        }
+        let result: OpaquePointer? = values.withUnsafeBufferPointer { vp in
+            vp.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(n, 1)) { valuesPtr in
+                PQexecParams(handle, sql.text, Int32(n), nil, n == 0 ? nil : valuesPtr, lengths, formats, 0)
+            }
+        }
+        return try consume(result)
+    }
+
+    /// Runs a statement and returns the number of rows it affected.
+    @discardableResult
+    public func execute(_ sql: SQL) throws(PostgresError) -> Int {
+        try query(sql).affectedRows
+    }
+
+    /// Runs several statements in one round trip with no parameters (migrations, `BEGIN`).
+    public func executeScript(_ text: String) throws(PostgresError) {
+        var res = PQexec(handle, text)
+        var firstError: PostgresError?
+        // PQexec returns only the last result; errors stop the script, so one check suffices.
+        do { _ = try consume(res) } catch { firstError = error }
+        res = nil
+        if let firstError { throw firstError }
+    }
+
+    /// Runs `body` in a transaction. With a tenant, the transaction carries it in
+    /// `mailroom.tenant_id`, the setting every row-level security policy reads.
+    public func transaction<T>(tenant: TenantID? = nil, isolation: String? = nil, _ body: () throws -> T) throws -> T {
+        try executeScript(isolation.map { "BEGIN ISOLATION LEVEL \($0)" } ?? "BEGIN")
+        do {
+            if let tenant {
+                try execute("SELECT set_config('mailroom.tenant_id', \(tenant.description), true)")
+            }
+            let value = try body()
+            try executeScript("COMMIT")
+            return value
+        } catch {
+            if !isBroken { try? executeScript("ROLLBACK") }
+            throw error
+        }
+    }
+
+    private func consume(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
+        guard let result else {
+            throw fail(message: String(cString: PQerrorMessage(handle)))
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_COMMAND_OK, PGRES_EMPTY_QUERY:
+            let rows = Int(PQntuples(result))
+            let cols = Int(PQnfields(result))
+            var names = [String]()
+            names.reserveCapacity(cols)
+            for c in 0..<cols { names.append(String(cString: PQfname(result, Int32(c)))) }
+            var values = [[String?]]()
+            values.reserveCapacity(rows)
+            for r in 0..<rows {
+                var row = [String?]()
+                row.reserveCapacity(cols)
+                for c in 0..<cols {
+                    if PQgetisnull(result, Int32(r), Int32(c)) == 1 {
+                        row.append(nil)
+                    } else {
+                        let len = Int(PQgetlength(result, Int32(r), Int32(c)))
+                        let ptr = PQgetvalue(result, Int32(r), Int32(c))!
+                        row.append(ptr.withMemoryRebound(to: UInt8.self, capacity: len) {
+                            String(decoding: UnsafeBufferPointer(start: $0, count: len), as: UTF8.self)
+                        })
+                    }
+                }
+                values.append(row)
+            }
+            let affected = Int(String(cString: PQcmdTuples(result))) ?? 0
+            return PostgresRows(columns: names, values: values, affectedRows: affected)
+        default:
+            func field(_ code: UInt8) -> String? {
+                guard let p = PQresultErrorField(result, Int32(code)) else { return nil }
+                return String(cString: p)
+            }
+            let state = field(UInt8(ascii: "C"))
+            let message = field(UInt8(ascii: "M")) ?? String(cString: PQresultErrorMessage(result))
+            if PQstatus(handle) != CONNECTION_OK {
+                isBroken = true
+                throw PostgresError(code: .connectionLost, sqlState: state, message: Self.sanitized(message))
+            }
+            // DETAIL can echo row values (a duplicate key's value); keep it out of the description
+            // but available to callers that decide what to show.
+            throw PostgresError(code: .queryFailed, sqlState: state, message: Self.redactingValues(message, sqlState: state),
+                                detail: field(UInt8(ascii: "D")), constraint: field(UInt8(ascii: "n")))
+        }
+    }
+
+    private func fail(message: String) -> PostgresError {
+        if PQstatus(handle) != CONNECTION_OK {
+            isBroken = true
+            return PostgresError(code: .connectionLost, message: Self.sanitized(message))
+        }
+        return PostgresError(code: .queryFailed, message: Self.sanitized(message))
+    }
+
+    /// Data exceptions (SQLSTATE class 22) quote the offending input value, which may be a secret or
+    /// a message body: keep the server's wording up to the value and drop the value itself.
+    static func redactingValues(_ message: String, sqlState: String?) -> String {
+        guard let state = sqlState, state.hasPrefix("22"), let r = message.range(of: ": \"") else { return message }
+        return message[..<r.lowerBound] + ": <value withheld>"
+    }
+
+    /// libpq's connection errors name host and user but never the password; trim whitespace only,
+    /// and drop anything that looks like a conninfo echo just in case.
+    static func sanitized(_ message: String) -> String {
+        let trimmed = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        if trimmed.contains("password=") || trimmed.contains("://") {
+            return "connection failed (details withheld: they contained connection parameters)"
+        }
+        return trimmed.isEmpty ? "connection failed" : trimmed
+    }
+}

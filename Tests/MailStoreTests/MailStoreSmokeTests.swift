@@ -1,4 +1,0 @@
-import Testing
-@testable import MailStore
-
-@Test func MailStoreModuleLinks() { #expect(Bool(true)) }

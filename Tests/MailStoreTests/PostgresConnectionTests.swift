@@ -1,0 +1,89 @@
+import Foundation
+import MailCore
+import MailTesting
+import Testing
+@testable import MailStore
+
+@Suite struct PostgresConnectionTests {
+    @Test func bindsAndDecodesEveryType() async throws {
+        let pool = try await TestDatabase.pool()
+        let bytes: [UInt8] = [0, 1, 2, 255, 0x5C, 0x78]
+        let when = Date(timeIntervalSince1970: 1_764_553_337.123456)
+        let row = try await pool.withConnection { conn in
+            try conn.query("""
+                SELECT \(42)::int AS i, \(Int64.max)::bigint AS big, \("héllo 'quoted' \\ $1")::text AS s,
+                       \(true)::bool AS b, \(bytes)::bytea AS raw, \(when)::timestamptz AS t,
+                       \(Optional<String>.none)::text AS n, \(PostgresArray(["a", "b c", "d\"e"]))::text[] AS arr,
+                       \(2.5)::float8 AS d
+                """).one()
+        }
+        #expect(try row.decode(Int.self, "i") == 42)
+        #expect(try row.decode(Int64.self, "big") == Int64.max)
+        #expect(try row.decode(String.self, "s") == "héllo 'quoted' \\ $1")
+        #expect(try row.decode(Bool.self, "b") == true)
+        #expect(try row.decode([UInt8].self, "raw") == bytes)
+        #expect(abs(try row.decode(Date.self, "t").timeIntervalSince(when)) < 0.000_001)
+        #expect(try row.decode(String?.self, "n") == nil)
+        #expect(try row.decode(PostgresTextArray.self, "arr").elements == ["a", "b c", "d\"e"])
+        #expect(try row.decode(Double.self, "d") == 2.5)
+        #expect(throws: PostgresError.self) { try row.decode(Int.self, "n") }
+    }
+
+    @Test func errorsCarrySQLStateAndNoBoundValues() async throws {
+        let pool = try await TestDatabase.pool()
+        let secret = "s3cr3t-value-never-logged"
+        let error = await #expect(throws: PostgresError.self) {
+            try await pool.withConnection { conn in
+                try conn.query("SELECT \(secret)::int")
+            }
+        }
+        #expect(error?.sqlState == "22P02")
+        #expect(error.map { !$0.description.contains(secret) } == true)
+    }
+
+    @Test func connectionFailureNeverShowsThePassword() async throws {
+        let url = "postgresql://mailroom:wrong-Pa55word@127.0.0.1:1/nothing?connect_timeout=2"
+        let pool = PostgresPool(.init(conninfo: url, maxConnections: 1))
+        let error = await #expect(throws: PostgresError.self) {
+            try await pool.withConnection { try $0.query("SELECT 1") }
+        }
+        #expect(error?.code == .connectionFailed)
+        #expect(error.map { !$0.description.contains("wrong-Pa55word") } == true)
+    }
+
+    @Test func transactionRollsBackOnError() async throws {
+        let pool = try await TestDatabase.pool()
+        let (tenant, _) = try await TestDatabase.makeTenant("txn", in: pool)
+        struct Abort: Error {}
+        await #expect(throws: Abort.self) {
+            try await pool.transaction(tenant: tenant) { conn in
+                try conn.execute("INSERT INTO team (tenant_id, name) VALUES (\(tenant), 'rolled-back')")
+                throw Abort()
+            }
+        }
+        let count = try await pool.transaction(tenant: tenant) { conn in
+            try conn.query("SELECT count(*) FROM team WHERE name = 'rolled-back'").one().decode(Int.self, at: 0)
+        }
+        #expect(count == 0)
+    }
+
+    @Test func poolServesMoreTasksThanConnections() async throws {
+        let pool = PostgresPool(.init(conninfo: try TestDatabase.url(), maxConnections: 3))
+        defer { pool.close() }
+        let results = try await withThrowingTaskGroup(of: Int.self) { group in
+            for i in 0..<40 {
+                group.addTask {
+                    try await pool.withConnection { conn in
+                        try conn.query("SELECT \(i)::int FROM pg_sleep(0.005)").one().decode(Int.self, at: 0)
+                    }
+                }
+            }
+            return try await group.reduce(into: [Int]()) { $0.append($1) }
+        }
+        #expect(results.sorted() == Array(0..<40))
+        let backends = try await pool.withConnection { conn in
+            try conn.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = 'mailroom' AND datname = current_database() AND pid <> pg_backend_pid()").one().decode(Int.self, at: 0)
+        }
+        #expect(backends <= 2, "never more than maxConnections open")
+    }
+}
