@@ -1,0 +1,30 @@
+import Foundation
+
+/// The Message-ID an email is stored and deduplicated under.
+public enum MessageIdentity {
+    /// The domain of synthetic ids. `.invalid` (RFC 2606) can never collide with a real host.
+    public static let syntheticDomain = "synthetic.mailroom.invalid"
+
+    /// Longest Message-ID kept verbatim; longer ones are replaced by a digest so the unique index
+    /// (B-tree entries are limited to about 2.7 kB) never rejects a message.
+    public static let maxLength = 512
+
+    /// Returns the id to store and whether it was made up.
+    /// - Parameters:
+    ///   - header: the parsed Message-ID without angle brackets, if any.
+    ///   - digest: a stable hex digest of the message's identity (headers that survive delivery plus
+    ///     the body), so the same message without an id, delivered to two mailboxes, gets one id.
+    ///   - longIDDigest: computes a digest of an over-long id.
+    public static func resolve(header: String?, digest: () -> String, longIDDigest: (String) -> String) -> (id: String, synthetic: Bool) {
+        let trimmed = header?
+            .trimmingCharacters(in: CharacterSet(charactersIn: "<> \t\r\n"))
+            .filter { $0 != "\0" } ?? ""
+        if trimmed.isEmpty || trimmed.unicodeScalars.contains(where: { $0.value < 0x21 }) && !trimmed.contains("@") {
+            return ("\(digest())@\(syntheticDomain)", true)
+        }
+        if trimmed.utf8.count > maxLength {
+            return ("\(longIDDigest(trimmed))@long.\(syntheticDomain)", false)
+        }
+        return (trimmed, false)
+    }
+}

@@ -1,0 +1,22 @@
+import MailCore
+
+/// Queries on `tenant`. The tenant table has no row-level policy: the worker enumerates it to find work.
+public enum TenantQueries {
+    public struct Tenant: Sendable, Equatable {
+        public var id: TenantID
+        public var slug: String
+        public var name: String
+    }
+
+    public static func tenantListActive(_ conn: PostgresConnection) throws -> [Tenant] {
+        try conn.query("SELECT id, slug, name FROM tenant WHERE is_active ORDER BY id").map {
+            Tenant(id: try $0.decode(at: 0), slug: try $0.decode(at: 1), name: try $0.decode(at: 2))
+        }
+    }
+
+    public static func tenantGetBySlug(_ conn: PostgresConnection, slug: String) throws -> Tenant? {
+        try conn.query("SELECT id, slug, name FROM tenant WHERE slug = \(slug)").first.map {
+            Tenant(id: try $0.decode(at: 0), slug: try $0.decode(at: 1), name: try $0.decode(at: 2))
+        }
+    }
+}

@@ -1,0 +1,270 @@
+import Foundation
+import Logging
+import MailCore
+import MailDomain
+import MailMIME
+import MailStore
+import MailTransport
+
+/// Imports new mail of one IMAP folder into Postgres, exactly once.
+///
+/// Order of a poll: EXAMINE → decide (pure `FolderSyncPlan`) → retry due failures → list UIDs above
+/// the cursor → in batches: fetch metadata, fetch bodies, parse, then one transaction stores the
+/// batch, records its failures and moves the cursor. Fetching batch N+1 overlaps storing batch N.
+/// A crash at any point loses nothing (the cursor never passes an uncommitted message) and
+/// duplicates nothing (Message-ID dedupe absorbs the re-fetched batch).
+struct FolderImporter: Sendable {
+    let pool: PostgresPool
+    let settings: ImportSettings
+    let logger: Logger
+
+    /// A message fetched and parsed (or failed) and waiting to be stored.
+    enum Item: Sendable {
+        case email(UID, NewEmail)
+        case failure(UID, ImportFailureQueries.Stage, String)
+        /// Gone from the server between listing and fetching (expunged): the cursor passes it.
+        case vanished(UID)
+
+        var uid: UID {
+            switch self {
+            case .email(let u, _), .failure(let u, _, _), .vanished(let u): return u
+            }
+        }
+    }
+
+    func poll(account: MailAccountRecord, folder initial: MailFolderRecord, imap: IMAPConnection) async throws -> ImportReport {
+        let tenant = account.tenantID
+        var report = ImportReport(tenantID: tenant, accountID: account.id, folderID: initial.id)
+        try await pool.transaction(tenant: tenant) { conn in
+            try MailFolderQueries.mailFolderPollStarted(conn, tenant: tenant, id: initial.id)
+        }
+        let name = initial.name
+        let status = try await imap.run { try $0.examine(name) }
+        let folder = try await pool.transaction(tenant: tenant) { conn in
+            try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: initial.id)
+        }
+        let plan = FolderSyncPlan.decide(
+            cursor: .init(uidValidity: folder.uidValidity, lastUID: folder.lastUID),
+            serverValidity: status.uidValidity, serverUIDNext: status.uidNext, exists: status.exists,
+            fetchSince: account.fetchSince)
+
+        var uids: [UID] = []
+        switch plan {
+        case .upToDate:
+            break
+        case .fetchAfter(let after):
+            uids = try await imap.run { try $0.searchUIDs(name, after: after) }.filter { $0 > after }
+        case .initial(let since), .newEpoch(_, _, let since):
+            if case .newEpoch(let previous, let current, _) = plan {
+                report.uidValidityChanged = true
+                logger.warning("UIDVALIDITY changed: starting a new epoch", metadata: [
+                    "folder": "\(name)", "previous": "\(previous)", "current": "\(current)"])
+            }
+            if folder.uidValidity != status.uidValidity {
+                let previous = folder.uidValidity
+                try await pool.transaction(tenant: tenant) { conn in
+                    try MailFolderQueries.mailFolderStartEpoch(conn, tenant: tenant, id: folder.id,
+                                                               previous: previous, new: status.uidValidity)
+                }
+            }
+            if let since {
+                uids = try await imap.run { try $0.searchUIDs(name, since: since) }
+            } else {
+                uids = try await imap.run { try $0.searchUIDs(name, after: nil) }
+            }
+        }
+        let epoch = status.uidValidity
+
+        try await retryDueFailures(account: account, folder: folder, epoch: epoch, imap: imap, report: &report)
+
+        uids = Array(Set(uids)).sorted()
+        let batches = stride(from: 0, to: uids.count, by: settings.batchSize).map {
+            Array(uids[$0..<min($0 + settings.batchSize, uids.count)])
+        }
+        var pendingStore: Task<BatchOutcome, Error>?
+        for batch in batches {
+            let items = try await fetch(batch, account: account, folderName: name, imap: imap)
+            if let previous = pendingStore { report.add(try await previous.value) }
+            pendingStore = Task { [self] in
+                try await store(items, covering: batch.last!, account: account, folder: folder, epoch: epoch)
+            }
+        }
+        if let last = pendingStore { report.add(try await last.value) }
+
+        let uidNext = status.uidNext
+        try await pool.transaction(tenant: tenant) { conn in
+            try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: folder.id, uidNext: uidNext, error: nil)
+        }
+        return report
+    }
+
+    // MARK: Fetching
+
+    private func fetch(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection) async throws -> [Item] {
+        let metas = try await imap.run { try $0.fetchMetadata(folderName, uids: UIDSet(uids)) }
+        let byUID = Dictionary(metas.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
+        let maxSize = account.maxMessageSize
+        let keepUnread = account.keepUnread
+        let raws: [(UID, Result<(bytes: [UInt8], headerOnly: Bool), TransportError>?)] = try await imap.run { session in
+            var out: [(UID, Result<(bytes: [UInt8], headerOnly: Bool), TransportError>?)] = []
+            for uid in uids {
+                guard let meta = byUID[uid] else { out.append((uid, nil)); continue }
+                do {
+                    if meta.size > maxSize {
+                        out.append((uid, .success((try session.fetchHeader(folderName, uid: uid), true))))
+                    } else {
+                        out.append((uid, .success((try session.fetchMessage(folderName, uid: uid), false))))
+                    }
+                } catch let e as TransportError where e.isConnectionLevel || e.code == .uidValidityChanged {
+                    throw e  // the whole poll stops; the cursor keeps what was committed
+                } catch let e as TransportError {
+                    out.append((uid, .failure(e)))
+                }
+            }
+            if keepUnread {
+                // URL fetches send BODY[] (not PEEK) and so set \Seen: put back what was unread.
+                let wasUnread = uids.filter { byUID[$0].map { !$0.flags.contains { $0.caseInsensitiveCompare("\\Seen") == .orderedSame } } ?? false }
+                if !wasUnread.isEmpty { try session.removeSeenFlag(folderName, uids: UIDSet(wasUnread)) }
+            }
+            return out
+        }
+        return raws.map { uid, result -> Item in
+            guard let result else { return .vanished(uid) }
+            switch result {
+            case .failure(let e) where e.code == .noSuchMessage:
+                return .vanished(uid)
+            case .failure(let e):
+                return .failure(uid, .fetch, e.description)
+            case .success(let fetched):
+                let meta = byUID[uid]!
+                do {
+                    let parsed = try MIMEParser.parse(fetched.bytes)
+                    let note = fetched.headerOnly
+                        ? "message of \(meta.size) bytes exceeds the account's limit of \(maxSize) bytes: imported header only"
+                        : nil
+                    return .email(uid, MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
+                                                              internalDate: meta.internalDate, headerOnlyNote: note))
+                } catch {
+                    return .failure(uid, .parse, error.description)
+                }
+            }
+        }
+    }
+
+    // MARK: Storing
+
+    struct BatchOutcome: Sendable {
+        var imported = 0, linked = 0, failed = 0, headerOnly = 0
+    }
+
+    /// Stores a batch and moves the cursor to `covering` in one transaction. If one message makes the
+    /// transaction fail, the batch is stored again with a savepoint per message, and the offending
+    /// message is recorded as a failure instead of blocking the folder.
+    private func store(_ items: [Item], covering last: UID, account: MailAccountRecord, folder: MailFolderRecord,
+                       epoch: UIDValidity) async throws -> BatchOutcome {
+        do {
+            return try await storeOnce(items, covering: last, account: account, folder: folder, epoch: epoch, isolate: false)
+        } catch let e as PostgresError where e.code == .queryFailed {
+            logger.warning("batch store failed; retrying message by message", metadata: ["error": "\(e)"])
+            return try await storeOnce(items, covering: last, account: account, folder: folder, epoch: epoch, isolate: true)
+        }
+    }
+
+    private func storeOnce(_ items: [Item], covering last: UID, account: MailAccountRecord, folder: MailFolderRecord,
+                           epoch: UIDValidity, isolate: Bool) async throws -> BatchOutcome {
+        let tenant = account.tenantID
+        let settings = self.settings
+        return try await pool.transaction(tenant: tenant) { conn in
+            var out = BatchOutcome()
+            let cursor = try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: folder.id)
+            // Another importer moved on, or the epoch changed under us: store only what is still ours.
+            guard cursor.uidValidity == epoch else { return out }
+            for item in items where item.uid > cursor.lastUID {
+                func record(_ stage: ImportFailureQueries.Stage, _ reason: String) throws {
+                    try ImportFailureQueries.importFailureRecord(
+                        conn, tenant: tenant, account: account.id, folder: folder.id, uidValidity: epoch, uid: item.uid,
+                        stage: stage, reason: reason, maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
+                    out.failed += 1
+                }
+                switch item {
+                case .vanished:
+                    continue
+                case .failure(_, let stage, let reason):
+                    try record(stage, reason)
+                case .email(let uid, let email):
+                    let placement = EmailPlacement(accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: uid, target: folder.target)
+                    if isolate { try conn.executeScript("SAVEPOINT one_message") }
+                    do {
+                        let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: placement)
+                        if isolate { try conn.executeScript("RELEASE SAVEPOINT one_message") }
+                        if r.isNew { out.imported += 1 } else { out.linked += 1 }
+                        if email.isHeaderOnly { out.headerOnly += 1 }
+                    } catch let e as PostgresError where isolate && e.code == .queryFailed {
+                        try conn.executeScript("ROLLBACK TO SAVEPOINT one_message")
+                        try record(.store, e.description)
+                    }
+                }
+            }
+            try MailFolderQueries.mailFolderAdvance(conn, tenant: tenant, id: folder.id, uidValidity: epoch, lastUID: last,
+                                                    imported: out.imported + out.linked, skipped: 0)
+            return out
+        }
+    }
+
+    // MARK: Retries
+
+    /// Retries failed messages whose backoff has elapsed. They sit below the cursor, so the folder
+    /// never waited for them.
+    private func retryDueFailures(account: MailAccountRecord, folder: MailFolderRecord, epoch: UIDValidity,
+                                  imap: IMAPConnection, report: inout ImportReport) async throws {
+        let tenant = account.tenantID
+        let due = try await pool.transaction(tenant: tenant) { conn in
+            try ImportFailureQueries.importFailureListDue(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, now: Date())
+        }
+        guard !due.isEmpty else { return }
+        let items = try await fetch(due.map(\.uid), account: account, folderName: folder.name, imap: imap)
+        let settings = self.settings
+        let placementTarget = folder.target
+        let outcome = try await pool.transaction(tenant: tenant) { conn in
+            var ok = 0, failed = 0
+            for item in items {
+                switch item {
+                case .email(let uid, let email):
+                    try conn.executeScript("SAVEPOINT retry")
+                    do {
+                        let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: .init(
+                            accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: uid, target: placementTarget))
+                        try conn.executeScript("RELEASE SAVEPOINT retry")
+                        try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: r.emailID)
+                        ok += 1
+                    } catch let e as PostgresError where e.code == .queryFailed {
+                        try conn.executeScript("ROLLBACK TO SAVEPOINT retry")
+                        try ImportFailureQueries.importFailureRecord(conn, tenant: tenant, account: account.id, folder: folder.id,
+                            uidValidity: epoch, uid: uid, stage: .store, reason: e.description,
+                            maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
+                        failed += 1
+                    }
+                case .failure(let uid, let stage, let reason):
+                    try ImportFailureQueries.importFailureRecord(conn, tenant: tenant, account: account.id, folder: folder.id,
+                        uidValidity: epoch, uid: uid, stage: stage, reason: reason,
+                        maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
+                    failed += 1
+                case .vanished(let uid):
+                    try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: nil)
+                }
+            }
+            return (ok, failed)
+        }
+        report.retriedOK += outcome.0
+        report.failed += outcome.1
+    }
+}
+
+extension ImportReport {
+    mutating func add(_ o: FolderImporter.BatchOutcome) {
+        imported += o.imported
+        linkedExisting += o.linked
+        failed += o.failed
+        headerOnly += o.headerOnly
+    }
+}

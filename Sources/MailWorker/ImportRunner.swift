@@ -1,0 +1,158 @@
+import Foundation
+import Logging
+import MailCore
+import MailCrypto
+import MailStore
+import MailTransport
+
+/// Polls every active account of every active tenant until nothing new remains (`mailroom worker
+/// --until-idle`). The long-running worker schedules the same `pollAccount` through its job table.
+public struct ImportRunner: Sendable {
+    public let pool: PostgresPool
+    public let secrets: SecretBox
+    public let settings: ImportSettings
+    public let logger: Logger
+
+    public init(pool: PostgresPool, secrets: SecretBox, settings: ImportSettings = .init(),
+                logger: Logger = Logger(label: "mailroom.import")) {
+        self.pool = pool
+        self.secrets = secrets
+        self.settings = settings
+        self.logger = logger
+    }
+
+    /// Runs until a full pass over every account fetched nothing; returns every folder's totals.
+    public func runUntilIdle(concurrency: Int = 4) async throws -> [ImportReport] {
+        let tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
+        var accounts: [MailAccountRecord] = []
+        for t in tenants {
+            accounts += try await pool.transaction(tenant: t.id) { try MailAccountQueries.mailAccountListPollable($0, tenant: t.id) }
+        }
+        var totals: [FolderID: ImportReport] = [:]
+        try await withThrowingTaskGroup(of: [ImportReport].self) { group in
+            var next = 0
+            func launch() {
+                guard next < accounts.count else { return }
+                let account = accounts[next]
+                next += 1
+                group.addTask { await self.pollAccountUntilIdle(account) }
+            }
+            for _ in 0..<max(1, concurrency) { launch() }
+            while let reports = try await group.next() {
+                for r in reports { totals[r.folderID, default: ImportReport(tenantID: r.tenantID, accountID: r.accountID, folderID: r.folderID)].merge(r) }
+                launch()
+            }
+        }
+        return totals.values.sorted { ($0.tenantID, $0.accountID, $0.folderID) < ($1.tenantID, $1.accountID, $1.folderID) }
+    }
+
+    /// Polls each folder of one account repeatedly until a pass fetches nothing (mail that arrives
+    /// during a poll is picked up by the next pass).
+    public func pollAccountUntilIdle(_ account: MailAccountRecord) async -> [ImportReport] {
+        var all: [ImportReport] = []
+        var rounds = 0
+        while rounds < 100 {
+            rounds += 1
+            let reports = await pollAccount(account)
+            all += reports
+            if !reports.contains(where: { $0.fetchedAnything || $0.uidValidityChanged }) { break }
+        }
+        return all
+    }
+
+    /// One poll of every active folder of the account. Connection and login failures are recorded
+    /// on the account and its folders with a clear message; nothing is thrown.
+    public func pollAccount(_ account: MailAccountRecord) async -> [ImportReport] {
+        let tenant = account.tenantID
+        var log = logger
+        log[metadataKey: "tenant"] = "\(tenant)"
+        log[metadataKey: "account"] = "\(account.id)"
+        let folders: [MailFolderRecord]
+        do {
+            folders = try await pool.transaction(tenant: tenant) { try MailFolderQueries.mailFolderListActive($0, tenant: tenant, account: account.id) }
+        } catch {
+            log.error("cannot list folders", metadata: ["error": "\(error)"])
+            return []
+        }
+        let endpoint: IMAPEndpoint
+        do {
+            endpoint = try makeEndpoint(account)
+        } catch {
+            await recordFailure(account: account, folders: folders, message: "\(error)", log: log)
+            return folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
+        }
+        let imap = IMAPConnection(endpoint: endpoint, label: "\(tenant)-\(account.id)")
+        defer { imap.close() }
+        let importer = FolderImporter(pool: pool, settings: settings, logger: log)
+        var reports: [ImportReport] = []
+        var accountError: String?
+        for folder in folders {
+            var flog = log
+            flog[metadataKey: "folder"] = "\(folder.name)"
+            do {
+                let r = try await importer.poll(account: account, folder: folder, imap: imap)
+                if r.fetchedAnything {
+                    flog.info("imported", metadata: ["new": "\(r.imported)", "linked": "\(r.linkedExisting)", "failed": "\(r.failed)"])
+                }
+                reports.append(r)
+            } catch {
+                let message = "\(error)"
+                flog.error("poll failed", metadata: ["error": "\(message)"])
+                if let t = error as? TransportError, t.isConnectionLevel || t.code == .authenticationFailed { accountError = message }
+                _ = try? await pool.transaction(tenant: tenant) { conn in
+                    try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: folder.id, uidNext: nil, error: message)
+                }
+                var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: folder.id)
+                r.error = message
+                reports.append(r)
+                if accountError != nil { break }
+            }
+        }
+        let finalError = accountError
+        _ = try? await pool.transaction(tenant: tenant) { conn in
+            try MailAccountQueries.mailAccountSetError(conn, tenant: tenant, id: account.id, error: finalError)
+        }
+        return reports
+    }
+
+    private func recordFailure(account: MailAccountRecord, folders: [MailFolderRecord], message: String, log: Logger) async {
+        log.error("account cannot be polled", metadata: ["error": "\(message)"])
+        let tenant = account.tenantID
+        _ = try? await pool.transaction(tenant: tenant) { conn in
+            try MailAccountQueries.mailAccountSetError(conn, tenant: tenant, id: account.id, error: message)
+            for f in folders { try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: f.id, uidNext: nil, error: message) }
+        }
+    }
+
+    func makeEndpoint(_ a: MailAccountRecord) throws -> IMAPEndpoint {
+        guard let host = a.imapHost else { throw WorkerError("account \(a.name) has no IMAP host") }
+        let security = TransportSecurity(rawValue: a.imapSecurity) ?? .tls
+        let password: Secret
+        if let sealed = a.imapSecret {
+            password = try secrets.open(sealed, context: MailAccountRecord.secretContext(tenant: a.tenantID, account: a.id, field: "imap_secret"))
+        } else {
+            password = Secret("")
+        }
+        return IMAPEndpoint(host: host, port: a.imapPort ?? (security == .tls ? 993 : 143), security: security,
+                            verifyTLS: a.imapVerifyTLS, username: a.imapUsername ?? a.address, password: password,
+                            connectTimeout: settings.connectTimeout, ioTimeout: settings.ioTimeout)
+    }
+}
+
+/// An error of the worker's own making, with a log-safe message.
+public struct WorkerError: Error, CustomStringConvertible, Sendable {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+extension ImportReport {
+    mutating func merge(_ o: ImportReport) {
+        imported += o.imported
+        linkedExisting += o.linkedExisting
+        failed += o.failed
+        retriedOK += o.retriedOK
+        headerOnly += o.headerOnly
+        uidValidityChanged = uidValidityChanged || o.uidValidityChanged
+        error = o.error ?? (o.fetchedAnything ? nil : error)
+    }
+}

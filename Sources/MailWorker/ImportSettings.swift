@@ -1,0 +1,14 @@
+/// Tunables of the import path. Defaults suit production; tests shrink delays.
+public struct ImportSettings: Sendable {
+    /// Messages stored per transaction. The cursor moves once per batch, so a crash re-fetches at most
+    /// one batch (which dedupe then absorbs).
+    public var batchSize = 50
+    /// Attempts before a message that fails to fetch, parse or store is given up as `failed`.
+    public var maxAttempts = 5
+    /// First retry delay for a failed message; doubles each attempt.
+    public var retryBaseDelay: Duration = .seconds(60)
+    public var connectTimeout: Duration = .seconds(15)
+    public var ioTimeout: Duration = .seconds(60)
+
+    public init() {}
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import MailDomain
-
-@Test func MailDomainModuleLinks() { #expect(Bool(true)) }
