@@ -1,0 +1,52 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MailCrypto
+import MailStore
+
+/// Options every subcommand shares: where the database is and how loud to log.
+struct GlobalOptions: ParsableArguments {
+    @Option(name: .customLong("database-url"),
+            help: "libpq URL of the database (default: $MAILROOM_DATABASE_URL, else a private cluster under ./.mailroom).")
+    var databaseURL: String?
+
+    @Option(help: "Directory of the embedded cluster used when no database URL is given (default: $MAILROOM_HOME or ./.mailroom).")
+    var home: String?
+
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: $MAILROOM_LOG_LEVEL or info).")
+    var logLevel: String?
+
+    var environment: [String: String] { ProcessInfo.processInfo.environment }
+
+    var homeDirectory: String {
+        home ?? environment["MAILROOM_HOME"] ?? FileManager.default.currentDirectoryPath + "/.mailroom"
+    }
+
+    /// The configured URL, or the embedded cluster's (started on first use).
+    func resolveDatabase() throws -> String {
+        if let url = databaseURL ?? environment["MAILROOM_DATABASE_URL"], !url.isEmpty { return url }
+        return try EmbeddedCluster(directory: homeDirectory).start()
+    }
+
+    /// The key that seals account secrets: $MAILROOM_SECRET_KEY, else the embedded cluster's key file.
+    func resolveSecretKey() throws -> SecretKey {
+        if environment["MAILROOM_SECRET_KEY"] != nil { return try SecretKey.fromEnvironment(environment) }
+        if databaseURL == nil, (environment["MAILROOM_DATABASE_URL"] ?? "").isEmpty {
+            return try SecretKey(base64OrHex: EmbeddedCluster(directory: homeDirectory).secretKey())
+        }
+        throw ValidationError("MAILROOM_SECRET_KEY is not set: it must hold 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`)")
+    }
+
+    func bootstrapLogging() {
+        let level = Logger.Level(rawValue: (logLevel ?? environment["MAILROOM_LOG_LEVEL"] ?? "info").lowercased()) ?? .info
+        LoggingSystem.bootstrap { label in
+            var h = StreamLogHandler.standardError(label: label)
+            h.logLevel = level
+            return h
+        }
+    }
+
+    func makePool(connections: Int = 8) throws -> PostgresPool {
+        PostgresPool(.init(conninfo: try resolveDatabase(), maxConnections: connections))
+    }
+}
