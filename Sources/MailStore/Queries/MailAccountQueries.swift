@@ -46,3 +46,113 @@ public enum MailAccountQueries {
             """)
     }
 }
+
+extension MailAccountQueries {
+    /// Creates or updates a group account by name; returns its id and 1 when anything changed.
+    /// Secrets are written separately (`mailAccountSetSecrets`), after the id is known, because the
+    /// sealed value is bound to the row id.
+    public static func mailAccountUpsertGroup(_ conn: PostgresConnection, tenant: TenantID, _ s: GroupAccountSettings) throws -> (AccountID, Int) {
+        let rows = try conn.query("""
+            INSERT INTO mail_account AS a (tenant_id, kind, name, address, display_name, reply_to, is_active,
+                imap_host, imap_port, imap_security, imap_verify_tls, imap_username, fetch_since, keep_unread,
+                max_message_size, poll_interval, sent_folder, smtp_host, smtp_port, smtp_security, smtp_verify_tls,
+                smtp_username, smtp_auth, smtp_shared, smtp_store_sent, case_create, case_distribution, case_team_id,
+                case_position, case_assign_user_id, case_add_all_team_users, case_reopen_enabled, case_reopen_status,
+                case_number_trust, auto_reply_enabled, auto_reply_subject, auto_reply_body, auto_reply_from_address,
+                auto_reply_from_name, auto_reply_reply_to, auto_reply_limit_count, auto_reply_limit_window)
+            VALUES (\(tenant), 'group', \(s.name), \(s.address), \(s.displayName), \(s.replyTo), \(s.isActive),
+                \(s.imapHost), \(s.imapPort), \(s.imapSecurity), \(s.imapVerifyTLS), \(s.imapUsername), \(s.fetchSince)::date,
+                \(s.keepUnread), \(s.maxMessageSize), make_interval(secs => \(s.pollIntervalSeconds)), \(s.sentFolder),
+                \(s.smtpHost), \(s.smtpPort), \(s.smtpSecurity), \(s.smtpVerifyTLS), \(s.smtpUsername), \(s.smtpAuth),
+                \(s.smtpShared), \(s.smtpStoreSent), \(s.caseCreate), \(s.caseDistribution), \(s.caseTeamID),
+                \(s.casePosition), \(s.caseAssignUserID), \(s.caseAddAllTeamUsers), \(s.caseReopenEnabled),
+                \(s.caseReopenStatus), \(s.caseNumberTrust), \(s.autoReplyEnabled), \(s.autoReplySubject),
+                \(s.autoReplyBody), \(s.autoReplyFromAddress), \(s.autoReplyFromName), \(s.autoReplyReplyTo),
+                \(s.autoReplyLimitCount), make_interval(secs => \(s.autoReplyLimitWindowSeconds)))
+            ON CONFLICT (tenant_id, kind, name) DO UPDATE SET
+                address = excluded.address, display_name = excluded.display_name, reply_to = excluded.reply_to,
+                is_active = excluded.is_active, imap_host = excluded.imap_host, imap_port = excluded.imap_port,
+                imap_security = excluded.imap_security, imap_verify_tls = excluded.imap_verify_tls,
+                imap_username = excluded.imap_username, fetch_since = excluded.fetch_since, keep_unread = excluded.keep_unread,
+                max_message_size = excluded.max_message_size, poll_interval = excluded.poll_interval,
+                sent_folder = excluded.sent_folder, smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port,
+                smtp_security = excluded.smtp_security, smtp_verify_tls = excluded.smtp_verify_tls,
+                smtp_username = excluded.smtp_username, smtp_auth = excluded.smtp_auth, smtp_shared = excluded.smtp_shared,
+                smtp_store_sent = excluded.smtp_store_sent, case_create = excluded.case_create,
+                case_distribution = excluded.case_distribution, case_team_id = excluded.case_team_id,
+                case_position = excluded.case_position, case_assign_user_id = excluded.case_assign_user_id,
+                case_add_all_team_users = excluded.case_add_all_team_users, case_reopen_enabled = excluded.case_reopen_enabled,
+                case_reopen_status = excluded.case_reopen_status, case_number_trust = excluded.case_number_trust,
+                auto_reply_enabled = excluded.auto_reply_enabled, auto_reply_subject = excluded.auto_reply_subject,
+                auto_reply_body = excluded.auto_reply_body, auto_reply_from_address = excluded.auto_reply_from_address,
+                auto_reply_from_name = excluded.auto_reply_from_name, auto_reply_reply_to = excluded.auto_reply_reply_to,
+                auto_reply_limit_count = excluded.auto_reply_limit_count, auto_reply_limit_window = excluded.auto_reply_limit_window,
+                updated_at = now()
+            WHERE (a.address, a.display_name, a.reply_to, a.is_active, a.imap_host, a.imap_port, a.imap_security,
+                   a.imap_verify_tls, a.imap_username, a.fetch_since, a.keep_unread, a.max_message_size, a.poll_interval,
+                   a.sent_folder, a.smtp_host, a.smtp_port, a.smtp_security, a.smtp_verify_tls, a.smtp_username, a.smtp_auth,
+                   a.smtp_shared, a.smtp_store_sent, a.case_create, a.case_distribution, a.case_team_id, a.case_position,
+                   a.case_assign_user_id, a.case_add_all_team_users, a.case_reopen_enabled, a.case_reopen_status,
+                   a.case_number_trust, a.auto_reply_enabled, a.auto_reply_subject, a.auto_reply_body,
+                   a.auto_reply_from_address, a.auto_reply_from_name, a.auto_reply_reply_to, a.auto_reply_limit_count,
+                   a.auto_reply_limit_window)
+              IS DISTINCT FROM
+                  (excluded.address, excluded.display_name, excluded.reply_to, excluded.is_active, excluded.imap_host,
+                   excluded.imap_port, excluded.imap_security, excluded.imap_verify_tls, excluded.imap_username,
+                   excluded.fetch_since, excluded.keep_unread, excluded.max_message_size, excluded.poll_interval,
+                   excluded.sent_folder, excluded.smtp_host, excluded.smtp_port, excluded.smtp_security,
+                   excluded.smtp_verify_tls, excluded.smtp_username, excluded.smtp_auth, excluded.smtp_shared,
+                   excluded.smtp_store_sent, excluded.case_create, excluded.case_distribution, excluded.case_team_id,
+                   excluded.case_position, excluded.case_assign_user_id, excluded.case_add_all_team_users,
+                   excluded.case_reopen_enabled, excluded.case_reopen_status, excluded.case_number_trust,
+                   excluded.auto_reply_enabled, excluded.auto_reply_subject, excluded.auto_reply_body,
+                   excluded.auto_reply_from_address, excluded.auto_reply_from_name, excluded.auto_reply_reply_to,
+                   excluded.auto_reply_limit_count, excluded.auto_reply_limit_window)
+            RETURNING id
+            """)
+        if let row = rows.first { return (try row.decode(at: 0), 1) }
+        return (try conn.query("SELECT id FROM mail_account WHERE tenant_id = \(tenant) AND kind = 'group' AND name = \(s.name)").one().decode(at: 0), 0)
+    }
+
+    public static func mailAccountGetSecrets(_ conn: PostgresConnection, tenant: TenantID, id: AccountID) throws -> (imap: [UInt8]?, smtp: [UInt8]?) {
+        let row = try conn.query("SELECT imap_secret, smtp_secret FROM mail_account WHERE tenant_id = \(tenant) AND id = \(id)").one()
+        return (try row.decode(at: 0), try row.decode(at: 1))
+    }
+
+    public static func mailAccountSetSecrets(_ conn: PostgresConnection, tenant: TenantID, id: AccountID, imap: [UInt8]?, smtp: [UInt8]?) throws -> Int {
+        try conn.execute("""
+            UPDATE mail_account SET imap_secret = \(imap), smtp_secret = \(smtp), updated_at = now()
+            WHERE tenant_id = \(tenant) AND id = \(id) AND (imap_secret, smtp_secret) IS DISTINCT FROM (\(imap)::bytea, \(smtp)::bytea)
+            """)
+    }
+
+    /// Makes the account's teams exactly `teams`.
+    public static func mailAccountTeamsSync(_ conn: PostgresConnection, tenant: TenantID, id: AccountID, teams: [TeamID]) throws -> Int {
+        let ids = PostgresArray(teams.map(\.rawValue))
+        var n = try conn.execute("""
+            INSERT INTO mail_account_team (tenant_id, account_id, team_id) SELECT \(tenant), \(id), t FROM unnest(\(ids)::bigint[]) t
+            ON CONFLICT DO NOTHING
+            """)
+        n += try conn.execute("DELETE FROM mail_account_team WHERE tenant_id = \(tenant) AND account_id = \(id) AND NOT (team_id = ANY(\(ids)::bigint[]))")
+        return n
+    }
+
+    /// Monitors exactly `folders` (name → target). A folder no longer listed is deactivated, not
+    /// deleted: its cursor survives, so listing it again resumes without re-importing.
+    public static func mailAccountFoldersSync(_ conn: PostgresConnection, tenant: TenantID, id: AccountID,
+                                              folders: [(name: String, target: String)]) throws -> Int {
+        let names = PostgresArray(folders.map(\.name))
+        let targets = PostgresArray(folders.map(\.target))
+        var n = try conn.execute("""
+            INSERT INTO mail_folder AS f (tenant_id, account_id, name, target, is_active)
+            SELECT \(tenant), \(id), n, t, true FROM unnest(\(names)::text[], \(targets)::text[]) AS x(n, t)
+            ON CONFLICT (tenant_id, account_id, name) DO UPDATE SET target = excluded.target, is_active = true
+            WHERE (f.target, f.is_active) IS DISTINCT FROM (excluded.target, true)
+            """)
+        n += try conn.execute("""
+            UPDATE mail_folder SET is_active = false
+            WHERE tenant_id = \(tenant) AND account_id = \(id) AND is_active AND NOT (name = ANY(\(names)::text[]))
+            """)
+        return n
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import MailCore
+import MailCrypto
+import MailStore
+
+/// Writes a parsed `Manifest` to the database: one tenant, in one transaction.
+///
+/// Declarative for what the manifest owns (team positions, memberships, roles of listed users,
+/// addresses of listed users and records, group accounts' teams and folders) and non-destructive for
+/// the rest: users, records and accounts that the manifest does not list are left alone, and a folder
+/// dropped from an account is deactivated with its cursor kept. Every write is conditional on a real
+/// change, so applying the same manifest twice changes nothing (not even a row version).
+public struct ManifestApplier: Sendable {
+    public struct Outcome: Sendable, Equatable {
+        public var tenantID: TenantID
+        /// Rows created, updated or removed.
+        public var changes: Int
+    }
+
+    let secrets: SecretBox
+
+    public init(secrets: SecretBox) {
+        self.secrets = secrets
+    }
+
+    public func apply(_ manifest: Manifest, to pool: PostgresPool) async throws -> Outcome {
+        let secrets = self.secrets
+        return try await pool.withConnection { conn in
+            try conn.transaction {
+                let m = manifest
+                let (tenant, tenantChanges) = try DirectoryQueries.tenantUpsert(
+                    conn, slug: m.tenant.slug, name: m.tenant.name, closedStatuses: m.tenant.settings.closedCaseStatuses,
+                    businessToConsumer: m.tenant.settings.businessToConsumer,
+                    maxPersonalAccounts: m.tenant.settings.maxPersonalAccounts)
+                // Everything below is tenant-owned: scope the rest of the transaction (row-level security).
+                try conn.execute("SELECT set_config('mailroom.tenant_id', \(tenant.description), true)")
+                let rows = try Self.applyTenantRows(m, tenant: tenant, conn: conn, secrets: secrets)
+                return Outcome(tenantID: tenant, changes: tenantChanges + rows)
+            }
+        }
+    }
+
+    private static func applyTenantRows(_ m: Manifest, tenant: TenantID, conn: PostgresConnection, secrets: SecretBox) throws -> Int {
+        var n = 0
+        var teams: [String: TeamID] = [:]
+        for t in m.teams {
+            let (id, c) = try DirectoryQueries.teamUpsert(conn, tenant: tenant, name: t.name, positions: t.positions)
+            teams[t.name] = id
+            n += c
+        }
+        var roles: [String: Int64] = [:]
+        for r in m.roles {
+            let (id, c) = try DirectoryQueries.roleUpsert(conn, tenant: tenant, name: r.name, groupPermission: r.groupEmailAccountPermission.rawValue)
+            roles[r.name] = id
+            n += c
+        }
+        var users: [String: UserID] = [:]
+        for u in m.users {
+            let (id, c) = try DirectoryQueries.userUpsert(conn, tenant: tenant, username: u.username, name: u.name,
+                                                          isActive: u.active, isAdmin: u.admin)
+            users[u.username] = id
+            n += c
+            n += try DirectoryQueries.addressesSync(conn, tenant: tenant, owner: .user(id), addresses: u.emails.map(\.address))
+            n += try DirectoryQueries.userMembershipsSync(conn, tenant: tenant, user: id,
+                                                          memberships: u.teams.compactMap { mb in teams[mb.team].map { ($0, mb.position) } })
+            n += try DirectoryQueries.userRolesSync(conn, tenant: tenant, user: id, roles: u.roles.compactMap { roles[$0] })
+        }
+        var accounts: [String: Int64] = [:]
+        for a in m.records.accounts {
+            let (id, c) = try DirectoryQueries.crmAccountUpsert(conn, tenant: tenant, name: a.name)
+            accounts[a.name] = id
+            n += c + (try DirectoryQueries.addressesSync(conn, tenant: tenant, owner: .account(id), addresses: a.emails.map(\.address)))
+        }
+        for c in m.records.contacts {
+            let (id, k) = try DirectoryQueries.contactUpsert(conn, tenant: tenant, name: c.name, account: c.account.flatMap { accounts[$0] })
+            n += k + (try DirectoryQueries.addressesSync(conn, tenant: tenant, owner: .contact(id), addresses: c.emails.map(\.address)))
+        }
+        for l in m.records.leads {
+            let (id, k) = try DirectoryQueries.leadUpsert(conn, tenant: tenant, name: l.name)
+            n += k + (try DirectoryQueries.addressesSync(conn, tenant: tenant, owner: .lead(id), addresses: l.emails.map(\.address)))
+        }
+        for o in m.records.opportunities {
+            n += try DirectoryQueries.opportunityUpsert(conn, tenant: tenant, name: o.name, account: accounts[o.account]).1
+        }
+        for g in m.groupAccounts {
+            n += try applyGroupAccount(g, tenant: tenant, teams: teams, users: users, conn: conn, secrets: secrets)
+        }
+        return n
+    }
+
+    private static func applyGroupAccount(_ g: Manifest.GroupAccount, tenant: TenantID, teams: [String: TeamID],
+                                          users: [String: UserID], conn: PostgresConnection, secrets: SecretBox) throws -> Int {
+        let window = g.autoReply.limit.window.components.seconds
+        let settings = GroupAccountSettings(
+            name: g.name, address: g.address.address, displayName: g.displayName, replyTo: g.replyTo?.address,
+            isActive: g.active, imapHost: g.imap.host, imapPort: g.imap.port, imapSecurity: g.imap.security.rawValue,
+            imapVerifyTLS: g.imap.verifyTLS, imapUsername: g.imap.username, fetchSince: g.imap.fetchSince?.description,
+            keepUnread: g.imap.keepUnread, maxMessageSize: g.maxMessageSize,
+            pollIntervalSeconds: Int(g.pollInterval.components.seconds), sentFolder: g.imap.sentFolder,
+            smtpHost: g.smtp?.host, smtpPort: g.smtp?.port, smtpSecurity: g.smtp?.security.rawValue ?? "starttls",
+            smtpVerifyTLS: g.smtp?.verifyTLS ?? true, smtpUsername: g.smtp?.username, smtpAuth: g.smtp?.auth.rawValue ?? "plain",
+            smtpShared: g.smtp?.shared ?? false, smtpStoreSent: g.smtp?.storeSent ?? false,
+            caseCreate: g.caseRules.create, caseDistribution: g.caseRules.create ? g.caseRules.distribution.rawValue : nil,
+            caseTeamID: g.caseRules.team.flatMap { teams[$0] }, casePosition: g.caseRules.position,
+            caseAssignUserID: g.caseRules.assignTo.flatMap { users[$0] }, caseAddAllTeamUsers: g.caseRules.addAllTeamUsers,
+            caseReopenEnabled: g.caseRules.reopen.enabled, caseReopenStatus: g.caseRules.reopen.status,
+            caseNumberTrust: g.caseRules.numberTrust.rawValue, autoReplyEnabled: g.autoReply.enabled,
+            autoReplySubject: g.autoReply.subject, autoReplyBody: g.autoReply.body,
+            autoReplyFromAddress: g.autoReply.fromAddress.address, autoReplyFromName: g.autoReply.fromName,
+            autoReplyReplyTo: g.autoReply.replyTo?.address, autoReplyLimitCount: g.autoReply.limit.count,
+            autoReplyLimitWindowSeconds: Int(window))
+        let (id, c) = try MailAccountQueries.mailAccountUpsertGroup(conn, tenant: tenant, settings)
+        var n = c
+        // Re-seal a secret only when it changed: sealing uses a fresh nonce, so re-sealing an
+        // unchanged password would rewrite the row on every apply.
+        let existing = try MailAccountQueries.mailAccountGetSecrets(conn, tenant: tenant, id: id)
+        func sealed(_ new: Secret?, old: [UInt8]?, field: String) throws -> [UInt8]? {
+            guard let new else { return nil }
+            let context = MailAccountRecord.secretContext(tenant: tenant, account: id, field: field)
+            if let old, let current = try? secrets.open(old, context: context), current == new { return old }
+            return try secrets.seal(new, context: context)
+        }
+        n += try MailAccountQueries.mailAccountSetSecrets(
+            conn, tenant: tenant, id: id,
+            imap: try sealed(g.imap.password, old: existing.imap, field: "imap_secret"),
+            smtp: try sealed(g.smtp?.password, old: existing.smtp, field: "smtp_secret"))
+        n += try MailAccountQueries.mailAccountTeamsSync(conn, tenant: tenant, id: id, teams: g.teams.compactMap { teams[$0] })
+        // A monitored folder that is also the Sent folder files its mail as sent.
+        let folders = g.imap.folders.map { (name: $0, target: $0 == g.imap.sentFolder ? "sent" : "inbox") }
+        n += try MailAccountQueries.mailAccountFoldersSync(conn, tenant: tenant, id: id, folders: folders)
+        return n
+    }
+}
