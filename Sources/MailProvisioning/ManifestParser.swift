@@ -39,7 +39,8 @@ public enum ManifestParser {
         case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
              .composer(let context, let problem, let mark, _):
             // libyaml's context and problem texts are fixed phrases ("while scanning a simple key").
-            let prefix = context.map { "\($0.text): " } ?? ""
+            // The context mark is where the broken construct began, often the line to fix.
+            let prefix = context.map { "\($0.text) (from line \($0.mark.line)): " } ?? ""
             return ManifestError(path: "", line: mark.line, message: "invalid YAML: \(prefix)\(problem)")
         case .duplicatedKeysInMapping(let duplicates, let context):
             let keys = duplicates.sorted().map(quoted).joined(separator: ", ")
