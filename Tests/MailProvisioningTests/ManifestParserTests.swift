@@ -128,6 +128,18 @@ import Testing
         ])
     }
 
+    @Test func anchorsAndAliasesShareSettings() throws {
+        let yaml = minimal(
+            replacing: [8: "    imap: &imap {host: 127.0.0.1, port: 14143, security: starttls, password: env:PW}"],
+            appending: ["  - name: Sales", "    address: sales@acme.test", "    imap: *imap"])
+        let accounts = try ManifestParser.parse(yaml, environment: testEnvironment).groupAccounts
+        #expect(accounts.map(\.name) == ["Support", "Sales"])
+        #expect(accounts[1].imap.port == 14143)
+        // Defaults that depend on the account are filled per account, not copied.
+        #expect(accounts[1].imap.username == "sales@acme.test")
+        #expect(accounts[1].imap.password == accounts[0].imap.password)
+    }
+
     @Test func examplesParse() throws {
         let acme = try ManifestParser.parse(try example("acme.yaml"), environment: testEnvironment)
         #expect(acme == (try ManifestParser.parse(acmeSample, environment: testEnvironment)))
