@@ -1,0 +1,70 @@
+/// The desired state of one tenant, as written by an operator in YAML (see `docs/manifest.md`).
+///
+/// A `Manifest` is produced only by `ManifestParser`, which resolves defaults and `env:` secrets and checks
+/// every cross reference, so holders can rely on: names unique per kind, every referenced team, position,
+/// role, user, account and contact defined, email addresses valid and lowercased, and group account
+/// settings complete for the features they switch on. It is pure data; applying it to a database is a
+/// separate step.
+public struct Manifest: Sendable, Equatable {
+    /// Format version of the manifest; only 1 exists.
+    public var version: Int
+    public var tenant: Tenant
+    public var teams: [Team]
+    public var roles: [Role]
+    public var users: [User]
+    public var records: Records
+    public var groupAccounts: [GroupAccount]
+
+    public init(
+        version: Int = 1, tenant: Tenant, teams: [Team] = [], roles: [Role] = [], users: [User] = [],
+        records: Records = Records(), groupAccounts: [GroupAccount] = []
+    ) {
+        self.version = version
+        self.tenant = tenant
+        self.teams = teams
+        self.roles = roles
+        self.users = users
+        self.records = records
+        self.groupAccounts = groupAccounts
+    }
+
+    public func team(named name: String) -> Team? { teams.first { $0.name == name } }
+    public func user(named username: String) -> User? { users.first { $0.username == username } }
+    public func groupAccount(named name: String) -> GroupAccount? { groupAccounts.first { $0.name == name } }
+
+    /// The tenant: its stable slug, display name and settings.
+    public struct Tenant: Sendable, Equatable {
+        /// Stable identifier: lowercase letters, digits and hyphens, starting with a letter, at most 63.
+        public var slug: String
+        /// Display name; defaults to the slug.
+        public var name: String
+        public var settings: Settings
+
+        public init(slug: String, name: String? = nil, settings: Settings = Settings()) {
+            self.slug = slug
+            self.name = name ?? slug
+            self.settings = settings
+        }
+    }
+
+    /// Tenant-wide settings. Stored with the tenant; features that read them say so in `docs/manifest.md`.
+    public struct Settings: Sendable, Equatable {
+        /// Case statuses that count as closed (a reply to such a case may reopen it).
+        public var closedCaseStatuses: [String]
+        /// Business-to-consumer mode: contacts need no account; mail is linked to contacts and leads first.
+        public var businessToConsumer: Bool
+        /// How many personal email accounts one user may connect.
+        public var maxPersonalAccounts: Int
+
+        public static let defaultClosedCaseStatuses = ["Closed", "Rejected", "Duplicate"]
+
+        public init(
+            closedCaseStatuses: [String] = Settings.defaultClosedCaseStatuses, businessToConsumer: Bool = false,
+            maxPersonalAccounts: Int = 2
+        ) {
+            self.closedCaseStatuses = closedCaseStatuses
+            self.businessToConsumer = businessToConsumer
+            self.maxPersonalAccounts = maxPersonalAccounts
+        }
+    }
+}

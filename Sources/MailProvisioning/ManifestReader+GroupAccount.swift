@@ -1,0 +1,144 @@
+import MailCore
+import Yams
+
+/// Group accounts: identity, IMAP, SMTP, teams, polling and size limits.
+extension ManifestReader {
+    static let groupAccountKeys = [
+        "name", "address", "display_name", "reply_to", "active", "imap", "smtp", "teams", "poll_interval",
+        "max_message_size", "case", "auto_reply",
+    ]
+    static let imapKeys = [
+        "host", "port", "security", "verify_tls", "username", "password", "folders", "fetch_since", "keep_unread",
+        "sent_folder",
+    ]
+    static let smtpKeys = [
+        "host", "port", "security", "verify_tls", "username", "password", "auth", "shared", "store_sent",
+    ]
+
+    func readGroupAccounts(_ root: MappingReader) -> [Manifest.GroupAccount] {
+        var registry = NameRegistry(kind: "group account")
+        var result: [Manifest.GroupAccount] = []
+        for (path, node) in root.sequence("group_accounts") {
+            guard let map = MappingReader(node, path: path, keys: Self.groupAccountKeys, diagnostics: diagnostics)
+            else { continue }
+            let name = map.requiredString("name")
+            if let name {
+                _ = registry.register(name, path: map.child("name"), node: map.value("name"), diagnostics: diagnostics)
+            }
+            let address = map.has("address") ? map.email("address") : nil
+            if !map.has("address") { map.reportMissing("address") }
+            if let address, let name {
+                claim(address, owner: "group account \(quoted(name))", path: map.child("address"),
+                      node: map.value("address")!)
+            }
+            let displayName = map.string("display_name") ?? name
+            let replyTo = map.email("reply_to")
+            let active = map.bool("active", default: true)
+            let imap = readIMAP(map, address: address)
+            let smtp = readSMTP(map, address: address, imap: imap)
+            var teamNames = NameRegistry(kind: "team")
+            for (teamPath, teamNode) in map.sequence("teams") {
+                guard let team = MappingReader.string(teamNode, path: teamPath, diagnostics: diagnostics) else { continue }
+                guard teams[team] != nil else {
+                    diagnostics.report(map.child("teams"), teamNode, "unknown team \(quoted(team))")
+                    continue
+                }
+                _ = teamNames.register(team, path: teamPath, node: teamNode, diagnostics: diagnostics)
+            }
+            let pollInterval = map.duration(
+                "poll_interval", default: Manifest.GroupAccount.defaultPollInterval,
+                minimum: Manifest.GroupAccount.minimumPollInterval)
+            let maxMessageSize = map.byteSize("max_message_size", default: Manifest.GroupAccount.defaultMaxMessageSize)
+            let caseRules = readCaseRules(map)
+            let autoReply = address.flatMap { address in
+                readAutoReply(map, address: address, displayName: displayName ?? address.address,
+                              createsCases: caseRules.create)
+            }
+            guard let name, let address, let displayName, let imap else { continue }
+            result.append(Manifest.GroupAccount(
+                name: name, address: address, displayName: displayName, replyTo: replyTo, active: active, imap: imap,
+                smtp: smtp, teams: teamNames.names, pollInterval: pollInterval, maxMessageSize: maxMessageSize,
+                caseRules: caseRules, autoReply: autoReply))
+        }
+        return result
+    }
+
+    private func readIMAP(_ account: MappingReader, address: Manifest.EmailAddress?) -> Manifest.IMAP? {
+        guard account.has("imap") else {
+            account.reportMissing("imap")
+            return nil
+        }
+        guard let map = account.mapping("imap", keys: Self.imapKeys) else { return nil }
+        let endpoint = readEndpoint(map, defaultPort: Manifest.IMAP.defaultPort(for:))
+        let username = map.string("username") ?? address?.original
+        if !map.has("password") { map.reportMissing("password") }
+        let password = map.secret("password", environment: environment)
+        let folders = map.has("folders") ? map.strings("folders", kind: "folder") : ["INBOX"]
+        if map.has("folders"), folders.isEmpty, map.sequence("folders").isEmpty {
+            map.report("folders", "must list at least one folder")
+        }
+        let fetchSince = map.date("fetch_since")
+        let keepUnread = map.bool("keep_unread", default: false)
+        let sentFolder = map.string("sent_folder")
+        guard let endpoint, let username, let password else { return nil }
+        return Manifest.IMAP(
+            host: endpoint.host, port: endpoint.port, security: endpoint.security, verifyTLS: endpoint.verifyTLS,
+            username: username, password: password, folders: folders, fetchSince: fetchSince, keepUnread: keepUnread,
+            sentFolder: sentFolder)
+    }
+
+    private func readSMTP(
+        _ account: MappingReader, address: Manifest.EmailAddress?, imap: Manifest.IMAP?
+    ) -> Manifest.SMTP? {
+        guard let map = account.mapping("smtp", keys: Self.smtpKeys) else { return nil }
+        let endpoint = readEndpoint(map, defaultPort: Manifest.SMTP.defaultPort(for:))
+        let username = map.string("username") ?? address?.original
+        let auth = map.enumeration("auth", default: Manifest.SMTPAuth.plain)
+        var password: Secret?
+        if auth == .none {
+            if map.has("password") { map.report("password", "not used when auth is none") }
+        } else if map.has("password") {
+            password = map.secret("password", environment: environment)
+            if password == nil { return nil }
+        } else {
+            map.reportMissing("password", "required unless auth is none")
+            return nil
+        }
+        let shared = map.bool("shared", default: false)
+        let storeSent = map.bool("store_sent", default: false)
+        if storeSent, imap != nil, imap?.sentFolder == nil {
+            map.report("store_sent", "needs imap.sent_folder")
+        }
+        guard let endpoint, let username else { return nil }
+        return Manifest.SMTP(
+            host: endpoint.host, port: endpoint.port, security: endpoint.security, verifyTLS: endpoint.verifyTLS,
+            username: username, password: password, auth: auth, shared: shared, storeSent: storeSent)
+    }
+
+    private struct Endpoint {
+        var host: String
+        var port: Int
+        var security: Manifest.Security
+        var verifyTLS: Bool
+    }
+
+    /// host, port (defaulted from security), security (default tls) and verify_tls (default true).
+    private func readEndpoint(_ map: MappingReader, defaultPort: (Manifest.Security) -> Int) -> Endpoint? {
+        let host = map.requiredString("host")
+        if let host, host.contains(where: { $0.isWhitespace || $0 == "/" }) {
+            map.report("host", "invalid host \(quoted(host)) (a host name or IP address, without scheme or path)")
+        }
+        let security = map.enumeration("security", default: Manifest.Security.tls)
+        let port = map.int("port", default: defaultPort(security), in: 1...65535)!
+        let verifyTLS = map.bool("verify_tls", default: true)
+        if security == .none, let host, !Self.isLoopback(host) {
+            map.report("security", "none is only allowed for a loopback host (the password would cross the network in clear)")
+        }
+        guard let host else { return nil }
+        return Endpoint(host: host, port: port, security: security, verifyTLS: verifyTLS)
+    }
+
+    static func isLoopback(_ host: String) -> Bool {
+        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
+    }
+}

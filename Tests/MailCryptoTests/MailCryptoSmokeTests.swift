@@ -1,4 +1,0 @@
-import Testing
-@testable import MailCrypto
-
-@Test func MailCryptoModuleLinks() { #expect(Bool(true)) }

@@ -1,4 +1,0 @@
-import Testing
-@testable import MailProvisioning
-
-@Test func MailProvisioningModuleLinks() { #expect(Bool(true)) }
