@@ -117,7 +117,7 @@ public struct ManifestApplier: Sendable {
         func sealed(_ new: Secret?, old: [UInt8]?, field: String) throws -> [UInt8]? {
             guard let new else { return nil }
             let context = MailAccountRecord.secretContext(tenant: tenant, account: id, field: field)
-            if let old, let current = try? secrets.open(old, context: context), current == new { return old }
+            if let old, let current = try? secrets.openSecret(old, context: context), current == new { return old }
             return try secrets.seal(new, context: context)
         }
         n += try MailAccountQueries.mailAccountSetSecrets(

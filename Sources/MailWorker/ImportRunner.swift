@@ -129,7 +129,7 @@ public struct ImportRunner: Sendable {
         let security = TransportSecurity(rawValue: a.imapSecurity) ?? .tls
         let password: Secret
         if let sealed = a.imapSecret {
-            password = try secrets.open(sealed, context: MailAccountRecord.secretContext(tenant: a.tenantID, account: a.id, field: "imap_secret"))
+            password = try secrets.openSecret(sealed, context: MailAccountRecord.secretContext(tenant: a.tenantID, account: a.id, field: "imap_secret"))
         } else {
             password = Secret("")
         }

@@ -1,0 +1,44 @@
+import ArgumentParser
+import Foundation
+import MailCrypto
+import MailProvisioning
+import MailStore
+
+struct ApplyCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "apply",
+        abstract: "Create or update one tenant from a manifest (see docs/manifest.md). Applying it twice changes nothing.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Argument(help: "The manifest YAML file.")
+    var file: String
+
+    @Flag(help: "Only check the manifest; write nothing.")
+    var check = false
+
+    func run() async throws {
+        global.bootstrapLogging()
+        guard let yaml = try? String(contentsOfFile: file, encoding: .utf8) else {
+            throw ValidationError("cannot read \(file)")
+        }
+        let manifest: Manifest
+        switch ManifestParser.check(yaml, environment: global.environment) {
+        case .success(let m): manifest = m
+        case .failure(let errors):
+            for e in errors.errors { FileHandle.standardError.write(Data("\(file): \(e)\n".utf8)) }
+            throw ExitCode(2)
+        }
+        if check {
+            print("\(file): ok (tenant \(manifest.tenant.slug))")
+            return
+        }
+        let pool = try global.makePool(connections: 1)
+        defer { pool.close() }
+        _ = try await MigrateCommand.migrate(pool: pool, directory: nil)
+        let outcome = try await ManifestApplier(secrets: SecretBox(key: try global.resolveSecretKey())).apply(manifest, to: pool)
+        print(outcome.changes == 0
+              ? "tenant \(manifest.tenant.slug): unchanged"
+              : "tenant \(manifest.tenant.slug): applied (\(outcome.changes) rows changed)")
+    }
+}
