@@ -22,8 +22,10 @@ public struct ImportRunner: Sendable {
     }
 
     /// Runs until a full pass over every account fetched nothing; returns every folder's totals.
-    public func runUntilIdle(concurrency: Int = 4) async throws -> [ImportReport] {
+    /// - Parameter only: tenant slugs to limit the run to; nil polls every active tenant.
+    public func runUntilIdle(concurrency: Int = 4, only: Set<String>? = nil) async throws -> [ImportReport] {
         let tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
+            .filter { only?.contains($0.slug) ?? true }
         var accounts: [MailAccountRecord] = []
         for t in tenants {
             accounts += try await pool.transaction(tenant: t.id) { try MailAccountQueries.mailAccountListPollable($0, tenant: t.id) }

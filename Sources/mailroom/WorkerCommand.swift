@@ -18,6 +18,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Accounts polled at once.")
     var concurrency = 4
 
+    @Option(name: .customLong("tenant"), help: "Only poll this tenant (repeatable); default: every active tenant.")
+    var tenants: [String] = []
+
     @Option(help: "Seconds between passes when running continuously.")
     var interval = 10
 
@@ -29,20 +32,21 @@ struct WorkerCommand: AsyncParsableCommand {
         _ = try await MigrateCommand.migrate(pool: pool, directory: nil)
         let runner = ImportRunner(pool: pool, secrets: SecretBox(key: try global.resolveSecretKey()), logger: logger)
         if untilIdle {
-            let reports = try await runner.runUntilIdle(concurrency: concurrency)
-            try await printSummary(reports, pool: pool)
+            let reports = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))
+            try await printSummary(reports, pool: pool, only: Set(tenants))
             return
         }
         logger.info("worker started", metadata: ["concurrency": "\(concurrency)"])
         while !Task.isCancelled {
-            _ = try await runner.runUntilIdle(concurrency: concurrency)
+            _ = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))
             try await Task.sleep(for: .seconds(interval))
         }
     }
 
     /// A table of what this run did, with each folder's stored totals and any error.
-    private func printSummary(_ reports: [ImportReport], pool: PostgresPool) async throws {
+    private func printSummary(_ reports: [ImportReport], pool: PostgresPool, only: Set<String>) async throws {
         let tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
+            .filter { only.isEmpty || only.contains($0.slug) }
         var rows: [[String]] = [["tenant", "account", "folder", "new", "linked", "failed", "stored", "error"]]
         for t in tenants {
             let summary = try await pool.transaction(tenant: t.id) { try ExportQueries.folderSummary($0, tenant: t.id) }

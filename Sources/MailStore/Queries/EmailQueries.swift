@@ -49,7 +49,10 @@ public enum EmailQueries {
         try conn.execute("""
             INSERT INTO email_account_link (tenant_id, email_id, account_id, folder_id, uidvalidity, uid)
             VALUES (\(tenant), \(id), \(p.accountID), \(p.folderID), \(p.uidValidity), \(p.uid))
-            ON CONFLICT (tenant_id, email_id, account_id) DO NOTHING
+            ON CONFLICT (tenant_id, email_id, account_id) DO UPDATE
+                SET folder_id = excluded.folder_id, uidvalidity = excluded.uidvalidity, uid = excluded.uid
+                WHERE (email_account_link.folder_id, email_account_link.uidvalidity, email_account_link.uid)
+                      IS DISTINCT FROM (excluded.folder_id, excluded.uidvalidity, excluded.uid)
             """)
         try deliverToUsers(conn, tenant: tenant, email: id, placement: p)
         return ImportResult(emailID: id, isNew: isNew)

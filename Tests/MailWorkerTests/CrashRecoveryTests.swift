@@ -1,0 +1,60 @@
+import Foundation
+import MailCore
+import MailStore
+import MailTesting
+import Testing
+@testable import MailWorker
+
+/// A worker killed with SIGKILL at random moments loses and duplicates nothing.
+@Suite(.serialized) struct CrashRecoveryTests {
+    /// The `mailroom` executable built beside the test bundle.
+    static var executable: String {
+        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [dir, dir.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("mailroom").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return dir.appendingPathComponent("mailroom").path
+    }
+
+    func worker(slug: String) throws -> Process {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Self.executable)
+        p.arguments = ["worker", "--until-idle", "--tenant", slug, "--database-url", try TestDatabase.url(),
+                       "--migrations", TestDatabase.migrationsDirectory, "--log-level", "error"]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        return p
+    }
+
+    @Test func sigkillAtRandomMomentsLosesAndDuplicatesNothing() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "mailroom binary not built at \(Self.executable)")
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "crash")
+        let count = 500
+        try f.server.deliverToMaildir(box, messages: (1...count).map {
+            TestMessages.plain(id: "crash-\($0)@x.test", subject: "Crash \($0)", body: String(repeating: "line \($0)\n", count: $0 % 40 + 1))
+        })
+        let (tenant, slug) = try await f.tenant("crash", accounts: [.init(name: "Support", mailbox: box)])
+        var kills = 0
+        for _ in 0..<20 {
+            let p = try worker(slug: slug)
+            try await Task.sleep(for: .milliseconds(Int.random(in: 150...900)))
+            if p.isRunning {
+                kill(p.processIdentifier, SIGKILL)
+                kills += 1
+            }
+            p.waitUntilExit()
+        }
+        let last = try worker(slug: slug)
+        last.waitUntilExit()
+        #expect(last.terminationStatus == 0)
+        #expect(kills >= 10, "most runs must have been killed mid-import (killed \(kills))")
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email") == count)
+        #expect(try await f.count(tenant, "SELECT count(DISTINCT message_id) FROM email") == count)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email_account_link") == count)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM import_failure") == 0)
+        #expect(try await f.count(tenant, "SELECT last_uid FROM mail_folder") == count)
+    }
+}

@@ -1,0 +1,104 @@
+import Foundation
+import MailCore
+import MailStore
+import MailTesting
+import MailTransport
+import Testing
+@testable import MailWorker
+
+/// Bad input and bad servers: clear errors, nothing lost, nothing blocks the mailbox.
+@Suite struct ImportFaultTests {
+    @Test func oversizeMessagesAreImportedHeaderOnlyWithANote() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "oversize")
+        let big = TestMessages.plain(id: "big@x.test", subject: "Huge", body: String(repeating: "0123456789abcdef\n", count: 8000))
+        let small = TestMessages.plain(id: "small@x.test", subject: "Small")
+        try f.server.deliverToMaildir(box, messages: [big, small])
+        let (tenant, _) = try await f.tenant("oversize", accounts: [.init(name: "Support", mailbox: box, extra: ["max_message_size: 64KB"])])
+        _ = try await f.importAll(tenant)
+        let row = try await f.query(tenant) { conn in
+            try conn.query("SELECT subject, is_header_only, import_note, size, body_text FROM email WHERE message_id = 'big@x.test'").one()
+        }
+        #expect(try row.decode(String.self, at: 0) == "Huge")
+        #expect(try row.decode(Bool.self, at: 1))
+        #expect(try row.decode(String.self, at: 2).contains("exceeds the account's limit"))
+        #expect(try row.decode(Int.self, at: 3) >= big.count)
+        #expect((try row.decode(String?.self, at: 4) ?? "").isEmpty)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email WHERE message_id = 'small@x.test' AND NOT is_header_only") == 1)
+    }
+
+    @Test func keepUnreadLeavesSeenUntouched() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "unread")
+        try f.server.deliverToMaildir(box, messages: (1...3).map { TestMessages.plain(id: "unread-\($0)@x.test", subject: "U\($0)") })
+        let (tenant, _) = try await f.tenant("unread", accounts: [.init(name: "Support", mailbox: box, imapExtra: ["keep_unread: true"])])
+        _ = try await f.importAll(tenant)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email") == 3)
+        let session = try IMAPSession(endpoint: f.server.endpoint(for: box))
+        let flags = try session.fetchMetadata("INBOX", uids: UIDSet([UID(1), UID(2), UID(3)])).map(\.flags)
+        #expect(flags.count == 3)
+        #expect(flags.allSatisfy { !$0.contains("\\Seen") })
+
+        // Without keep-unread, fetching marks mail as read on the server (EspoCRM's default).
+        let box2 = try f.server.createMailbox(prefix: "read")
+        try f.server.deliverToMaildir(box2, messages: [TestMessages.plain(id: "read-1@x.test", subject: "R")])
+        let (tenant2, _) = try await f.tenant("read", accounts: [.init(name: "Support", mailbox: box2)])
+        _ = try await f.importAll(tenant2)
+        let session2 = try IMAPSession(endpoint: f.server.endpoint(for: box2))
+        #expect(try session2.fetchMetadata("INBOX", uids: UIDSet([UID(1)])).first?.flags.contains("\\Seen") == true)
+    }
+
+    @Test func wrongPasswordIsRecordedClearlyWithoutTheSecret() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "badpw")
+        try f.server.deliverToMaildir(box, messages: [TestMessages.plain(id: "badpw@x.test", subject: "x")])
+        let wrong = "Wr0ng-\(UUID().uuidString)"
+        let (tenant, _) = try await f.tenant("badpw", accounts: [.init(name: "Support", mailbox: box, password: wrong)])
+        let reports = try await f.importAll(tenant)
+        #expect(reports.allSatisfy { $0.error != nil })
+        let errors = try await f.query(tenant) { conn in
+            try conn.query("SELECT a.last_error, f.last_error, f.consecutive_failures FROM mail_account a JOIN mail_folder f ON f.account_id = a.id").one()
+        }
+        let accountError = try errors.decode(String.self, at: 0)
+        #expect(accountError.lowercased().contains("authentication"))
+        #expect(!accountError.contains(wrong))
+        #expect(!(try errors.decode(String.self, at: 1)).contains(wrong))
+        #expect(try errors.decode(Int.self, at: 2) == 1)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email") == 0)
+    }
+
+    @Test func serverDownIsRecordedAndRetriedLater() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "down")
+        try f.server.deliverToMaildir(box, messages: [TestMessages.plain(id: "down@x.test", subject: "x")])
+        let closedPort = try TestPorts.closedLoopbackPort()
+        let (tenant, slug) = try await f.tenant("down", accounts: [.init(name: "Support", mailbox: box, port: closedPort)])
+        let reports = try await f.importAll(tenant)
+        #expect(reports.count == 1)
+        #expect(reports[0].error?.lowercased().contains("connect") == true)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM mail_account WHERE last_error IS NOT NULL") == 1)
+        // The server "comes back" (the account is pointed at the live port): the next poll imports and clears the error.
+        _ = slug
+        try await f.query(tenant) { conn in try conn.execute("UPDATE mail_account SET imap_port = \(f.server.imapPort)") }
+        _ = try await f.importAll(tenant)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email") == 1)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM mail_account WHERE last_error IS NULL") == 1)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM mail_folder WHERE last_error IS NULL AND consecutive_failures = 0") == 1)
+    }
+}
+
+enum TestPorts {
+    /// A loopback port with nothing listening: bind an ephemeral port, then close it.
+    static func closedLoopbackPort() throws -> Int {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        defer { close(fd) }
+        var addr = sockaddr_in()
+        addr.sin_family = sa_family_t(AF_INET)
+        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+        addr.sin_port = 0
+        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
+        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        return Int(UInt16(bigEndian: addr.sin_port))
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import MailWorker
-
-@Test func MailWorkerModuleLinks() { #expect(Bool(true)) }
