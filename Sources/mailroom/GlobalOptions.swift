@@ -13,6 +13,9 @@ struct GlobalOptions: ParsableArguments {
     @Option(help: "Directory of the embedded cluster used when no database URL is given (default: $MAILROOM_HOME or ./.mailroom).")
     var home: String?
 
+    @Option(help: "Directory of NNNN_name.sql migrations (default: $MAILROOM_MIGRATIONS, ./migrations, or the installed copy).")
+    var migrations: String?
+
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical (default: $MAILROOM_LOG_LEVEL or info).")
     var logLevel: String?
 

@@ -9,14 +9,11 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var global: GlobalOptions
 
-    @Option(help: "Directory of NNNN_name.sql files (default: $MAILROOM_MIGRATIONS, ./migrations, or the installed copy).")
-    var migrations: String?
-
     func run() async throws {
         global.bootstrapLogging()
         let pool = try global.makePool(connections: 1)
         defer { pool.close() }
-        let applied = try await Self.migrate(pool: pool, directory: migrations)
+        let applied = try await Self.migrate(pool: pool, directory: global.migrations)
         print(applied.isEmpty ? "schema is up to date" : "applied: " + applied.joined(separator: ", "))
     }
 

@@ -29,7 +29,7 @@ struct WorkerCommand: AsyncParsableCommand {
         let logger = Logger(label: "mailroom.worker")
         let pool = try global.makePool(connections: max(2, concurrency * 2))
         defer { pool.close() }
-        _ = try await MigrateCommand.migrate(pool: pool, directory: nil)
+        _ = try await MigrateCommand.migrate(pool: pool, directory: global.migrations)
         let runner = ImportRunner(pool: pool, secrets: SecretBox(key: try global.resolveSecretKey()), logger: logger)
         if untilIdle {
             let reports = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))
