@@ -47,7 +47,15 @@ struct BodyCollector {
         let multipart = mr_as_multipart(object)
         let count = Int(g_mime_multipart_get_count(multipart))
         guard count > 0 else {
-            problems.append("\(Self.mimeType(object)) without any parts")
+            // Without a usable boundary GMime leaves the whole content in the prologue: keep it
+            // as text rather than lose it.
+            let prologue = GLibValues.borrowed(g_mime_multipart_get_prologue(multipart))?.removingNUL()
+            if let prologue, !prologue.trimmingWhitespace().isEmpty, textBody == nil {
+                textBody = prologue
+                problems.append("\(Self.mimeType(object)) without any parts; its content kept as text")
+            } else {
+                problems.append("\(Self.mimeType(object)) without any parts")
+            }
             return
         }
         let children = (0..<count).compactMap { g_mime_multipart_get_part(multipart, Int32($0)) }
@@ -98,7 +106,8 @@ struct BodyCollector {
         let contentID = GLibValues.nonEmpty(g_mime_object_get_content_id(object))?.removingNUL()
         checkTransferEncoding(part, object: object, mime: mime)
 
-        if (mime == "text/plain" || mime == "text/html") && disposition != "attachment" && filename == nil {
+        let isBodyLike = (mime == "text/plain" || mime == "text/html") && disposition != "attachment" && filename == nil
+        if isBodyLike {
             let isHTML = mime == "text/html"
             let text = TextDecoder(options: options).decode(part, object: object, mime: mime, problems: &problems)
             if isHTML ? htmlBody == nil : textBody == nil {
@@ -113,7 +122,7 @@ struct BodyCollector {
         }
         var converted: Int32 = 0
         let data = GLibValues.taken(mr_part_decoded_content(part, nil, &converted))
-        let isInline = disposition == "inline"
+        let isInline = isBodyLike || disposition == "inline"
             || (disposition == nil && (contentID != nil || context.isRelatedResource))
         attachments.append(ParsedAttachment(
             filename: filename, contentType: mime, contentID: contentID, isInline: isInline, data: data))

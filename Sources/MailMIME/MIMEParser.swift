@@ -22,7 +22,8 @@ import Foundation
 ///   subject + `.eml`. File names come from GMime (RFC 2231 continuations and charsets, RFC 2047
 ///   encoded-words).
 /// - **Text.** Converted to UTF-8 as described on `TextDecoder`; NUL characters are removed from
-///   every string (PostgreSQL `text` cannot hold them). Header values are unfolded and decoded.
+///   every string (PostgreSQL `text` cannot hold them). Bodies lose trailing line breaks (inner line
+///   ends stay as sent, usually CRLF); an empty body is nil. Header values are unfolded and decoded.
 /// - **Threads.** `parse` is synchronous, CPU-only and safe to call from any thread concurrently:
 ///   every call owns its GMime objects (`GMimeDocument`) and GMime is initialised once.
 public enum MIMEParser {
@@ -32,13 +33,13 @@ public enum MIMEParser {
     /// Parses one message. See the type's documentation for what is tolerated.
     public static func parse(_ bytes: [UInt8]) throws(MIMEError) -> ParsedMessage {
         guard !bytes.isEmpty else { throw MIMEError(.emptyInput, "the input holds no bytes") }
-        let document = GMimeDocument(bytes)
+        var problems: [String] = []
+        let document = GMimeDocument(screenHeaderBlock(bytes, problems: &problems))
         guard let message = document.message else {
             throw MIMEError(.noMessage, "no message could be constructed from \(bytes.count) bytes")
         }
         var parsed = ParsedMessage()
         parsed.size = bytes.count
-        var problems: [String] = []
         readHeaders(message, options: document.options, into: &parsed, problems: &problems)
 
         var collector = BodyCollector(options: document.options)
@@ -93,6 +94,36 @@ public enum MIMEParser {
                                       field: "In-Reply-To", problems: &problems)
         parsed.references = messageIDs(parsed.headers(named: "References"), options: options,
                                        field: "References", problems: &problems)
+    }
+
+    /// Notes over-long header lines and removes NUL bytes from the header block: GMime reads header
+    /// values as C strings, so a NUL would silently cut the value short. The body is left alone
+    /// (binary parts may hold NULs; text decoding removes them), except that a missing final line
+    /// break is added.
+    static func screenHeaderBlock(_ bytes: [UInt8], problems: inout [String]) -> [UInt8] {
+        let end = bodyStart(bytes)
+        var lineLength = 0, longest = 0, hasNUL = false
+        for byte in bytes[..<end] {
+            if byte == UInt8(ascii: "\n") { lineLength = 0; continue }
+            if byte == 0 { hasNUL = true }
+            lineLength += 1
+            longest = max(longest, lineLength)
+        }
+        // RFC 5322 §2.1.1: lines must not exceed 998 characters excluding CRLF.
+        if longest > 999 {
+            problems.append("header line of \(longest) characters exceeds RFC 5322's limit of 998")
+        }
+        var screened = bytes
+        if hasNUL {
+            problems.append("NUL bytes in the header block removed")
+            screened = bytes[..<end].filter { $0 != 0 } + bytes[end...]
+        }
+        // GMime leaves a stray CR at the end of the last part when a CRLF message stops right
+        // after its closing boundary: end every input with a line break.
+        if let last = screened.last, last != UInt8(ascii: "\n") {
+            screened += screened.contains(UInt8(ascii: "\r")) ? [UInt8(ascii: "\r"), UInt8(ascii: "\n")] : [UInt8(ascii: "\n")]
+        }
+        return screened
     }
 
     /// RFC 5322 §2.2.3: unfolding removes the CRLFs of folded lines; the whitespace stays.

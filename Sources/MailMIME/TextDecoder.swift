@@ -7,7 +7,7 @@ import CGMime
 /// - Declared UTF-8 with invalid sequences: each bad sequence becomes U+FFFD.
 /// - Undeclared, US-ASCII or unknown charsets: valid UTF-8 is taken as is; anything else is decoded by
 ///   GMime's 8-bit guesser over the fallback charsets (UTF-8, then windows-1252).
-/// NUL bytes are removed in every case.
+/// NUL bytes and trailing line breaks are removed in every case.
 struct TextDecoder {
     let options: OpaquePointer
 
@@ -16,15 +16,17 @@ struct TextDecoder {
 
     func decode(_ part: UnsafeMutablePointer<GMimePart>, object: UnsafeMutablePointer<GMimeObject>,
                 mime: String, problems: inout [String]) -> String? {
-        let charset = GLibValues.nonEmpty(g_mime_object_get_content_type_parameter(object, "charset"))?.lowercased()
         var converted: Int32 = 0
+        let raw = GLibValues.taken(mr_part_decoded_content(part, nil, &converted))
+        if raw.contains(0) { problems.append("NUL bytes removed from \(mime) part") }
+        let charset = GLibValues.nonEmpty(g_mime_object_get_content_type_parameter(object, "charset"))?.lowercased()
         if let charset, !Self.passThrough.contains(charset) {
             let bytes = GLibValues.taken(mr_part_decoded_content(part, charset, &converted))
             if converted != 0 { return Self.text(String(decoding: bytes.filter { $0 != 0 }, as: UTF8.self)) }
             problems.append("unknown charset \"\(ParserWarnings.excerpt(charset))\" in \(mime) part; guessed")
             return Self.text(guess(bytes))
         }
-        let bytes = GLibValues.taken(mr_part_decoded_content(part, nil, &converted)).filter { $0 != 0 }
+        let bytes = raw.filter { $0 != 0 }
         if let valid = String(validating: bytes, as: UTF8.self) { return Self.text(valid) }
         if charset == "utf-8" || charset == "utf8" {
             problems.append("invalid UTF-8 in \(mime) part; replaced with U+FFFD")
@@ -46,9 +48,12 @@ struct TextDecoder {
         return decoded ?? String(decoding: clean, as: UTF8.self)
     }
 
-    /// Empty text counts as no body.
+    /// Trailing line breaks are dropped; empty text counts as no body.
     private static func text(_ string: String) -> String? {
-        let clean = string.removingNUL()
-        return clean.isEmpty ? nil : clean
+        var clean = Substring(string.removingNUL())
+        while let last = clean.unicodeScalars.last, last == "\n" || last == "\r" {
+            clean = Substring(clean.unicodeScalars.dropLast())
+        }
+        return clean.isEmpty ? nil : String(clean)
     }
 }
