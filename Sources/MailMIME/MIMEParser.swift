@@ -6,9 +6,10 @@ import Foundation
 /// Choices, so that every caller sees the same message the same way:
 /// - **Tolerance.** Anything GMime can make a message of is returned; what was malformed is described
 ///   in `problems` (parser warnings, unparseable Date, bad base64, unknown charsets or transfer
-///   encodings, empty multiparts). `MIMEError` is thrown only for empty input, when GMime builds no
-///   message, or when the result has neither header fields nor content. A header block without a body
-///   (how oversize messages are imported) is a normal message without bodies.
+///   encodings, empty multiparts). Input without a header block that reads as text becomes a
+///   body-only message. `MIMEError` is thrown only for empty input, for binary input GMime builds no
+///   message from, or when the result has neither header fields nor content. A header block without
+///   a body (how oversize messages are imported) is a normal message without bodies.
 /// - **Text and HTML body.** The first `text/plain` and the first `text/html` leaf met in document
 ///   order become the bodies, provided they are not `Content-Disposition: attachment` and carry no
 ///   file name. In `multipart/alternative` the *last* candidate of each kind wins (RFC 2046 §5.1.4:
@@ -36,6 +37,7 @@ public enum MIMEParser {
         var problems: [String] = []
         let document = GMimeDocument(screenHeaderBlock(bytes, problems: &problems))
         guard let message = document.message else {
+            if let text = headerlessText(bytes, options: document.options) { return text }
             throw MIMEError(.noMessage, "no message could be constructed from \(bytes.count) bytes")
         }
         var parsed = ParsedMessage()
@@ -54,6 +56,29 @@ public enum MIMEParser {
         if parsed.headers.isEmpty && parsed.textBody == nil && parsed.htmlBody == nil && parsed.attachments.isEmpty {
             throw MIMEError(.nothingUsable, "no header fields and no content in \(bytes.count) bytes")
         }
+        return parsed
+    }
+
+    /// Input GMime rejects because it does not start with a header block, but which reads as
+    /// text (no NULs, under 5 % other control bytes): kept as a body-only message.
+    private static func headerlessText(_ bytes: [UInt8], options: OpaquePointer) -> ParsedMessage? {
+        var controls = 0
+        for byte in bytes {
+            if byte == 0 { return nil }
+            // TAB, LF, CR, FF and ESC (ISO-2022 shifts) occur in real text.
+            if byte < 0x20 && ![0x09, 0x0A, 0x0C, 0x0D, 0x1B].contains(byte) || byte == 0x7F { controls += 1 }
+        }
+        guard controls * 20 < bytes.count else { return nil }
+        var problems: [String] = []
+        let text = String(validating: bytes, as: UTF8.self) ?? {
+            problems.append("8-bit text without a charset; charset guessed")
+            return TextDecoder(options: options).guess(bytes)
+        }()
+        guard let body = TextDecoder.bodyText(text) else { return nil }
+        var parsed = ParsedMessage()
+        parsed.size = bytes.count
+        parsed.textBody = body
+        parsed.problems = ["no header block; the whole input was taken as the text body"] + problems
         return parsed
     }
 

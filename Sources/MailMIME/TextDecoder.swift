@@ -22,18 +22,18 @@ struct TextDecoder {
         let charset = GLibValues.nonEmpty(g_mime_object_get_content_type_parameter(object, "charset"))?.lowercased()
         if let charset, !Self.passThrough.contains(charset) {
             let bytes = GLibValues.taken(mr_part_decoded_content(part, charset, &converted))
-            if converted != 0 { return Self.text(String(decoding: bytes.filter { $0 != 0 }, as: UTF8.self)) }
+            if converted != 0 { return Self.bodyText(String(decoding: bytes.filter { $0 != 0 }, as: UTF8.self)) }
             problems.append("unknown charset \"\(ParserWarnings.excerpt(charset))\" in \(mime) part; guessed")
-            return Self.text(guess(bytes))
+            return Self.bodyText(guess(bytes))
         }
         let bytes = raw.filter { $0 != 0 }
-        if let valid = String(validating: bytes, as: UTF8.self) { return Self.text(valid) }
+        if let valid = String(validating: bytes, as: UTF8.self) { return Self.bodyText(valid) }
         if charset == "utf-8" || charset == "utf8" {
             problems.append("invalid UTF-8 in \(mime) part; replaced with U+FFFD")
-            return Self.text(String(decoding: bytes, as: UTF8.self))
+            return Self.bodyText(String(decoding: bytes, as: UTF8.self))
         }
         problems.append("8-bit text without a matching charset in \(mime) part; charset guessed")
-        return Self.text(guess(bytes))
+        return Self.bodyText(guess(bytes))
     }
 
     /// GMime's guess over the fallback charsets; always returns valid UTF-8.
@@ -49,7 +49,7 @@ struct TextDecoder {
     }
 
     /// Trailing line breaks are dropped; empty text counts as no body.
-    private static func text(_ string: String) -> String? {
+    static func bodyText(_ string: String) -> String? {
         var clean = Substring(string.removingNUL())
         while let last = clean.unicodeScalars.last, last == "\n" || last == "\r" {
             clean = Substring(clean.unicodeScalars.dropLast())
