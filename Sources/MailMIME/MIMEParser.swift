@@ -92,7 +92,12 @@ public enum MIMEParser {
                 guard let header = g_mime_header_list_get_header_at(list, index),
                       let name = GLibValues.borrowed(g_mime_header_get_name(header)) else { continue }
                 let value = GLibValues.borrowed(g_mime_header_get_value(header)) ?? ""
-                parsed.headers.append(HeaderField(name: name.removingNUL(), value: unfold(value)))
+                let field = HeaderField(name: name.removingNUL(), value: unfold(value))
+                // GMime (in its lenient mode) leaves encoded-words it cannot decode as they are.
+                if let start = field.value.range(of: "=?"), field.value[start.upperBound...].contains("?") {
+                    problems.append("undecodable RFC 2047 encoded-word in \(field.name)")
+                }
+                parsed.headers.append(field)
             }
         }
 
