@@ -58,7 +58,7 @@ let package = Package(
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailProtocolTests", dependencies: ["MailProtocol"]),
         .testTarget(name: "MailDomainTests", dependencies: ["MailDomain"]),
-        .testTarget(name: "MailMIMETests", dependencies: ["MailMIME"]),
+        .testTarget(name: "MailMIMETests", dependencies: ["MailMIME"], exclude: ["Fixtures"]),
         .testTarget(name: "MailTransportTests", dependencies: ["MailTransport", "MailTesting"]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailTesting"]),
         .testTarget(name: "MailCryptoTests", dependencies: ["MailCrypto"]),

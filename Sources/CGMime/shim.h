@@ -13,5 +13,69 @@ static inline GMimePart *mr_as_part(GMimeObject *o) { return GMIME_PART(o); }
 static inline GMimeTextPart *mr_as_text_part(GMimeObject *o) { return GMIME_TEXT_PART(o); }
 static inline GMimeMessagePart *mr_as_message_part(GMimeObject *o) { return GMIME_MESSAGE_PART(o); }
 static inline GMimeObject *mr_as_object(void *o) { return GMIME_OBJECT(o); }
+
+static inline int mr_is_address_mailbox(InternetAddress *_Nullable a) { return a != NULL && INTERNET_ADDRESS_IS_MAILBOX(a); }
+static inline int mr_is_address_group(InternetAddress *_Nullable a) { return a != NULL && INTERNET_ADDRESS_IS_GROUP(a); }
+static inline InternetAddressMailbox *mr_as_address_mailbox(InternetAddress *a) { return INTERNET_ADDRESS_MAILBOX(a); }
+static inline InternetAddressGroup *mr_as_address_group(InternetAddress *a) { return INTERNET_ADDRESS_GROUP(a); }
+
+/// Takes the byte array out of a memory stream and releases the stream. Caller frees the result
+/// with g_byte_array_free(array, TRUE).
+static inline GByteArray *mr_mem_stream_take_array(GMimeStream *stream) {
+    GByteArray *array = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(stream));
+    g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(stream), FALSE);
+    g_object_unref(stream);
+    return array;
+}
+
+/// The part's content with its Content-Transfer-Encoding removed. When `from_charset` is given and
+/// iconv knows it, the bytes are also converted to UTF-8 (invalid sequences are skipped) and
+/// `*converted` is set to 1; otherwise the bytes are returned as they are and `*converted` is 0.
+/// Caller frees the result with g_byte_array_free(array, TRUE).
+static inline GByteArray *mr_part_decoded_content(GMimePart *part, const char *_Nullable from_charset, int *converted) {
+    GMimeStream *stream = g_mime_stream_mem_new();
+    GMimeDataWrapper *content = g_mime_part_get_content(part);
+    *converted = 0;
+    if (content != NULL) {
+        GMimeFilter *filter = from_charset != NULL ? g_mime_filter_charset_new(from_charset, "UTF-8") : NULL;
+        if (filter != NULL) {
+            GMimeStream *filtered = g_mime_stream_filter_new(stream);
+            g_mime_stream_filter_add(GMIME_STREAM_FILTER(filtered), filter);
+            g_object_unref(filter);
+            g_mime_data_wrapper_write_to_stream(content, filtered);
+            g_mime_stream_flush(filtered);
+            g_object_unref(filtered);
+            *converted = 1;
+        } else {
+            g_mime_data_wrapper_write_to_stream(content, stream);
+        }
+    }
+    return mr_mem_stream_take_array(stream);
+}
+
+/// The part's content exactly as transferred (still base64 / quoted-printable encoded).
+/// Caller frees the result with g_byte_array_free(array, TRUE).
+static inline GByteArray *mr_part_encoded_content(GMimePart *part) {
+    GMimeStream *stream = g_mime_stream_mem_new();
+    GMimeDataWrapper *content = g_mime_part_get_content(part);
+    if (content != NULL) {
+        GMimeStream *source = g_mime_data_wrapper_get_stream(content);
+        if (source != NULL) {
+            g_mime_stream_reset(source);
+            g_mime_stream_write_to_stream(source, stream);
+            g_mime_stream_reset(source);
+        }
+    }
+    return mr_mem_stream_take_array(stream);
+}
+
+/// An object (e.g. an embedded message) serialised back to bytes.
+/// Caller frees the result with g_byte_array_free(array, TRUE).
+static inline GByteArray *mr_object_serialize(GMimeObject *object) {
+    GMimeStream *stream = g_mime_stream_mem_new();
+    g_mime_object_write_to_stream(object, NULL, stream);
+    return mr_mem_stream_take_array(stream);
+}
+
 #pragma clang assume_nonnull end
 #endif

@@ -1,4 +1,0 @@
-import Testing
-@testable import MailMIME
-
-@Test func MailMIMEModuleLinks() { #expect(Bool(true)) }
