@@ -27,7 +27,7 @@ enum MessageMapper {
         return NewEmail(
             messageID: identity.id, messageIDIsSynthetic: identity.synthetic,
             subject: m.subject.map(clean), dateSent: m.date, dateReceived: internalDate,
-            bodyText: m.textBody.map(clean), bodyHTML: m.htmlBody.map(clean),
+            bodyText: m.textBody.map(cleanBody), bodyHTML: m.htmlBody.map(cleanBody),
             headers: m.headers.map { (clean($0.name), clean($0.value)) },
             inReplyTo: m.inReplyTo.first.map(clean), references: m.references.map(clean),
             size: realSize, isHeaderOnly: headerOnlyNote != nil,
@@ -37,6 +37,11 @@ enum MessageMapper {
                 .init(filename: $0.filename.map(clean), contentType: clean($0.contentType), contentID: $0.contentID.map(clean),
                       isInline: $0.isInline, data: $0.data)
             })
+    }
+
+    /// Bodies are stored with LF line ends, whatever the wire used (IMAP hands out CRLF).
+    static func cleanBody(_ s: String) -> String {
+        clean(s).replacingOccurrences(of: "\r\n", with: "\n")
     }
 
     /// Postgres text cannot hold NUL; nothing else needs escaping once values are bound.
