@@ -93,4 +93,13 @@ public struct IMAPResponse: Sendable, Equatable {
             return try tokenizer.parseResponse()
         }
     }
+
+    /// The complete responses at the start of a stream that may have been cut off (a connection
+    /// that broke mid-response); the incomplete tail is ignored. Throws `.malformed` only.
+    public static func parseCompleteResponses(_ stream: [UInt8]) throws -> [IMAPResponse] {
+        try IMAPTokenizer.splitResponses(stream, allowingCutTail: true).map { range in
+            var tokenizer = IMAPTokenizer(stream, range: range)
+            return try tokenizer.parseResponse()
+        }
+    }
 }

@@ -24,18 +24,21 @@ struct IMAPTokenizer {
         self.end = range.upperBound
     }
 
-    /// The byte ranges of the responses in `stream`, each ending after its final LF.
-    static func splitResponses(_ stream: [UInt8]) throws -> [Range<Int>] {
+    /// The byte ranges of the responses in `stream`, each ending after its final LF. With
+    /// `allowingCutTail`, a final incomplete response is left out instead of throwing.
+    static func splitResponses(_ stream: [UInt8], allowingCutTail: Bool = false) throws -> [Range<Int>] {
         var ranges: [Range<Int>] = []
         var start = 0
         var index = 0
         while index < stream.count {
             guard let lineFeed = stream[index...].firstIndex(of: lf) else {
+                if allowingCutTail { break }
                 throw IMAPProtocolError(.incomplete, "stream ends inside a line")
             }
             if let length = literalLength(endingAt: lineFeed, in: stream) {
                 let next = lineFeed + 1 + length
                 guard next <= stream.count else {
+                    if allowingCutTail { break }
                     throw IMAPProtocolError(.incomplete, "stream ends inside a \(length)-octet literal")
                 }
                 index = next

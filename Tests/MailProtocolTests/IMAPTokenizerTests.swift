@@ -75,3 +75,13 @@ func tokenizerRejectsBrokenStream(_ example: BrokenStreamCase) {
         _ = try IMAPResponse.parseStream(example.stream)
     } throws: { ($0 as? IMAPProtocolError)?.code == example.code }
 }
+
+@Test func completeResponsesOfACutStreamIgnoreTheTail() throws {
+    // A connection that broke inside a literal: Dovecot's BYE never arrived.
+    let cut = Array("* 1 FETCH (UID 1 BODY[] {100}\r\nFrom: a".utf8)
+    #expect(try IMAPResponse.parseCompleteResponses(cut) == [])
+    let answered = crlf("* 1 FETCH (FLAGS ())\n* BYE IMAP session state is inconsistent, please relogin.\nA7 OK do")
+    let responses = try IMAPResponse.parseCompleteResponses(answered)
+    #expect(responses.map(\.tag) == [.untagged, .untagged])
+    #expect(responses.last?.condition == .bye)
+}
