@@ -8,7 +8,7 @@ import Testing
 struct LiveDovecot: Sendable {
     static let variables = [
         "MAILROOM_TEST_IMAP_HOST", "MAILROOM_TEST_IMAP_PORT", "MAILROOM_TEST_IMAPS_PORT",
-        "MAILROOM_TEST_DOVECOT_CONF", "MAILROOM_TEST_DOVECOT_PASSWD",
+        "MAILROOM_TEST_DOVECOT_CONF", "MAILROOM_TEST_DOVECOT_PASSWD", "MAILROOM_TEST_MAIL_ROOT",
     ]
 
     struct Unavailable: Error, CustomStringConvertible {
@@ -20,6 +20,8 @@ struct LiveDovecot: Sendable {
     let imapsPort: Int
     let configPath: String
     let passwdPath: String
+    /// Where the server keeps mailboxes (users' Maildirs are somewhere below).
+    let mailRoot: String
 
     static func fromEnvironment() throws -> LiveDovecot {
         let environment = ProcessInfo.processInfo.environment
@@ -33,7 +35,8 @@ struct LiveDovecot: Sendable {
         else { throw Unavailable(description: "MAILROOM_TEST_IMAP_PORT / MAILROOM_TEST_IMAPS_PORT must be numbers") }
         return LiveDovecot(host: environment["MAILROOM_TEST_IMAP_HOST"]!, starttlsPort: starttls, imapsPort: imaps,
                            configPath: environment["MAILROOM_TEST_DOVECOT_CONF"]!,
-                           passwdPath: environment["MAILROOM_TEST_DOVECOT_PASSWD"]!)
+                           passwdPath: environment["MAILROOM_TEST_DOVECOT_PASSWD"]!,
+                           mailRoot: environment["MAILROOM_TEST_MAIL_ROOT"]!)
     }
 
     struct Account: Sendable {
@@ -41,8 +44,9 @@ struct LiveDovecot: Sendable {
         let password: Secret
     }
 
-    /// A new user with an empty INBOX, added to the passwd-file (Dovecot re-reads it when it
-    /// changes). `O_APPEND` keeps concurrent tests' lines whole.
+    /// A new user with an empty INBOX, added to the passwd-file. `O_APPEND` keeps concurrent
+    /// tests' lines whole. Dovecot re-reads a changed passwd-file at most once a second, so this
+    /// returns once `doveadm auth lookup` finds the user.
     func newAccount(_ label: String) throws -> Account {
         let suffix = UUID().uuidString.prefix(8).lowercased()
         let account = Account(username: "mt-\(label)-\(suffix)", password: Secret("pw-\(UUID().uuidString)"))
@@ -53,6 +57,12 @@ struct LiveDovecot: Sendable {
         guard write(fd, line, line.count) == line.count else {
             throw Unavailable(description: "cannot append to \(passwdPath)")
         }
+        let deadline = ContinuousClock.now + .seconds(10)
+        while (try? doveadm(["auth", "lookup", account.username])) == nil {
+            guard ContinuousClock.now < deadline else {
+                throw Unavailable(description: "Dovecot did not pick up user \(account.username) from \(passwdPath)")
+            }
+        }
         return account
     }
 
@@ -60,7 +70,10 @@ struct LiveDovecot: Sendable {
                   password: Secret? = nil) -> IMAPEndpoint {
         IMAPEndpoint(host: host, port: security == .tls ? imapsPort : starttlsPort, security: security,
                      verifyTLS: verifyTLS, username: account.username, password: password ?? account.password,
-                     connectTimeout: .seconds(5), ioTimeout: .seconds(10))
+                     // Generous: Dovecot delays logins after failed ones from the same address
+                     // (auth_failure_delay, anvil penalty up to 15 s), and libcurl counts the
+                     // login into the connect phase.
+                     connectTimeout: .seconds(30), ioTimeout: .seconds(30))
     }
 
     /// Runs `doveadm -c CONF arguments…` and fails with its output when it exits non-zero.
