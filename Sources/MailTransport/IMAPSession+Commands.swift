@@ -56,6 +56,8 @@ extension IMAPSession {
     /// plain `UID SEARCH UID a:b` over bounded ranges up to UIDNEXT, so that no response line
     /// outgrows libcurl's buffer (it would be cut silently). Either way UIDs ≤ `after` are
     /// dropped: RFC 3501 §6.4.8 makes `n:*` match the highest UID even when it is below n.
+    /// The server searches its view of the mailbox as of the last command on it: messages
+    /// delivered since may show only after `examine` (which re-selects).
     public func searchUIDs(_ folder: String, after: UID?) throws -> [UID] {
         let first: UInt32
         if let after {
@@ -130,9 +132,13 @@ extension IMAPSession {
     /// The complete message, exactly as stored (CRLF line ends), by URL `…/folder/;UID=n`.
     ///
     /// libcurl sends `UID FETCH n BODY[]`, which sets `\Seen` (RFC 3501 §6.4.5); use
-    /// `removeSeenFlag` afterwards to keep a message unread. With `uidValidity`, libcurl checks the
-    /// mailbox's UIDVALIDITY when it selects it and the call throws `.uidValidityChanged` on a
-    /// mismatch; a missing UID throws `.noSuchMessage`.
+    /// `removeSeenFlag` afterwards to keep a message unread. With `uidValidity`, libcurl compares it
+    /// with what its SELECT of the mailbox reported and the call throws `.uidValidityChanged` on a
+    /// mismatch; a missing UID throws `.noSuchMessage`. libcurl does not re-SELECT a mailbox it has
+    /// selected, so call `examine` at the start of each sync round: it notices a changed
+    /// UIDVALIDITY and makes the next fetch reconnect and re-check. (Dovecot also ends sessions
+    /// whose selected mailbox changed UIDVALIDITY; the failed fetch is retried on a new
+    /// connection, where the check fails as it should.)
     public func fetchMessage(_ folder: String, uid: UID, uidValidity: UIDValidity? = nil) throws -> [UInt8] {
         try perform(Request(url: url.message(folder, uid: uid.rawValue, uidValidity: uidValidity?.rawValue),
                             folder: folder)).body

@@ -14,11 +14,13 @@ import MailProtocol
 ///   in part; the header callback gets the server's exact byte stream, which `MailProtocol`
 ///   parses. Message bodies never go through custom commands: libcurl reads those responses line
 ///   by line, so a body line starting with `* ` or the tag would be taken for a response.
-/// - libcurl remembers which mailbox it SELECTed and skips SELECT when a URL names it again. A
-///   custom SELECT or EXAMINE would change the server's selection behind its back, so mailboxes
-///   are only ever selected through URLs, and status is read with STATUS.
+/// - libcurl remembers which mailbox it SELECTed (and the UIDVALIDITY it saw) and skips SELECT
+///   when a URL names that mailbox again. Every command that needs a mailbox therefore goes to
+///   that mailbox's URL, so the server's selection and libcurl's always agree; `examine` is a
+///   custom SELECT of the URL's own mailbox, and a new connection is forced whenever libcurl's
+///   remembered state may be stale (see `examine`).
 /// - A connection the server dropped while pooled fails once with 55/56; the session retries
-///   such a command once when the server had not answered it at all.
+///   such a command once when the server had neither completed it nor asked for its literal.
 public final class IMAPSession {
     public let endpoint: IMAPEndpoint
     /// The most bytes one command may return (message plus protocol lines).

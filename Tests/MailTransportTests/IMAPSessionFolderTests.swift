@@ -22,7 +22,8 @@ import Testing
             }
             return (try session.listFolders(), results.map { Box($0) })
         }
-        #expect(Set(folders) == Set(Self.names + ["INBOX"]))
+        // Servers may add special-use folders (Sent, Trash, …) of their own.
+        #expect(Set(Self.names + ["INBOX"]).isSubset(of: Set(folders)), "\(folders)")
         for result in results {
             let (name, status, body, uids) = result.value
             #expect(status.exists == 1, "\(name)")
