@@ -1,0 +1,140 @@
+import CCurl
+
+/// `curl_global_init` exactly once per process, before the first handle (a global `let` is
+/// initialised once, thread-safely, on first use).
+let curlGlobalInitResult: Int = Int(curl_global_init(Int(CURL_GLOBAL_ALL)).rawValue)
+
+/// The bytes one `curl_easy_perform` moved: what the write callback got (a message body), the
+/// exact server byte stream the header callback got, and the upload source.
+final class CurlTransfer {
+    var body: [UInt8] = []
+    var header: [UInt8] = []
+    let upload: [UInt8]
+    var uploadOffset = 0
+    /// Cap on body + header bytes; beyond it the callbacks refuse data and libcurl aborts (23).
+    let limit: Int
+    var exceededLimit = false
+
+    init(upload: [UInt8] = [], limit: Int) {
+        self.upload = upload
+        self.limit = limit
+    }
+}
+
+/// The one owner of a `CURL*` easy handle and its error buffer; frees both in `deinit`.
+/// Not thread-safe: used by one thread at a time.
+final class CurlEasyHandle {
+    let raw: UnsafeMutableRawPointer
+    private let errorBuffer: UnsafeMutablePointer<CChar>
+
+    init() throws {
+        guard curlGlobalInitResult == Int(CURLE_OK.rawValue), let handle = curl_easy_init() else {
+            throw TransportError(.protocolError, detail: "libcurl could not be initialised")
+        }
+        raw = handle
+        errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
+        errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
+        try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
+        try set(CURLOPT_WRITEFUNCTION, callback: curlWriteBody)
+        try set(CURLOPT_HEADERFUNCTION, callback: curlWriteHeader)
+        try set(CURLOPT_READFUNCTION, callback: curlReadUpload)
+    }
+
+    deinit {
+        curl_easy_cleanup(raw)
+        errorBuffer.deallocate()
+    }
+
+    func set(_ option: CURLoption, _ value: Int) throws {
+        try check(mr_curl_setopt_long(raw, option, value), option)
+    }
+
+    func set(_ option: CURLoption, _ value: String?) throws {
+        // libcurl copies string options (CURLOPT_POSTFIELDS aside), so a temporary C string is fine.
+        if let value {
+            try value.withCString { try check(mr_curl_setopt_string(raw, option, $0), option) }
+        } else {
+            try check(mr_curl_setopt_string(raw, option, nil), option)
+        }
+    }
+
+    func set(_ option: CURLoption, offset value: Int) throws {
+        try check(mr_curl_setopt_off(raw, option, curl_off_t(value)), option)
+    }
+
+    func set(_ option: CURLoption, pointer: UnsafeMutableRawPointer?) throws {
+        try check(mr_curl_setopt_pointer(raw, option, pointer), option)
+    }
+
+    private func set(_ option: CURLoption, callback: mr_curl_data_cb) throws {
+        try check(mr_curl_setopt_datacb(raw, option, callback), option)
+    }
+
+    func info(_ item: CURLINFO) -> Int {
+        var value = 0
+        _ = mr_curl_getinfo_long(raw, item, &value)
+        return value
+    }
+
+    /// Runs one transfer into `transfer`; returns libcurl's code and its error text.
+    func perform(_ transfer: CurlTransfer) -> (code: CURLcode, message: String) {
+        errorBuffer[0] = 0
+        let context = Unmanaged.passUnretained(transfer).toOpaque()
+        // Context pointers are valid only during this call; they are reset before returning.
+        _ = mr_curl_setopt_pointer(raw, CURLOPT_WRITEDATA, context)
+        _ = mr_curl_setopt_pointer(raw, CURLOPT_HEADERDATA, context)
+        _ = mr_curl_setopt_pointer(raw, CURLOPT_READDATA, context)
+        let code = withExtendedLifetime(transfer) { curl_easy_perform(raw) }
+        _ = mr_curl_setopt_pointer(raw, CURLOPT_WRITEDATA, nil)
+        _ = mr_curl_setopt_pointer(raw, CURLOPT_HEADERDATA, nil)
+        _ = mr_curl_setopt_pointer(raw, CURLOPT_READDATA, nil)
+        var message = String(cString: errorBuffer)
+        if message.isEmpty { message = String(cString: curl_easy_strerror(code)) }
+        return (code, message)
+    }
+
+    private func check(_ code: CURLcode, _ option: CURLoption) throws {
+        guard code == CURLE_OK else {
+            throw TransportError(.protocolError, curlCode: Int(code.rawValue),
+                                 detail: "setting libcurl option \(option.rawValue) failed")
+        }
+    }
+}
+
+// Non-capturing C callbacks: the context arrives through the *DATA pointer.
+
+private func curlWriteBody(_ data: UnsafeMutablePointer<CChar>, _ size: Int, _ count: Int,
+                           _ context: UnsafeMutableRawPointer) -> Int {
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    guard transfer.body.count + transfer.header.count + length <= transfer.limit else {
+        transfer.exceededLimit = true
+        return 0
+    }
+    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+private func curlWriteHeader(_ data: UnsafeMutablePointer<CChar>, _ size: Int, _ count: Int,
+                             _ context: UnsafeMutableRawPointer) -> Int {
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let length = size * count
+    guard transfer.body.count + transfer.header.count + length <= transfer.limit else {
+        transfer.exceededLimit = true
+        return 0
+    }
+    transfer.header.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+    return length
+}
+
+private func curlReadUpload(_ buffer: UnsafeMutablePointer<CChar>, _ size: Int, _ count: Int,
+                            _ context: UnsafeMutableRawPointer) -> Int {
+    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
+    let length = min(size * count, transfer.upload.count - transfer.uploadOffset)
+    guard length > 0 else { return 0 }
+    transfer.upload.withUnsafeBytes { source in
+        UnsafeMutableRawPointer(buffer).copyMemory(from: source.baseAddress! + transfer.uploadOffset, byteCount: length)
+    }
+    transfer.uploadOffset += length
+    return length
+}

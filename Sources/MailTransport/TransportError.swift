@@ -1,0 +1,57 @@
+/// The one error type of `MailTransport`.
+///
+/// `description` names the code, libcurl's code and a short detail (libcurl's error text or the
+/// server's completion text). It never contains the password or URL userinfo: credentials are
+/// never put into URLs, and the session scrubs the password from any detail it records.
+public struct TransportError: Error, Sendable, CustomStringConvertible {
+    public struct Code: Hashable, Sendable, CustomStringConvertible {
+        private let name: String
+        private init(_ name: String) { self.name = name }
+
+        /// TCP connect failed or the host name did not resolve.
+        public static let connectFailed = Code("connectFailed")
+        /// TLS handshake or certificate check failed, or STARTTLS was required but not offered.
+        public static let tlsFailed = Code("tlsFailed")
+        /// The server refused the credentials.
+        public static let authenticationFailed = Code("authenticationFailed")
+        /// The mailbox's UIDVALIDITY differs from the one asked for: every stored UID is void.
+        public static let uidValidityChanged = Code("uidValidityChanged")
+        /// The UID does not exist (any more) in the mailbox.
+        public static let noSuchMessage = Code("noSuchMessage")
+        /// The mailbox does not exist or cannot be selected.
+        public static let noSuchFolder = Code("noSuchFolder")
+        /// The server answered a command with NO or BAD.
+        public static let commandFailed = Code("commandFailed")
+        /// No byte arrived within the I/O or connect timeout.
+        public static let timeout = Code("timeout")
+        /// The connection broke mid-command (reset, cut mid-literal, dropped).
+        public static let connectionLost = Code("connectionLost")
+        /// A response exceeded what libcurl or the session accepts in one command.
+        public static let responseTooLarge = Code("responseTooLarge")
+        /// The server's answer could not be understood, or a request could not be expressed.
+        public static let protocolError = Code("protocolError")
+
+        public var description: String { name }
+    }
+
+    public var code: Code
+    /// libcurl's `CURLcode`, when the error came from libcurl.
+    public var curlCode: Int?
+    public var detail: String
+
+    public init(_ code: Code, curlCode: Int? = nil, detail: String) {
+        self.code = code
+        self.curlCode = curlCode
+        self.detail = detail
+    }
+
+    public var description: String {
+        let curl = curlCode.map { " (curl \($0))" } ?? ""
+        return "IMAP transport error \(code)\(curl): \(detail)"
+    }
+
+    /// Worth retrying later with the same request: the failure says nothing about the request.
+    public var isTransient: Bool {
+        [.connectFailed, .timeout, .connectionLost].contains(code)
+    }
+}

@@ -1,4 +1,0 @@
-import Testing
-@testable import MailProtocol
-
-@Test func MailProtocolModuleLinks() { #expect(Bool(true)) }

@@ -1,4 +1,0 @@
-import Testing
-@testable import MailTransport
-
-@Test func MailTransportModuleLinks() { #expect(Bool(true)) }
