@@ -43,7 +43,7 @@ let package = Package(
             "MailCore", "MailStore", "MailCrypto", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "MailWorker", dependencies: [
-            "MailCore", "MailDomain", "MailStore", "MailTransport", "MailMIME", "MailCrypto",
+            "MailCore", "MailDomain", "MailStore", "MailProtocol", "MailTransport", "MailMIME", "MailCrypto",
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "mailroom", dependencies: [
@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "MailCryptoTests", dependencies: ["MailCrypto"]),
         .testTarget(name: "MailProvisioningTests", dependencies: ["MailProvisioning", "MailTesting"]),
         .testTarget(name: "MailWorkerTests", dependencies: [
-            "MailWorker", "MailTesting", "MailProvisioning", "MailMIME",
+            "MailWorker", "MailTesting", "MailProvisioning", "MailMIME", "MailProtocol", "MailTransport", "MailCrypto", "MailStore",
         ]),
     ]
 )

@@ -3,6 +3,7 @@ import Logging
 import MailCore
 import MailDomain
 import MailMIME
+import MailProtocol
 import MailStore
 import MailTransport
 
@@ -145,7 +146,7 @@ struct FolderImporter: Sendable {
                     return .email(uid, MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
                                                               internalDate: meta.internalDate, headerOnlyNote: note))
                 } catch {
-                    return .failure(uid, .parse, error.description)
+                    return .failure(uid, .parse, "\(error)")
                 }
             }
         }

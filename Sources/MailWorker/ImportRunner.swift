@@ -83,7 +83,13 @@ public struct ImportRunner: Sendable {
             await recordFailure(account: account, folders: folders, message: "\(error)", log: log)
             return folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
         }
-        let imap = IMAPConnection(endpoint: endpoint, label: "\(tenant)-\(account.id)")
+        let imap: IMAPConnection
+        do {
+            imap = try await IMAPConnection(endpoint: endpoint, threadName: "imap-\(tenant)-\(account.id)")
+        } catch {
+            await recordFailure(account: account, folders: folders, message: "\(error)", log: log)
+            return folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
+        }
         defer { imap.close() }
         let importer = FolderImporter(pool: pool, settings: settings, logger: log)
         var reports: [ImportReport] = []

@@ -2,6 +2,7 @@ import Foundation
 import MailCore
 import MailStore
 import MailTesting
+import MailProtocol
 import MailTransport
 import Testing
 @testable import MailWorker

@@ -1,0 +1,9 @@
+import MailTransport
+
+extension TransportError {
+    /// Failures of the connection or the account rather than of one message: the poll stops (the
+    /// cursor keeps what was committed) and the error is recorded on the account.
+    var isConnectionLevel: Bool {
+        isTransient || code == .tlsFailed || code == .authenticationFailed || code == .noSuchFolder
+    }
+}
