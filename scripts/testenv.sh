@@ -29,6 +29,7 @@ PG_DATA="$PG_DIR/data"
 DOVECOT_DIR="$T/dovecot"
 DOVECOT_CONF="$DOVECOT_DIR/dovecot.conf"
 DOVECOT_USERS="$DOVECOT_DIR/users"
+DOVECOT_USERS_DIR="$DOVECOT_DIR/users.d"
 MAIL_ROOT="$T/mail"
 TLS_DIR="$T/tls"
 POSTFIX_DIR="$T/postfix"
@@ -158,6 +159,7 @@ write_env_file() {
             MAILROOM_TEST_SUBMISSION_PORT "$SUBMISSION_PORT" \
             MAILROOM_TEST_DOVECOT_CONF "$DOVECOT_CONF" \
             MAILROOM_TEST_DOVECOT_PASSWD "$DOVECOT_USERS" \
+            MAILROOM_TEST_DOVECOT_USERS_DIR "$DOVECOT_USERS_DIR" \
             MAILROOM_TEST_MAIL_ROOT "$MAIL_ROOT" \
             MAILROOM_TEST_PG_BIN "$PG_BIN" \
             MAILROOM_SECRET_KEY "$secret"
@@ -247,9 +249,10 @@ dovecot_configure() {
     install -d -m 755 "$DOVECOT_DIR" "$DOVECOT_DIR/state" "$DOVECOT_BASE_DIR"
     install -d -m 750 -o "$MAIL_USER" -g "$MAIL_USER" "$MAIL_ROOT"
     if [[ ! -e "$DOVECOT_USERS" ]]; then : >"$DOVECOT_USERS"; fi
-    # Read by the auth process (user dovecot); tests append lines as root.
+    # Read by the auth process (user dovecot); tests write them as root.
     chown root:dovecot "$DOVECOT_USERS"
     chmod 640 "$DOVECOT_USERS"
+    install -d -m 750 -o root -g dovecot "$DOVECOT_USERS_DIR"
     write_if_changed "$DOVECOT_CONF" <<EOF || true
 # Written by scripts/testenv.sh: the test Dovecot, loopback only.
 instance_name = mailroom-test
@@ -266,15 +269,25 @@ ssl_min_protocol = TLSv1.2
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
 
-# Users are full addresses (support@acme.test); the file is re-read when it changes, so tests add users by
-# appending "address:{PLAIN}password::::::" lines.
+# Users are full addresses (support@acme.test), lines "address:{PLAIN}password::::::".
+# The shared file is re-read when it changes, but at most once a second: a user appended just after a lookup
+# stays unknown for up to a second. A file of its own per user (users.d/<address>) is read at first lookup,
+# so users made that way can log in at once; tests create theirs there.
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $DOVECOT_USERS
 }
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DOVECOT_USERS_DIR/%u
+}
 userdb {
   driver = passwd-file
   args = username_format=%u $DOVECOT_USERS
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $DOVECOT_USERS_DIR/%u
 }
 
 mail_uid = $MAIL_USER
