@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs the Debian packages that building and testing Mailroom need, and only those that are missing.
+# Idempotent: when everything is present it only asks dpkg and exits.
+set -euo pipefail
+
+packages=(
+    # build: C libraries reached through pkg-config
+    pkg-config libpq-dev libcurl4-openssl-dev libgmime-3.0-dev libssl-dev
+    # Python 3.11 runtime and its test modules: part of the required host set
+    libpython3.11-testsuite
+    # test environment: real servers
+    postgresql-15 dovecot-imapd dovecot-lmtpd postfix openssl
+)
+
+missing=()
+for pkg in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+    [[ "$status" == "installed" ]] || missing+=("$pkg")
+done
+
+if ((${#missing[@]} == 0)); then
+    exit 0
+fi
+
+if ((EUID != 0)); then
+    echo "install-deps: missing packages: ${missing[*]} (run as root to install them)" >&2
+    exit 1
+fi
+
+echo "install-deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# Postfix is configured per test run (scripts/testenv.sh); the system-wide instance stays unconfigured.
+echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"

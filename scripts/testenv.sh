@@ -1,0 +1,551 @@
+#!/usr/bin/env bash
+# The test environment: a real PostgreSQL 15, Dovecot and Postfix, private to this checkout, loopback only.
+#
+#   scripts/testenv.sh up               start whatever is not running (idempotent), write .testenv/env
+#   scripts/testenv.sh down             stop everything by pid and check that nothing is left
+#   scripts/testenv.sh status           one line per server
+#   scripts/testenv.sh restart-dovecot  stop and start Dovecot (tests of dropped connections)
+#   scripts/testenv.sh restart-postgres stop and start PostgreSQL (tests of lost database connections)
+#
+# State lives under ./.testenv (gitignored). Servers run as unprivileged users: PostgreSQL as `postgres`,
+# mail storage as `mailroom-mail` (created when missing), Postfix daemons as `postfix`. Needs root.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+T="$ROOT/.testenv"
+
+HOST=127.0.0.1
+PG_PORT=15432
+IMAP_PORT=14143
+IMAPS_PORT=14993
+LMTP_PORT=14024
+MX_PORT=14025
+SUBMISSION_PORT=14587
+MAIL_USER=mailroom-mail
+START_TIMEOUT=${TESTENV_START_TIMEOUT:-60}
+
+PG_DIR="$T/pg"
+PG_DATA="$PG_DIR/data"
+DOVECOT_DIR="$T/dovecot"
+DOVECOT_CONF="$DOVECOT_DIR/dovecot.conf"
+DOVECOT_USERS="$DOVECOT_DIR/users"
+DOVECOT_USERS_DIR="$DOVECOT_DIR/users.d"
+MAIL_ROOT="$T/mail"
+TLS_DIR="$T/tls"
+POSTFIX_DIR="$T/postfix"
+POSTFIX_CONF_DIR="$POSTFIX_DIR/etc"
+POSTFIX_QUEUE="$POSTFIX_DIR/queue"
+ENV_FILE="$T/env"
+SECRET_FILE="$T/secret.key"
+
+log() { echo "testenv: $*" >&2; }
+die() { echo "testenv: error: $*" >&2; exit 1; }
+
+# Unix socket paths are limited to 107 bytes; a deep checkout gets its sockets under /tmp instead.
+socket_dir() {
+    local preferred=$1 name=$2
+    if ((${#preferred} <= 80)); then
+        echo "$preferred"
+    else
+        echo "/tmp/mailroom-testenv-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)-$name"
+    fi
+}
+PG_SOCKET_DIR=$(socket_dir "$PG_DIR/run" pg)
+DOVECOT_BASE_DIR=$(socket_dir "$DOVECOT_DIR/run" dovecot)
+
+pg_bin_dir() {
+    local dir
+    for dir in /usr/lib/postgresql/15/bin "$(pg_config --bindir 2>/dev/null || true)" /usr/lib/postgresql/*/bin; do
+        if [[ -x "$dir/initdb" && -x "$dir/pg_ctl" ]]; then echo "$dir"; return; fi
+    done
+    die "no PostgreSQL server binaries found (run scripts/install-deps.sh)"
+}
+PG_BIN=$(pg_bin_dir)
+
+# --- processes and ports -------------------------------------------------------------------------------
+
+# A stopped daemon can linger as a zombie until PID 1 reaps it: only states other than Z/X count as alive.
+pid_alive() {
+    local pid=$1 state
+    [[ "$pid" =~ ^[0-9]+$ ]] || return 1
+    state=$(sed 's/.*) //' "/proc/$pid/stat" 2>/dev/null | cut -d' ' -f1) || return 1
+    [[ -n "$state" && "$state" != Z && "$state" != X ]]
+}
+
+read_pid() { [[ -r "$1" ]] && tr -d ' \n' <"$1" | head -c 20 || true; }
+
+wait_pid_gone() {
+    local pid=$1 what=$2 deadline=$((SECONDS + 30))
+    while pid_alive "$pid"; do
+        ((SECONDS < deadline)) || die "$what (pid $pid) did not exit"
+        sleep 0.1
+    done
+}
+
+port_listening() {
+    local hex
+    hex=$(printf '%04X' "$1")
+    awk -v p="$hex" 'NR > 1 && $4 == "0A" { split($2, a, ":"); if (a[2] == p) found = 1 } END { exit !found }' \
+        /proc/net/tcp
+}
+
+# Reads the first line a server sends on connect (IMAP "* OK", SMTP/LMTP "220").
+greeting() {
+    timeout 3 bash -c 'exec 3<>"/dev/tcp/$0/$1" && IFS= read -r line <&3 && printf "%s" "$line"' \
+        "$HOST" "$1" 2>/dev/null || true
+}
+
+wait_for() {
+    local what=$1 deadline=$((SECONDS + START_TIMEOUT))
+    shift
+    until "$@"; do
+        ((SECONDS < deadline)) || die "$what did not answer within ${START_TIMEOUT}s (see logs under $T)"
+        sleep 0.1
+    done
+}
+
+answers() { local port=$1 prefix=$2; [[ "$(greeting "$port")" == "$prefix"* ]]; }
+
+tls_answers() {
+    timeout 5 openssl s_client -connect "$HOST:$1" -servername localhost -brief </dev/null >/dev/null 2>&1
+}
+
+require_free_port() {
+    ! port_listening "$1" || die "port $1 is already in use by another program"
+}
+
+# Writes a config file only when its content changed: Postfix ignores files modified in the last second or
+# two, and an unchanged file keeps a running server's view stable. Returns 0 when the file was written.
+write_if_changed() {
+    local file=$1 content
+    content=$(cat)
+    if [[ -f "$file" ]] && [[ "$(cat "$file")" == "$content" ]]; then return 1; fi
+    printf '%s\n' "$content" >"$file.tmp"
+    mv "$file.tmp" "$file"
+}
+
+# --- shared pieces ------------------------------------------------------------------------------------
+
+prepare_base() {
+    ((EUID == 0)) || die "must run as root (servers run as their own unprivileged users)"
+    install -d -m 755 "$T"
+    if [[ ! -s "$SECRET_FILE" ]]; then
+        (umask 077; head -c 32 /dev/urandom | base64 >"$SECRET_FILE")
+    fi
+    if ! id -u "$MAIL_USER" >/dev/null 2>&1; then
+        useradd --system --user-group --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin "$MAIL_USER"
+    fi
+    if [[ ! -s "$TLS_DIR/cert.pem" || ! -s "$TLS_DIR/key.pem" ]]; then
+        install -d -m 755 "$TLS_DIR"
+        openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=localhost" \
+            -addext "subjectAltName=IP:127.0.0.1,DNS:localhost" \
+            -keyout "$TLS_DIR/key.pem" -out "$TLS_DIR/cert.pem" >/dev/null 2>&1 || die "openssl could not make a certificate"
+        chmod 600 "$TLS_DIR/key.pem"
+        chmod 644 "$TLS_DIR/cert.pem"
+    fi
+}
+
+write_env_file() {
+    local secret
+    secret=$(tr -d '\n' <"$SECRET_FILE")
+    {
+        echo "# Written by scripts/testenv.sh up; source it before swift test."
+        printf 'export %s=%q\n' \
+            MAILROOM_TEST_DATABASE_URL "postgresql://mailroom:mailroom@$HOST:$PG_PORT/mailroom_test" \
+            MAILROOM_TEST_IMAP_HOST "$HOST" \
+            MAILROOM_TEST_IMAP_PORT "$IMAP_PORT" \
+            MAILROOM_TEST_IMAPS_PORT "$IMAPS_PORT" \
+            MAILROOM_TEST_MX_PORT "$MX_PORT" \
+            MAILROOM_TEST_SUBMISSION_PORT "$SUBMISSION_PORT" \
+            MAILROOM_TEST_DOVECOT_CONF "$DOVECOT_CONF" \
+            MAILROOM_TEST_DOVECOT_PASSWD "$DOVECOT_USERS" \
+            MAILROOM_TEST_DOVECOT_USERS_DIR "$DOVECOT_USERS_DIR" \
+            MAILROOM_TEST_MAIL_ROOT "$MAIL_ROOT" \
+            MAILROOM_TEST_PG_BIN "$PG_BIN" \
+            MAILROOM_SECRET_KEY "$secret"
+    } >"$ENV_FILE.tmp"
+    chmod 600 "$ENV_FILE.tmp"
+    mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+# --- PostgreSQL ---------------------------------------------------------------------------------------
+
+as_postgres() { runuser -u postgres -- "$@"; }
+
+pg_running() { [[ -f "$PG_DATA/PG_VERSION" ]] && as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" status >/dev/null 2>&1; }
+
+pg_configure() {
+    if [[ ! -s "$PG_DATA/PG_VERSION" ]]; then
+        rm -rf "$PG_DIR"
+        install -d -m 700 -o postgres -g postgres "$PG_DIR"
+        # Superuser only over the unix socket (peer); every TCP login needs a password.
+        as_postgres "$PG_BIN/initdb" -D "$PG_DATA" -U postgres --auth-local=peer --auth-host=scram-sha-256 \
+            --encoding=UTF8 --locale=C.UTF-8 >"$PG_DIR/initdb.log" 2>&1 || die "initdb failed (see $PG_DIR/initdb.log)"
+        echo "include_if_exists = 'mailroom-test.conf'" >>"$PG_DATA/postgresql.conf"
+    fi
+    install -d -m 700 -o postgres -g postgres "$PG_SOCKET_DIR"
+    write_if_changed "$PG_DATA/mailroom-test.conf" <<EOF || true
+# Written by scripts/testenv.sh.
+listen_addresses = '$HOST'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET_DIR'
+# Tests run in parallel, each with connections of its own.
+max_connections = 300
+shared_buffers = 64MB
+# Durable like production: commits really reach the disk.
+fsync = on
+synchronous_commit = on
+log_min_messages = warning
+EOF
+    chown postgres:postgres "$PG_DATA/mailroom-test.conf"
+}
+
+pg_start() {
+    if pg_running; then return; fi
+    require_free_port "$PG_PORT"
+    pg_configure
+    as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_DIR/postgres.log" -w -t "$START_TIMEOUT" start >/dev/null \
+        || die "PostgreSQL did not start (see $PG_DIR/postgres.log)"
+    wait_for "PostgreSQL" "$PG_BIN/pg_isready" -q -h "$HOST" -p "$PG_PORT"
+    pg_provision
+}
+
+pg_provision() {
+    local psql=("$PG_BIN/psql" -X -q -v ON_ERROR_STOP=1 -h "$PG_SOCKET_DIR" -p "$PG_PORT" -U postgres -d postgres)
+    # The role tests connect as: not a superuser and without BYPASSRLS, so row-level security applies.
+    as_postgres "${psql[@]}" <<'SQL' >/dev/null
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'mailroom') THEN
+        CREATE ROLE mailroom LOGIN PASSWORD 'mailroom' NOSUPERUSER CREATEDB NOBYPASSRLS;
+    END IF;
+END
+$$;
+ALTER ROLE mailroom LOGIN PASSWORD 'mailroom' NOSUPERUSER CREATEDB NOBYPASSRLS;
+SELECT 'CREATE DATABASE mailroom_test OWNER mailroom'
+WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'mailroom_test') \gexec
+SQL
+}
+
+pg_stop() {
+    local pid
+    pid=$(head -n1 "$PG_DATA/postmaster.pid" 2>/dev/null || true)
+    if pg_running; then
+        as_postgres "$PG_BIN/pg_ctl" -D "$PG_DATA" -m fast -w -t 60 stop >/dev/null || die "pg_ctl stop failed"
+    fi
+    if [[ -n "$pid" ]]; then wait_pid_gone "$pid" "PostgreSQL"; fi
+    rm -f "$PG_DATA/postmaster.pid"
+}
+
+# --- Dovecot ------------------------------------------------------------------------------------------
+
+dovecot_pid() { read_pid "$DOVECOT_BASE_DIR/master.pid"; }
+dovecot_running() { pid_alive "$(dovecot_pid)"; }
+
+dovecot_configure() {
+    local uid gid
+    uid=$(id -u "$MAIL_USER")
+    gid=$(id -g "$MAIL_USER")
+    install -d -m 755 "$DOVECOT_DIR" "$DOVECOT_DIR/state" "$DOVECOT_BASE_DIR"
+    install -d -m 750 -o "$MAIL_USER" -g "$MAIL_USER" "$MAIL_ROOT"
+    if [[ ! -e "$DOVECOT_USERS" ]]; then : >"$DOVECOT_USERS"; fi
+    # Read by the auth process (user dovecot); tests write them as root.
+    chown root:dovecot "$DOVECOT_USERS"
+    chmod 640 "$DOVECOT_USERS"
+    install -d -m 750 -o root -g dovecot "$DOVECOT_USERS_DIR"
+    write_if_changed "$DOVECOT_CONF" <<EOF || true
+# Written by scripts/testenv.sh: the test Dovecot, loopback only.
+instance_name = mailroom-test
+base_dir = $DOVECOT_BASE_DIR
+state_dir = $DOVECOT_DIR/state
+protocols = imap lmtp
+listen = $HOST
+log_path = $DOVECOT_DIR/dovecot.log
+
+ssl = yes
+ssl_cert = <$TLS_DIR/cert.pem
+ssl_key = <$TLS_DIR/key.pem
+ssl_min_protocol = TLSv1.2
+disable_plaintext_auth = yes
+auth_mechanisms = plain login
+
+# Users are full addresses (support@acme.test), lines "address:{PLAIN}password::::::".
+# The shared file is re-read when it changes, but at most once a second: a user appended just after a lookup
+# stays unknown for up to a second. A file of its own per user (users.d/<address>) is read at first lookup,
+# so users made that way can log in at once; tests create theirs there.
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DOVECOT_USERS
+}
+passdb {
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u $DOVECOT_USERS_DIR/%u
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $DOVECOT_USERS
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $DOVECOT_USERS_DIR/%u
+}
+
+mail_uid = $MAIL_USER
+mail_gid = $MAIL_USER
+first_valid_uid = $uid
+last_valid_uid = $uid
+first_valid_gid = $gid
+last_valid_gid = $gid
+mail_home = $MAIL_ROOT/%d/%n
+mail_location = maildir:~/Maildir
+
+namespace inbox {
+  inbox = yes
+  separator = /
+  mailbox Drafts {
+    special_use = \\Drafts
+    auto = create
+  }
+  mailbox Sent {
+    special_use = \\Sent
+    auto = create
+  }
+  mailbox Junk {
+    special_use = \\Junk
+    auto = create
+  }
+  mailbox Trash {
+    special_use = \\Trash
+    auto = create
+  }
+}
+
+# Tests open many connections at once, all from 127.0.0.1.
+default_process_limit = 1000
+default_client_limit = 4000
+protocol imap {
+  mail_max_userip_connections = 1000
+}
+
+service imap-login {
+  inet_listener imap {
+    address = $HOST
+    port = $IMAP_PORT
+  }
+  inet_listener imaps {
+    address = $HOST
+    port = $IMAPS_PORT
+    ssl = yes
+  }
+  # One login process serves many connections (high-performance mode).
+  service_count = 0
+  process_min_avail = 2
+  client_limit = 1000
+}
+
+service lmtp {
+  inet_listener lmtp {
+    address = $HOST
+    port = $LMTP_PORT
+  }
+}
+
+# Postfix's submission service authenticates through this socket (smtpd_sasl_type = dovecot).
+service auth {
+  unix_listener auth-postfix {
+    mode = 0660
+    user = postfix
+    group = postfix
+  }
+}
+EOF
+}
+
+dovecot_start() {
+    if dovecot_running; then return; fi
+    local port
+    for port in "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT"; do require_free_port "$port"; done
+    dovecot_configure
+    rm -f "$DOVECOT_BASE_DIR/master.pid"
+    dovecot -c "$DOVECOT_CONF" || die "Dovecot did not start (see $DOVECOT_DIR/dovecot.log)"
+    wait_for "Dovecot IMAP" answers "$IMAP_PORT" "* OK"
+    wait_for "Dovecot LMTP" answers "$LMTP_PORT" "220"
+    wait_for "Dovecot IMAPS" tls_answers "$IMAPS_PORT"
+}
+
+dovecot_stop() {
+    local pid
+    pid=$(dovecot_pid)
+    if pid_alive "$pid"; then
+        kill -TERM "$pid"
+        wait_pid_gone "$pid" "Dovecot"
+    fi
+    rm -f "$DOVECOT_BASE_DIR/master.pid"
+}
+
+# --- Postfix ------------------------------------------------------------------------------------------
+
+postfix_pid() { read_pid "$POSTFIX_QUEUE/pid/master.pid"; }
+postfix_running() { pid_alive "$(postfix_pid)"; }
+
+postfix_configure() {
+    local changed=0
+    install -d -m 755 "$POSTFIX_DIR" "$POSTFIX_CONF_DIR" "$POSTFIX_QUEUE"
+    install -d -m 700 -o postfix -g postfix "$POSTFIX_DIR/data"
+    write_if_changed "$POSTFIX_CONF_DIR/main.cf" <<EOF && changed=1
+# Written by scripts/testenv.sh: the test Postfix, loopback only.
+compatibility_level = 3.6
+queue_directory = $POSTFIX_QUEUE
+data_directory = $POSTFIX_DIR/data
+mail_owner = postfix
+setgid_group = postdrop
+maillog_file = $POSTFIX_DIR/postfix.log
+maillog_file_prefixes = $POSTFIX_DIR
+
+inet_interfaces = $HOST
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+myhostname = mx.mailroom.test
+mydomain = mailroom.test
+myorigin = \$myhostname
+smtpd_banner = \$myhostname ESMTP
+smtpd_peername_lookup = no
+lmtp_host_lookup = native
+biff = no
+# Dovecot's LMTP refuses SMTPUTF8: refuse it at the door instead of bouncing later.
+smtputf8_enable = no
+
+# Every domain is ours: mail for any address goes over LMTP to Dovecot, which knows the users.
+mydestination =
+local_recipient_maps =
+alias_maps =
+alias_database =
+relay_domains =
+virtual_alias_maps =
+virtual_mailbox_domains = static:all
+virtual_mailbox_maps = static:present
+virtual_transport = lmtp:inet:$HOST:$LMTP_PORT
+
+smtpd_tls_cert_file = $TLS_DIR/cert.pem
+smtpd_tls_key_file = $TLS_DIR/key.pem
+smtpd_tls_security_level = may
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $DOVECOT_BASE_DIR/auth-postfix
+smtpd_sasl_auth_enable = no
+EOF
+    # No chroot anywhere: the queue lives inside the checkout.
+    write_if_changed "$POSTFIX_CONF_DIR/master.cf" <<EOF && changed=1
+# Written by scripts/testenv.sh.
+# service  type  private unpriv  chroot  wakeup  maxproc command
+$HOST:$MX_PORT inet n - n - - smtpd
+$HOST:$SUBMISSION_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/submission
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_auth_only=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+pickup     unix  n - n 60 1 pickup
+cleanup    unix  n - n -  0 cleanup
+qmgr       unix  n - n 300 1 qmgr
+tlsmgr     unix  - - n 1000? 1 tlsmgr
+rewrite    unix  - - n -  - trivial-rewrite
+bounce     unix  - - n -  0 bounce
+defer      unix  - - n -  0 bounce
+trace      unix  - - n -  0 bounce
+verify     unix  - - n -  1 verify
+flush      unix  n - n 1000? 0 flush
+proxymap   unix  - - n -  - proxymap
+proxywrite unix  - - n -  1 proxymap
+smtp       unix  - - n -  - smtp
+relay      unix  - - n -  - smtp
+showq      unix  n - n -  - showq
+error      unix  - - n -  - error
+retry      unix  - - n -  - error
+discard    unix  - - n -  - discard
+lmtp       unix  - - n -  - lmtp
+anvil      unix  - - n -  1 anvil
+scache     unix  - - n -  1 scache
+postlog    unix-dgram n - n - 1 postlogd
+EOF
+    if ((changed)); then
+        # Postfix skips config files younger than a second or two; date fresh ones back instead of waiting.
+        touch -d '-10 seconds' "$POSTFIX_CONF_DIR/main.cf" "$POSTFIX_CONF_DIR/master.cf"
+    fi
+}
+
+postfix_start() {
+    if postfix_running; then return; fi
+    local port
+    for port in "$MX_PORT" "$SUBMISSION_PORT"; do require_free_port "$port"; done
+    postfix_configure
+    rm -f "$POSTFIX_QUEUE/pid/master.pid"
+    postfix -c "$POSTFIX_CONF_DIR" start >>"$POSTFIX_DIR/start.log" 2>&1 \
+        || die "Postfix did not start (see $POSTFIX_DIR/start.log and postfix.log)"
+    wait_for "Postfix MX" answers "$MX_PORT" "220"
+    wait_for "Postfix submission" answers "$SUBMISSION_PORT" "220"
+}
+
+postfix_stop() {
+    local pid
+    pid=$(postfix_pid)
+    if pid_alive "$pid"; then
+        postfix -c "$POSTFIX_CONF_DIR" stop >>"$POSTFIX_DIR/start.log" 2>&1 || kill -TERM "$pid"
+        wait_pid_gone "$pid" "Postfix"
+    fi
+    rm -f "$POSTFIX_QUEUE/pid/master.pid"
+}
+
+# --- commands -----------------------------------------------------------------------------------------
+
+state_line() {
+    local name=$1 pid=$2 ports=$3
+    if pid_alive "$pid"; then
+        printf '%-10s running  pid %-7s %s\n' "$name" "$pid" "$ports"
+    else
+        printf '%-10s stopped\n' "$name"
+    fi
+}
+
+status() {
+    local pg_pid=""
+    [[ -r "$PG_DATA/postmaster.pid" ]] && pg_pid=$(head -n1 "$PG_DATA/postmaster.pid")
+    state_line postgres "$pg_pid" "$HOST:$PG_PORT"
+    state_line dovecot "$(dovecot_pid)" "imap $IMAP_PORT, imaps $IMAPS_PORT, lmtp $LMTP_PORT"
+    state_line postfix "$(postfix_pid)" "mx $MX_PORT, submission $SUBMISSION_PORT"
+}
+
+up() {
+    prepare_base
+    pg_start
+    dovecot_start
+    postfix_start
+    write_env_file
+    status
+}
+
+down() {
+    postfix_stop
+    dovecot_stop
+    pg_stop
+    local port left=()
+    for port in "$PG_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" "$MX_PORT" "$SUBMISSION_PORT"; do
+        local deadline=$((SECONDS + 10))
+        while port_listening "$port" && ((SECONDS < deadline)); do sleep 0.1; done
+        port_listening "$port" && left+=("$port")
+    done
+    ((${#left[@]} == 0)) || die "still listening after down: ports ${left[*]}"
+    log "stopped"
+}
+
+case "${1:-}" in
+up) up ;;
+down) down ;;
+status) status ;;
+restart-dovecot) prepare_base; dovecot_stop; dovecot_start ;;
+restart-postgres) prepare_base; pg_stop; pg_start ;;
+*)
+    echo "usage: $0 up|down|status|restart-dovecot|restart-postgres" >&2
+    exit 2
+    ;;
+esac
