@@ -107,8 +107,10 @@ public struct ImportRunner: Sendable {
                 let message = "\(error)"
                 flog.error("poll failed", metadata: ["error": "\(message)"])
                 if let t = error as? TransportError, t.isConnectionLevel || t.code == .authenticationFailed { accountError = message }
-                _ = try? await pool.transaction(tenant: tenant) { conn in
-                    try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: folder.id, uidNext: nil, error: message)
+                await recordQuietly(log) {
+                    try await pool.transaction(tenant: tenant) { conn in
+                        try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: folder.id, uidNext: nil, error: message)
+                    }
                 }
                 var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: folder.id)
                 r.error = message
@@ -117,8 +119,10 @@ public struct ImportRunner: Sendable {
             }
         }
         let finalError = accountError
-        _ = try? await pool.transaction(tenant: tenant) { conn in
-            try MailAccountQueries.mailAccountSetError(conn, tenant: tenant, id: account.id, error: finalError)
+        await recordQuietly(log) {
+            try await pool.transaction(tenant: tenant) { conn in
+                try MailAccountQueries.mailAccountSetError(conn, tenant: tenant, id: account.id, error: finalError)
+            }
         }
         return reports
     }
@@ -126,10 +130,17 @@ public struct ImportRunner: Sendable {
     private func recordFailure(account: MailAccountRecord, folders: [MailFolderRecord], message: String, log: Logger) async {
         log.error("account cannot be polled", metadata: ["error": "\(message)"])
         let tenant = account.tenantID
-        _ = try? await pool.transaction(tenant: tenant) { conn in
-            try MailAccountQueries.mailAccountSetError(conn, tenant: tenant, id: account.id, error: message)
-            for f in folders { try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: f.id, uidNext: nil, error: message) }
+        await recordQuietly(log) {
+            try await pool.transaction(tenant: tenant) { conn in
+                try MailAccountQueries.mailAccountSetError(conn, tenant: tenant, id: account.id, error: message)
+                for f in folders { try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: f.id, uidNext: nil, error: message) }
+            }
         }
+    }
+
+    /// Status bookkeeping must not turn one failure into another: a failed write is logged, not thrown.
+    private func recordQuietly(_ log: Logger, _ body: () async throws -> Void) async {
+        do { try await body() } catch { log.error("cannot record poll status", metadata: ["error": "\(error)"]) }
     }
 
     func makeEndpoint(_ a: MailAccountRecord) throws -> IMAPEndpoint {

@@ -38,22 +38,28 @@ import Testing
         }
         let (tenant, slug) = try await f.tenant("crash", accounts: [.init(name: "Support", mailbox: box)])
         var kills = 0
+        var killedMidImport = 0
         // Mail keeps arriving (25 messages before each of 20 runs), so every run has work in flight
         // when the kill lands.
         for round in 0..<20 {
             try f.server.deliverToMaildir(box, messages: Array(messages[(round * 25)..<((round + 1) * 25)]))
+            let before = try await f.count(tenant, "SELECT count(*) FROM email")
             let p = try worker(slug: slug)
             try await Task.sleep(for: .milliseconds(Int.random(in: 40...700)))
             if p.isRunning {
                 kill(p.processIdentifier, SIGKILL)
                 kills += 1
+                p.waitUntilExit()
+                let after = try await f.count(tenant, "SELECT count(*) FROM email")
+                if after > before && after < (round + 1) * 25 { killedMidImport += 1 }
             }
             p.waitUntilExit()
         }
         let last = try worker(slug: slug)
         last.waitUntilExit()
         #expect(last.terminationStatus == 0)
-        #expect(kills >= 5, "runs must have been killed mid-import (killed \(kills) of 20)")
+        #expect(kills >= 5, "runs must have been killed (killed \(kills) of 20)")
+        #expect(killedMidImport >= 2, "some kills must land after part of a batch set was stored (\(killedMidImport))")
         #expect(try await f.count(tenant, "SELECT count(*) FROM email") == count)
         #expect(try await f.count(tenant, "SELECT count(DISTINCT message_id) FROM email") == count)
         #expect(try await f.count(tenant, "SELECT count(*) FROM email_account_link") == count)

@@ -123,7 +123,7 @@ import Testing
         _ = try await f.importAll(tenant)
         #expect(try await f.count(tenant, "SELECT count(*) FROM email") == 5)
 
-        try f.server.setUIDValidity(box, folder: "INBOX", to: 777_000 + UInt32.random(in: 1...999))
+        try f.server.setUIDValidity(box, folder: "INBOX", to: UIDValidity(777_000 + UInt32.random(in: 1...999)))
         try f.server.deliverToMaildir(box, messages: (6...8).map { TestMessages.plain(id: "uidv-\($0)@x.test", subject: "After \($0)") })
         let reports = try await f.importAll(tenant)
         #expect(reports.contains { $0.uidValidityChanged })

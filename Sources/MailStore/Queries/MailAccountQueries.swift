@@ -40,9 +40,10 @@ public enum MailAccountQueries {
     /// Records (or clears, with nil) the account's connection-level error, e.g. a failed login.
     public static func mailAccountSetError(_ conn: PostgresConnection, tenant: TenantID, id: AccountID, error: String?) throws {
         try conn.execute("""
-            UPDATE mail_account SET last_error = \(error), last_error_at = CASE WHEN \(error) IS NULL THEN last_error_at ELSE now() END
+            UPDATE mail_account SET last_error = \(error)::text,
+                   last_error_at = CASE WHEN \(error)::text IS NULL THEN last_error_at ELSE now() END
             WHERE tenant_id = \(tenant) AND id = \(id)
-              AND last_error IS DISTINCT FROM \(error)
+              AND last_error IS DISTINCT FROM \(error)::text
             """)
     }
 }
