@@ -18,6 +18,9 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Accounts polled at once.")
     var concurrency = 4
 
+    @Option(help: "Messages stored per transaction (the cursor moves once per batch).")
+    var batchSize = 50
+
     @Option(name: .customLong("tenant"), help: "Only poll this tenant (repeatable); default: every active tenant.")
     var tenants: [String] = []
 
@@ -30,7 +33,9 @@ struct WorkerCommand: AsyncParsableCommand {
         let pool = try global.makePool(connections: max(2, concurrency * 2))
         defer { pool.close() }
         _ = try await MigrateCommand.migrate(pool: pool, directory: global.migrations)
-        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: try global.resolveSecretKey()), logger: logger)
+        var settings = ImportSettings()
+        settings.batchSize = max(1, batchSize)
+        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: try global.resolveSecretKey()), settings: settings, logger: logger)
         if untilIdle {
             let reports = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))
             try await printSummary(reports, pool: pool, only: Set(tenants))

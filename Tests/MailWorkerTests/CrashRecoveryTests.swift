@@ -21,7 +21,7 @@ import Testing
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Self.executable)
         p.arguments = ["worker", "--until-idle", "--tenant", slug, "--database-url", try TestDatabase.url(),
-                       "--migrations", TestDatabase.migrationsDirectory, "--log-level", "error"]
+                       "--migrations", TestDatabase.migrationsDirectory, "--log-level", "error", "--batch-size", "5"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -39,19 +39,19 @@ import Testing
         let (tenant, slug) = try await f.tenant("crash", accounts: [.init(name: "Support", mailbox: box)])
         var kills = 0
         var killedMidImport = 0
-        // Mail keeps arriving (25 messages before each of 20 runs), so every run has work in flight
-        // when the kill lands.
-        for round in 0..<20 {
-            try f.server.deliverToMaildir(box, messages: Array(messages[(round * 25)..<((round + 1) * 25)]))
+        // Small batches (5 per transaction) make the import long enough that most of the 20 kills
+        // land while messages are being fetched and stored.
+        try f.server.deliverToMaildir(box, messages: messages)
+        for _ in 0..<20 {
             let before = try await f.count(tenant, "SELECT count(*) FROM email")
             let p = try worker(slug: slug)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 40...700)))
+            try await Task.sleep(for: .milliseconds(Int.random(in: 60...400)))
             if p.isRunning {
                 kill(p.processIdentifier, SIGKILL)
                 kills += 1
                 p.waitUntilExit()
                 let after = try await f.count(tenant, "SELECT count(*) FROM email")
-                if after > before && after < (round + 1) * 25 { killedMidImport += 1 }
+                if after > before && after < count { killedMidImport += 1 }
             }
             p.waitUntilExit()
         }
