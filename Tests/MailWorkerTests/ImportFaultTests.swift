@@ -103,3 +103,33 @@ enum TestPorts {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
+
+extension ImportFaultTests {
+    @Test func aFailingMessageIsRetriedWithBackoffThenStaysVisibleAsFailed() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "retry")
+        let garbage: [UInt8] = (0..<512).map { UInt8(truncatingIfNeeded: ($0 &* 97) ^ 0xA5) }
+        try f.server.deliverToMaildir(box, messages: [garbage, TestMessages.plain(id: "after-garbage@x.test", subject: "fine")])
+        let (tenant, _) = try await f.tenant("retry", accounts: [.init(name: "Support", mailbox: box)])
+        // First pass with a long backoff: recorded once, the folder moves on past it.
+        _ = try await f.importAll(tenant, runner: f.runner(maxAttempts: 3, retryDelay: .seconds(3600)))
+        let first = try await f.query(tenant) { conn in
+            try conn.query("SELECT attempts, state, stage, reason, next_attempt_at > now() + interval '50 minutes' FROM import_failure").one()
+        }
+        #expect(try first.decode(Int.self, at: 0) == 1)
+        #expect(try first.decode(String.self, at: 1) == "retrying")
+        #expect(try first.decode(String.self, at: 2) == "parse")
+        #expect(!(try first.decode(String.self, at: 3)).isEmpty)
+        #expect(try first.decode(Bool.self, at: 4), "the retry is scheduled by the backoff")
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email WHERE message_id = 'after-garbage@x.test'") == 1)
+        // Once the backoff has elapsed (moved into the past here), later polls retry until the attempts run out.
+        try await f.query(tenant) { conn in try conn.execute("UPDATE import_failure SET next_attempt_at = now() - interval '1 second'") }
+        _ = try await f.importAll(tenant, runner: f.runner(maxAttempts: 3, retryDelay: .milliseconds(1)))
+        let final = try await f.query(tenant) { conn in
+            try conn.query("SELECT attempts, state, next_attempt_at IS NULL FROM import_failure").one()
+        }
+        #expect(try final.decode(Int.self, at: 0) == 3)
+        #expect(try final.decode(String.self, at: 1) == "failed")
+        #expect(try final.decode(Bool.self, at: 2))
+    }
+}

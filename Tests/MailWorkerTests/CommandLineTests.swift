@@ -1,0 +1,115 @@
+import Foundation
+import MailCore
+import MailStore
+import MailTesting
+import Testing
+
+/// The `mailroom` executable as operators use it.
+@Suite struct CommandLineTests {
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    func mailroom(_ args: [String], env: [String: String] = [:]) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: CrashRecoveryTests.executable)
+        p.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment["MAILROOM_DATABASE_URL"] = try TestDatabase.url()
+        environment["MAILROOM_MIGRATIONS"] = TestDatabase.migrationsDirectory
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
+    @Test func helpIsEverywhere() throws {
+        for sub in [[], ["migrate"], ["apply"], ["worker"], ["export"]] {
+            let r = try mailroom(sub + ["--help"])
+            #expect(r.status == 0)
+            #expect(r.stdout.contains("USAGE"))
+        }
+    }
+
+    @Test func twoMigratesAtOnceApplyOnceAndAgainChangesNothing() async throws {
+        let (url, name) = try await TestDatabase.createDatabase()
+        defer { Task { try? await TestDatabase.dropDatabase(name) } }
+        let runs = try await withThrowingTaskGroup(of: Run.self) { group in
+            for _ in 0..<2 { group.addTask { try self.mailroom(["migrate", "--database-url", url]) } }
+            return try await group.reduce(into: [Run]()) { $0.append($1) }
+        }
+        #expect(runs.allSatisfy { $0.status == 0 })
+        #expect(runs.filter { $0.stdout.contains("applied: 0001_foundation") }.count == 1)
+        #expect(runs.filter { $0.stdout.contains("schema is up to date") }.count == 1)
+        let again = try mailroom(["migrate", "--database-url", url])
+        #expect(again.stdout.contains("schema is up to date"))
+    }
+
+    @Test func applyNamesTheKeyAndLineOfAnError() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml")
+        try """
+            tenant: \(TestDatabase.uniqueSlug("badyaml"))
+            teams: [{name: support}]
+            users:
+              - {username: a, name: A, emails: [a@x.test]}
+              - {username: b, name: B, emails: [b@x.test]}
+              - {username: c, name: C, emails: [c@x.test], teams: {suport: null}}
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let r = try mailroom(["apply", file.path])
+        #expect(r.status != 0)
+        #expect(r.stderr.contains("users[2].teams"))
+        #expect(r.stderr.contains("\"suport\""))
+        #expect(r.stderr.contains("line 6"))
+    }
+
+    @Test func applyTwiceThenExportShowsImportedMailWithoutSecrets() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "cli")
+        try f.server.deliverToMaildir(box, messages: [
+            TestMessages.plain(id: "cli-1@x.test", subject: "Über CLI", cc: "Bob <bob@acme.test>"),
+        ])
+        let slug = TestDatabase.uniqueSlug("cli")
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(slug).yaml")
+        try """
+            tenant: \(slug)
+            teams: [{name: support, positions: [agent]}]
+            users:
+              - {username: bob, name: Bob Baker, emails: [bob@acme.test], teams: {support: agent}}
+            group_accounts:
+              - name: Support
+                address: \(box.address)
+                imap: {host: \(f.server.host), port: \(f.server.imapPort), security: starttls, verify_tls: false,
+                       password: env:CLI_PW}
+                teams: [support]
+            """.write(to: file, atomically: true, encoding: .utf8)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let env = ["CLI_PW": box.password]
+        let first = try mailroom(["apply", file.path], env: env)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("applied"))
+        let second = try mailroom(["apply", file.path], env: env)
+        #expect(second.stdout.contains("unchanged"))
+
+        let work = try mailroom(["worker", "--until-idle", "--tenant", slug])
+        #expect(work.status == 0, "\(work.stderr)")
+        #expect(work.stdout.contains("Support"))
+
+        let export = try mailroom(["export", "--tenant", slug])
+        #expect(export.status == 0)
+        #expect(!export.stdout.contains(box.password))
+        let json = try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any]
+        let emails = json?["emails"] as? [[String: Any]]
+        #expect(emails?.count == 1)
+        let email = emails?.first
+        #expect(email?["message_id"] as? String == "cli-1@x.test")
+        #expect(email?["subject"] as? String == "Über CLI")
+        #expect((email?["cc"] as? [[String: Any]])?.first?["address"] as? String == "bob@acme.test")
+        #expect((email?["accounts"] as? [[String: Any]])?.first?["name"] as? String == "Support")
+        #expect((email?["users"] as? [[String: Any]])?.first?["username"] as? String == "bob")
+    }
+}
