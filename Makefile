@@ -1,0 +1,44 @@
+# Mailroom: build, test against real servers, run.
+#   make test                 install missing packages, build, start the test servers, swift test, stop them
+#   make test TEST_ARGS='--filter MailStoreTests'
+#   make build | testenv-up | testenv-down | clean
+SHELL := /bin/bash
+SWIFT ?= swift
+TEST_ARGS ?=
+
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest
+
+all: build
+
+deps:
+	scripts/install-deps.sh
+
+build: deps
+	$(SWIFT) build
+
+build-tests: deps
+	$(SWIFT) build --build-tests
+
+# run-tests.sh stops the servers whatever happens and exits with swift test's status.
+test: build-tests
+	scripts/run-tests.sh $(TEST_ARGS)
+
+testenv-up: deps
+	scripts/testenv.sh up
+
+testenv-down:
+	scripts/testenv.sh down
+
+testenv-status:
+	scripts/testenv.sh status
+
+clean:
+	-scripts/testenv.sh down
+	rm -rf .build .testenv
+
+# --- placeholders, filled in later -------------------------------------------------------------------
+demo:
+	@echo "make demo: not yet"; exit 1
+
+bench-ingest:
+	@echo "make bench-ingest: not yet"; exit 1
