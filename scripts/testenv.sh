@@ -266,6 +266,7 @@ ssl = yes
 ssl_cert = <$TLS_DIR/cert.pem
 ssl_key = <$TLS_DIR/key.pem
 ssl_min_protocol = TLSv1.2
+# Dovecot 2.3 counts loopback connections as secure: plaintext login works there even without TLS.
 disable_plaintext_auth = yes
 auth_mechanisms = plain login
 

@@ -170,6 +170,9 @@ public struct EmbeddedCluster: Sendable {
         #endif
         guard fd >= 0 else { throw EmbeddedClusterError("socket() failed") }
         defer { close(fd) }
+        // As PostgreSQL does: a port whose old connections linger in TIME_WAIT is still free to listen on.
+        var on: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
