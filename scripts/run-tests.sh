@@ -18,5 +18,5 @@ trap 'exit 143' TERM
 
 scripts/testenv.sh up
 # shellcheck source=/dev/null
-source .testenv/env
+source "${MAILROOM_TESTENV_DIR:-.testenv}/env"
 swift test "$@"

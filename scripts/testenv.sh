@@ -12,7 +12,8 @@
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-T="$ROOT/.testenv"
+# MAILROOM_TESTENV_DIR lets several checkouts share one running environment.
+T="${MAILROOM_TESTENV_DIR:-$ROOT/.testenv}"
 
 HOST=127.0.0.1
 PG_PORT=15432
