@@ -369,7 +369,8 @@ dovecot_start() {
     for port in "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT"; do require_free_port "$port"; done
     dovecot_configure
     rm -f "$DOVECOT_BASE_DIR/master.pid"
-    dovecot -c "$DOVECOT_CONF" || die "Dovecot did not start (see $DOVECOT_DIR/dovecot.log)"
+    # Dovecot keeps stderr open: send it to the log so a caller piping our output is not held open.
+    dovecot -c "$DOVECOT_CONF" 2>>"$DOVECOT_DIR/dovecot.log" </dev/null || die "Dovecot did not start (see $DOVECOT_DIR/dovecot.log)"
     wait_for "Dovecot IMAP" answers "$IMAP_PORT" "* OK"
     wait_for "Dovecot LMTP" answers "$LMTP_PORT" "220"
     wait_for "Dovecot IMAPS" tls_answers "$IMAPS_PORT"
