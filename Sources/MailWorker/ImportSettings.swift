@@ -7,7 +7,7 @@ public struct ImportSettings: Sendable {
     public var maxAttempts = 5
     /// First retry delay for a failed message; doubles each attempt.
     public var retryBaseDelay: Duration = .seconds(60)
-    public var connectTimeout: Duration = .seconds(15)
+    public var connectTimeout: Duration = .seconds(30)
     public var ioTimeout: Duration = .seconds(60)
 
     public init() {}

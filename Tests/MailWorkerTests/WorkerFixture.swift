@@ -72,7 +72,7 @@ struct WorkerFixture {
         var settings = ImportSettings()
         settings.maxAttempts = maxAttempts
         settings.retryBaseDelay = retryDelay
-        settings.connectTimeout = .seconds(5)
+        settings.connectTimeout = .seconds(30)  // Dovecot delays repeated failed logins (auth penalty)
         settings.ioTimeout = .seconds(20)
         var logger = Logger(label: "test.worker")
         logger.logLevel = .warning
