@@ -105,26 +105,26 @@ final class CurlEasyHandle {
 
 private func curlWriteBody(_ data: UnsafeMutablePointer<CChar>, _ size: Int, _ count: Int,
                            _ context: UnsafeMutableRawPointer) -> Int {
-    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    let length = size * count
-    guard transfer.body.count + transfer.header.count + length <= transfer.limit else {
-        transfer.exceededLimit = true
-        return 0
-    }
-    transfer.body.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
-    return length
+    Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue().accept(data, size * count, into: \.body)
 }
 
 private func curlWriteHeader(_ data: UnsafeMutablePointer<CChar>, _ size: Int, _ count: Int,
                              _ context: UnsafeMutableRawPointer) -> Int {
-    let transfer = Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue()
-    let length = size * count
-    guard transfer.body.count + transfer.header.count + length <= transfer.limit else {
-        transfer.exceededLimit = true
-        return 0
+    Unmanaged<CurlTransfer>.fromOpaque(context).takeUnretainedValue().accept(data, size * count, into: \.header)
+}
+
+extension CurlTransfer {
+    /// Appends what libcurl delivered, or refuses it (returning 0 makes libcurl abort the transfer)
+    /// once the response outgrows the session's limit.
+    fileprivate func accept(_ data: UnsafeMutablePointer<CChar>, _ length: Int,
+                            into buffer: ReferenceWritableKeyPath<CurlTransfer, [UInt8]>) -> Int {
+        guard body.count + header.count + length <= limit else {
+            exceededLimit = true
+            return 0
+        }
+        self[keyPath: buffer].append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
+        return length
     }
-    transfer.header.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length))
-    return length
 }
 
 private func curlReadUpload(_ buffer: UnsafeMutablePointer<CChar>, _ size: Int, _ count: Int,
