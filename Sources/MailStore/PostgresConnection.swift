@@ -30,6 +30,23 @@ public final class PostgresConnection: @unchecked Sendable {
         return c
     }
 
+    /// Opens a connection outside any pool, on a thread of its own: for session state that must live
+    /// as long as the connection (LISTEN, a leader's advisory lock).
+    public static func connect(conninfo: String, applicationName: String) async throws -> PostgresConnection {
+        let thread = IOThread(name: "pg-\(applicationName)")
+        do {
+            return try await thread.run { try open(conninfo: conninfo, applicationName: applicationName, thread: thread) }
+        } catch {
+            thread.stop()
+            throw error
+        }
+    }
+
+    /// Runs a block of statements on this connection's thread.
+    public func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
+        try await thread.run { try body(self) }
+    }
+
     private init(handle: OpaquePointer, thread: IOThread) {
         self.handle = handle
         self.thread = thread

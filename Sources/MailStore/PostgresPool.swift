@@ -50,6 +50,21 @@ public final class PostgresPool: Sendable {
         }
     }
 
+    /// Holds one connection for the whole of an async `body` (which runs its statements through
+    /// `conn.thread.run`). For session state that must outlive one call: an advisory lock held while
+    /// a mailbox is polled.
+    public func withLeasedConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        let conn = try await lease()
+        do {
+            let value = try await body(conn)
+            release(conn)
+            return value
+        } catch {
+            release(conn)
+            throw error
+        }
+    }
+
     /// Runs `body` in a transaction scoped to `tenant` (row-level security applies).
     public func transaction<T: Sendable>(tenant: TenantID?, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await withConnection { conn in try conn.transaction(tenant: tenant) { try body(conn) } }

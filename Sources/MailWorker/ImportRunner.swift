@@ -64,7 +64,7 @@ public struct ImportRunner: Sendable {
 
     /// One poll of every active folder of the account. Connection and login failures are recorded
     /// on the account and its folders with a clear message; nothing is thrown.
-    public func pollAccount(_ account: MailAccountRecord) async -> [ImportReport] {
+    public func pollAccount(_ account: MailAccountRecord, onlyFolder: FolderID? = nil) async -> [ImportReport] {
         let tenant = account.tenantID
         var log = logger
         log[metadataKey: "tenant"] = "\(tenant)"
@@ -72,6 +72,7 @@ public struct ImportRunner: Sendable {
         let folders: [MailFolderRecord]
         do {
             folders = try await pool.transaction(tenant: tenant) { try MailFolderQueries.mailFolderListActive($0, tenant: tenant, account: account.id) }
+                .filter { onlyFolder == nil || $0.id == onlyFolder }
         } catch {
             log.error("cannot list folders", metadata: ["error": "\(error)"])
             return []

@@ -65,3 +65,15 @@ struct MessageIdentityTests {
         #expect(r.id == "beef@long.synthetic.mailroom.invalid")
     }
 }
+
+struct RetryBackoffTests {
+    @Test func doublesUpToTheCapWithinTheJitterBand() {
+        let delays = (1...12).map { RetryBackoff.delay(attempt: $0, base: 5, cap: 3600, jitter: 0, unit: 0.5) }
+        #expect(delays.prefix(4) == [5, 10, 20, 40])
+        #expect(delays.last == 3600)
+        for unit in [0.0, 0.5, 0.999] {
+            let d = RetryBackoff.delay(attempt: 3, base: 5, cap: 3600, jitter: 0.2, unit: unit)
+            #expect(d >= 16 && d <= 24)
+        }
+    }
+}

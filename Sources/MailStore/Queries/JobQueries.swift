@@ -1,0 +1,162 @@
+import Foundation
+import MailCore
+
+/// Queries on `job` and `job_tenant_turn`: the queue every replica shares (River's shape: claim in
+/// one statement with FOR UPDATE SKIP LOCKED that also marks the rows running; complete in batches;
+/// rescue expired leases; prune finished rows).
+public enum JobQueries {
+    /// Adds a job, or, when a live job with the same unique key exists, moves it earlier (a manual
+    /// "poll now") and, if it is running, asks it to run again right after.
+    @discardableResult
+    public static func jobEnqueue(_ conn: PostgresConnection, tenant: TenantID, kind: String, payload: String = "{}",
+                                  uniqueKey: String? = nil, runAt: Date? = nil, priority: Int = 0, maxAttempts: Int = 10,
+                                  repeatEvery: Duration? = nil) throws -> Int64 {
+        let every = repeatEvery.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
+        try conn.execute("INSERT INTO job_tenant_turn (tenant_id) VALUES (\(tenant)) ON CONFLICT DO NOTHING")
+        return try conn.query("""
+            INSERT INTO job AS j (tenant_id, kind, payload, unique_key, run_at, priority, max_attempts, repeat_every)
+            VALUES (\(tenant), \(kind), \(payload)::jsonb, \(uniqueKey), coalesce(\(runAt)::timestamptz, now()), \(priority),
+                    \(maxAttempts), make_interval(secs => \(every)::float8))
+            ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('ready', 'running')
+            DO UPDATE SET run_at = least(j.run_at, excluded.run_at),
+                          rerun = j.rerun OR (j.state = 'running' AND excluded.run_at <= now())
+            RETURNING id
+            """).one().decode(at: 0)
+    }
+
+    /// Claims up to `limit` due jobs for `owner`, fairly across tenants: tenants with due work are
+    /// served least-recently-claimed first, each contributes at most its room under `perTenantCap`
+    /// running jobs, and the batch interleaves tenants by rank (each tenant's 1st job, then each 2nd
+    /// ...). Tenant rows are read without locks, so claimers never serialise on a busy tenant;
+    /// fairness is exact per claim and approximate across concurrent claimers.
+    public static func jobClaim(_ conn: PostgresConnection, owner: String, limit: Int, perTenantCap: Int,
+                                lease: Duration, kinds: [String]? = nil) throws -> [Job] {
+        let leaseSeconds = Double(lease.components.seconds)
+        let kindFilter = PostgresArray(kinds ?? [])
+        let all = kinds == nil
+        return try conn.query("""
+            WITH turn AS (
+                SELECT tt.tenant_id, tt.last_claimed_at,
+                       greatest(0, \(perTenantCap) - (SELECT count(*) FROM job r WHERE r.tenant_id = tt.tenant_id AND r.state = 'running'))::int AS room
+                FROM job_tenant_turn tt
+                WHERE EXISTS (SELECT 1 FROM job j WHERE j.tenant_id = tt.tenant_id AND j.state = 'ready' AND j.run_at <= now()
+                              AND (\(all) OR j.kind = ANY(\(kindFilter)::text[])))
+                ORDER BY tt.last_claimed_at, tt.tenant_id
+                LIMIT \(limit)
+            ), locked AS (
+                SELECT c.id, c.tenant_id, c.run_at, c.priority, turn.last_claimed_at
+                FROM turn CROSS JOIN LATERAL (
+                    SELECT j.id, j.tenant_id, j.run_at, j.priority FROM job j
+                    WHERE j.tenant_id = turn.tenant_id AND j.state = 'ready' AND j.run_at <= now()
+                      AND (\(all) OR j.kind = ANY(\(kindFilter)::text[]))
+                    ORDER BY j.run_at, j.id
+                    LIMIT least(turn.room, \(limit))
+                    FOR UPDATE OF j SKIP LOCKED
+                ) c
+            ), chosen AS (
+                SELECT id FROM (
+                    SELECT id, tenant_id, last_claimed_at,
+                           row_number() OVER (PARTITION BY tenant_id ORDER BY priority DESC, run_at, id) AS rank
+                    FROM locked
+                ) r
+                ORDER BY rank, last_claimed_at, tenant_id
+                LIMIT \(limit)
+            ), claimed AS (
+                UPDATE job j SET state = 'running', lease_owner = \(owner),
+                       lease_until = now() + make_interval(secs => \(leaseSeconds)),
+                       lease_epoch = j.lease_epoch + 1, attempt = j.attempt + 1, started_at = now(), rerun = false
+                FROM chosen WHERE j.id = chosen.id
+                RETURNING j.id, j.tenant_id, j.kind, j.payload::text, j.attempt, j.max_attempts, j.lease_epoch,
+                          j.repeat_every IS NOT NULL
+            ), turned AS (
+                UPDATE job_tenant_turn tt SET last_claimed_at = clock_timestamp()
+                WHERE tt.tenant_id IN (SELECT DISTINCT tenant_id FROM claimed)
+            )
+            SELECT * FROM claimed
+            """).map {
+            Job(id: try $0.decode(at: 0), tenantID: try $0.decode(at: 1), kind: try $0.decode(at: 2), payload: try $0.decode(at: 3),
+                attempt: try $0.decode(at: 4), maxAttempts: try $0.decode(at: 5), leaseEpoch: try $0.decode(at: 6),
+                isPeriodic: try $0.decode(at: 7))
+        }
+    }
+
+    /// Completes a batch in one statement. A periodic job re-arms (after its interval, or at once when
+    /// a run was requested meanwhile); a failed periodic job retries at its backoff but never dies.
+    /// Rows whose lease epoch moved on (rescued and re-claimed elsewhere) are left alone.
+    @discardableResult
+    public static func jobCompleteMany(_ conn: PostgresConnection, _ outcomes: [JobOutcome]) throws -> Int {
+        guard !outcomes.isEmpty else { return 0 }
+        return try conn.execute("""
+            UPDATE job j SET
+                state = CASE
+                    WHEN x.result = 'done' AND j.repeat_every IS NULL THEN 'done'
+                    WHEN x.result = 'failed' AND j.repeat_every IS NULL THEN 'failed'
+                    ELSE 'ready' END,
+                run_at = CASE
+                    WHEN x.result = 'done' AND j.repeat_every IS NOT NULL THEN
+                        CASE WHEN j.rerun THEN now() ELSE now() + j.repeat_every END
+                    WHEN x.result IN ('retry', 'failed') THEN coalesce(x.retry_at, now() + coalesce(j.repeat_every, interval '1 minute'))
+                    ELSE j.run_at END,
+                attempt = CASE WHEN j.repeat_every IS NOT NULL AND x.result = 'done' THEN 0 ELSE j.attempt END,
+                last_error = CASE WHEN x.result = 'done' THEN NULL ELSE x.error END,
+                finished_at = now(), lease_owner = NULL, lease_until = NULL, rerun = false
+            FROM unnest(\(PostgresArray(outcomes.map(\.id)))::bigint[], \(PostgresArray(outcomes.map(\.leaseEpoch)))::bigint[],
+                        \(PostgresArray(outcomes.map(\.result.rawValue)))::text[],
+                        \(PostgresArray(outcomes.map(\.retryAt)))::timestamptz[],
+                        \(PostgresArray(outcomes.map(\.error)))::text[]) AS x(id, epoch, result, retry_at, error)
+            WHERE j.id = x.id AND j.lease_epoch = x.epoch AND j.state = 'running'
+            """)
+    }
+
+    /// Extends the leases of jobs this owner is still running (one statement per heartbeat).
+    @discardableResult
+    public static func jobHeartbeat(_ conn: PostgresConnection, owner: String, ids: [Int64], lease: Duration) throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try conn.execute("""
+            UPDATE job SET lease_until = now() + make_interval(secs => \(Double(lease.components.seconds)))
+            WHERE id = ANY(\(PostgresArray(ids))::bigint[]) AND lease_owner = \(owner) AND state = 'running'
+            """)
+    }
+
+    /// Returns jobs whose lease expired (their replica died or hung) to the queue; a one-off job out
+    /// of attempts fails with the reason. Returns how many were rescued.
+    @discardableResult
+    public static func jobRescueExpired(_ conn: PostgresConnection) throws -> Int {
+        try conn.execute("""
+            UPDATE job SET
+                state = CASE WHEN repeat_every IS NULL AND attempt >= max_attempts THEN 'failed' ELSE 'ready' END,
+                last_error = 'lease expired: worker ' || lease_owner || ' stopped renewing it',
+                run_at = now(), lease_owner = NULL, lease_until = NULL,
+                finished_at = CASE WHEN repeat_every IS NULL AND attempt >= max_attempts THEN now() END
+            WHERE state = 'running' AND lease_until < now()
+            """)
+    }
+
+    /// Gives back jobs this owner claimed but will not run (graceful shutdown): ready again at once,
+    /// the attempt not counted.
+    @discardableResult
+    public static func jobHandBack(_ conn: PostgresConnection, owner: String, ids: [Int64]) throws -> Int {
+        guard !ids.isEmpty else { return 0 }
+        return try conn.execute("""
+            UPDATE job SET state = 'ready', lease_owner = NULL, lease_until = NULL, run_at = now(),
+                   attempt = greatest(attempt - 1, 0)
+            WHERE id = ANY(\(PostgresArray(ids))::bigint[]) AND lease_owner = \(owner) AND state = 'running'
+            """)
+    }
+
+    /// Deletes finished one-off jobs older than `retention`, at most `limit` per call.
+    @discardableResult
+    public static func jobPruneFinished(_ conn: PostgresConnection, retention: Duration, limit: Int = 10_000) throws -> Int {
+        try conn.execute("""
+            DELETE FROM job WHERE id IN (
+                SELECT id FROM job WHERE state = 'done' AND finished_at < now() - make_interval(secs => \(Double(retention.components.seconds)))
+                LIMIT \(limit))
+            """)
+    }
+
+    /// Seconds until the earliest ready job is due (0 when one is due now; nil when none is ready).
+    public static func jobNextDueIn(_ conn: PostgresConnection) throws -> Double? {
+        try conn.query("SELECT greatest(0, extract(epoch FROM min(run_at) - now()))::float8 FROM job WHERE state = 'ready'")
+            .one().decode(Double?.self, at: 0)
+    }
+}

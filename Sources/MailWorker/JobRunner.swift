@@ -1,0 +1,213 @@
+import Foundation
+import Logging
+import MailCore
+import MailDomain
+import MailStore
+
+/// Runs one kind of job. Handlers must be safe to run again after a crash (at-least-once delivery):
+/// the import path is, through its cursor and Message-ID dedupe.
+public protocol JobHandler: Sendable {
+    func handle(_ job: Job) async throws
+}
+
+public struct JobRunnerConfiguration: Sendable {
+    /// Names this replica in leases and logs: host, pid and a random suffix.
+    public var owner = JobRunnerConfiguration.defaultOwner()
+    /// Jobs run at once by this replica.
+    public var slots = 4
+    /// Running jobs per tenant across all replicas: one busy tenant cannot take every slot.
+    public var perTenantCap = 4
+    public var lease: Duration = .seconds(30)
+    public var heartbeatEvery: Duration = .seconds(10)
+    /// The longest an idle runner waits before checking for due work without a notification.
+    public var idleWait: Duration = .seconds(1)
+    public var retryBase: Duration = .seconds(5)
+    public var retryCap: Duration = .seconds(3600)
+    /// On shutdown, in-flight jobs get this long to finish before they are handed back.
+    public var shutdownDeadline: Duration = .seconds(20)
+    public var kinds: [String]?
+
+    public init() {}
+
+    public static func defaultOwner() -> String {
+        var host = [CChar](repeating: 0, count: 256)
+        gethostname(&host, 255)
+        let name = String(decoding: host.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        return "\(name):\(getpid()):\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
+    }
+}
+
+/// Claims jobs in batches as slots free up, runs them, completes them in batches, renews their leases,
+/// and hands back what it cannot finish when asked to stop (task cancellation = graceful shutdown).
+public final class JobRunner: Sendable {
+    let pool: PostgresPool
+    let handlers: [String: any JobHandler]
+    let config: JobRunnerConfiguration
+    let logger: Logger
+    let metrics: WorkerMetrics
+    private let wake: AsyncStream<Void>
+    private let wakeContinuation: AsyncStream<Void>.Continuation
+    private let tracker = Tracker()
+
+    public init(pool: PostgresPool, handlers: [String: any JobHandler], config: JobRunnerConfiguration,
+                metrics: WorkerMetrics = WorkerMetrics(), logger: Logger) {
+        self.pool = pool
+        self.handlers = handlers
+        self.config = config
+        self.metrics = metrics
+        self.logger = logger
+        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
+    }
+
+    /// Wakes the claim loop early (a notification arrived, a slot freed up).
+    public func nudge() { wakeContinuation.yield() }
+
+    /// Runs until the calling task is cancelled, then shuts down gracefully and returns.
+    public func run() async {
+        let heartbeat = Task { [self] in await heartbeatLoop() }
+        let ticker = Task { [self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: config.idleWait)
+                nudge()
+            }
+        }
+        var iterator = wake.makeAsyncIterator()
+        while !Task.isCancelled {
+            await flushCompletions()
+            let free = config.slots - (await tracker.runningCount)
+            var claimedFull = false
+            if free > 0 {
+                let claimed = await claim(free)
+                claimedFull = claimed.count == free
+                for job in claimed { await start(job) }
+            }
+            let busy = await tracker.runningCount
+            if claimedFull && busy < config.slots { continue }
+            guard await iterator.next() != nil else { break }
+        }
+        ticker.cancel()
+        // Shutdown runs in an unstructured task: this one is cancelled, and sleeps would end at once.
+        await Task { [self] in await shutdown() }.value
+        heartbeat.cancel()
+    }
+
+    private func claim(_ limit: Int) async -> [Job] {
+        let owner = config.owner, cap = config.perTenantCap, lease = config.lease, kinds = config.kinds
+        do {
+            let jobs = try await pool.withConnection { conn in
+                try JobQueries.jobClaim(conn, owner: owner, limit: limit, perTenantCap: cap, lease: lease, kinds: kinds)
+            }
+            for j in jobs { metrics.claimed(kind: j.kind) }
+            return jobs
+        } catch {
+            logger.error("claim failed", metadata: ["error": "\(error)"])
+            return []
+        }
+    }
+
+    private func start(_ job: Job) async {
+        await tracker.register(job.id)
+        let task = Task { [self] in
+            var log = logger
+            log[metadataKey: "tenant"] = "\(job.tenantID)"
+            log[metadataKey: "job"] = "\(job.id)"
+            log[metadataKey: "kind"] = "\(job.kind)"
+            let outcome: JobOutcome
+            do {
+                guard let handler = handlers[job.kind] else {
+                    throw WorkerError("no handler for job kind \(job.kind)")
+                }
+                try await handler.handle(job)
+                outcome = JobOutcome(id: job.id, leaseEpoch: job.leaseEpoch, result: .done)
+                metrics.finished(kind: job.kind, ok: true)
+            } catch is CancellationError {
+                return  // handed back by shutdown
+            } catch {
+                metrics.finished(kind: job.kind, ok: false)
+                let final = !job.isPeriodic && job.attempt >= job.maxAttempts
+                let delay = RetryBackoff.delay(attempt: job.attempt, base: seconds(config.retryBase), cap: seconds(config.retryCap),
+                                               unit: Double.random(in: 0..<1))
+                log.warning("job failed", metadata: ["error": "\(error)", "attempt": "\(job.attempt)", "final": "\(final)"])
+                outcome = JobOutcome(id: job.id, leaseEpoch: job.leaseEpoch, result: final ? .failed : .retry,
+                                     retryAt: Date().addingTimeInterval(delay), error: "\(error)")
+            }
+            await tracker.finish(job.id, outcome)
+            nudge()
+        }
+        await tracker.attach(job.id, task)
+    }
+
+    private func flushCompletions() async {
+        let outcomes = await tracker.takeOutcomes()
+        guard !outcomes.isEmpty else { return }
+        do {
+            _ = try await pool.withConnection { try JobQueries.jobCompleteMany($0, outcomes) }
+        } catch {
+            // The leases will expire and the rescuer will return these jobs: at-least-once, never lost.
+            logger.error("completing jobs failed", metadata: ["error": "\(error)", "count": "\(outcomes.count)"])
+        }
+    }
+
+    private func heartbeatLoop() async {
+        let owner = config.owner, lease = config.lease
+        while !Task.isCancelled {
+            try? await Task.sleep(for: config.heartbeatEvery)
+            let ids = await tracker.runningIDs
+            guard !ids.isEmpty else { continue }
+            do {
+                _ = try await pool.withConnection { try JobQueries.jobHeartbeat($0, owner: owner, ids: ids, lease: lease) }
+            } catch {
+                logger.error("lease heartbeat failed", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func shutdown() async {
+        let deadline = ContinuousClock.now + config.shutdownDeadline
+        while ContinuousClock.now < deadline {
+            if await tracker.runningCount == 0 { break }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        await flushCompletions()
+        let leftovers = await tracker.cancelAll()
+        if !leftovers.isEmpty {
+            let owner = config.owner
+            do {
+                let n = try await pool.withConnection { try JobQueries.jobHandBack($0, owner: owner, ids: leftovers) }
+                logger.notice("handed back unfinished jobs", metadata: ["count": "\(n)"])
+            } catch {
+                logger.error("handing back jobs failed; their leases will expire", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
+
+    /// In-flight jobs and finished outcomes waiting for the batched completion.
+    private actor Tracker {
+        /// Registered before its task starts (so the slot count is never low), task attached after.
+        private var running: [Int64: Task<Void, Never>?] = [:]
+        private var outcomes: [JobOutcome] = []
+
+        var runningCount: Int { running.count }
+        var runningIDs: [Int64] { Array(running.keys) }
+
+        func register(_ id: Int64) { running[id] = .some(nil) }
+        func attach(_ id: Int64, _ task: Task<Void, Never>) {
+            if running[id] != nil { running[id] = .some(task) }
+        }
+        func finish(_ id: Int64, _ outcome: JobOutcome) {
+            running.removeValue(forKey: id)
+            outcomes.append(outcome)
+        }
+        func takeOutcomes() -> [JobOutcome] {
+            defer { outcomes = [] }
+            return outcomes
+        }
+        func cancelAll() -> [Int64] {
+            for case let t? in running.values { t.cancel() }
+            defer { running = [:] }
+            return Array(running.keys)
+        }
+    }
+}

@@ -1,0 +1,74 @@
+import Foundation
+import Logging
+import MailCore
+import MailStore
+
+/// Runs a `poll` job: imports new mail of one folder, under the folder's advisory lock.
+///
+/// The lock is a session lock held on a connection leased for the whole poll, so a scheduled poll and
+/// a manual one, or two replicas, never poll one mailbox at once. If that connection drops mid-poll
+/// the lock is gone early; the importer's row lock on the cursor and Message-ID dedupe still keep the
+/// data exact, only the no-overlap promise weakens for that one poll.
+struct PollJobHandler: JobHandler {
+    let pool: PostgresPool
+    let importer: ImportRunner
+    let worker: String
+    let logger: Logger
+
+    struct Payload: Decodable { var folder: Int64; var account: Int64 }
+
+    func handle(_ job: Job) async throws {
+        let p = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
+        let tenant = job.tenantID, folder = FolderID(p.folder), accountID = AccountID(p.account)
+        try await pool.withLeasedConnection { lock in
+            let key = AdvisoryLock.folderKey(folder)
+            guard try await lock.run({ try $0.tryAdvisoryLock(AdvisoryLock.folderNamespace, key) }) else {
+                // Another replica is polling this folder right now; its poll covers whatever is new.
+                logger.debug("folder busy elsewhere", metadata: ["tenant": "\(tenant)", "folder": "\(folder)"])
+                return
+            }
+            do {
+                try await pollLocked(tenant: tenant, account: accountID, folder: folder, job: job)
+                try await lock.run { try $0.advisoryUnlock(AdvisoryLock.folderNamespace, key) }
+            } catch {
+                _ = try? await lock.run { try $0.advisoryUnlock(AdvisoryLock.folderNamespace, key) }
+                throw error
+            }
+        }
+    }
+
+    private func pollLocked(tenant: TenantID, account: AccountID, folder: FolderID, job: Job) async throws {
+        guard let record = try await pool.transaction(tenant: tenant, { try MailAccountQueries.mailAccountGet($0, tenant: tenant, id: account) }),
+              record.isActive else {
+            return  // disabled since the job was scheduled; the reconciler removes its schedule
+        }
+        let started = Date()
+        let reports = await importer.pollAccount(record, onlyFolder: folder)
+        let finished = Date()
+        let imported = reports.reduce(0) { $0 + $1.imported }
+        let error = reports.compactMap(\.error).first
+        let worker = self.worker
+        try await pool.transaction(tenant: tenant) { conn in
+            try PollScheduleQueries.pollLogInsert(conn, tenant: tenant, folder: folder, worker: worker, trigger: "job",
+                                                  startedAt: started, finishedAt: finished, imported: imported, error: error)
+        }
+        if let error { throw WorkerError("poll failed: \(error)") }
+    }
+}
+
+/// A diagnostic job kind: appends its job id to a file and optionally sleeps. Lets tests and
+/// operators see exactly how many times each job ran, across replicas.
+struct TraceJobHandler: JobHandler {
+    struct Payload: Decodable { var file: String; var sleepMilliseconds: Int? }
+
+    func handle(_ job: Job) async throws {
+        let p = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
+        if let ms = p.sleepMilliseconds, ms > 0 { try await Task.sleep(for: .milliseconds(ms)) }
+        let line = "\(job.id) \(job.attempt)\n"
+        let fd = open(p.file, O_WRONLY | O_APPEND | O_CREAT, 0o644)
+        guard fd >= 0 else { throw WorkerError("cannot open trace file") }
+        defer { close(fd) }
+        // O_APPEND makes each short write land whole, even with several replicas appending.
+        _ = line.withCString { write(fd, $0, strlen($0)) }
+    }
+}
