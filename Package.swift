@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
     ],
     targets: [
         // C edges
@@ -45,6 +46,7 @@ let package = Package(
         .target(name: "MailWorker", dependencies: [
             "MailCore", "MailDomain", "MailStore", "MailProtocol", "MailTransport", "MailMIME", "MailCrypto",
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         .executableTarget(name: "mailroom", dependencies: [
             "MailCore", "MailStore", "MailWorker", "MailProvisioning", "MailCrypto", "MailTransport", "MailMIME",

@@ -64,6 +64,9 @@ CREATE TABLE job_tenant_turn (
     tenant_id       bigint PRIMARY KEY REFERENCES tenant(id) ON DELETE CASCADE,
     last_claimed_at timestamptz NOT NULL DEFAULT '-infinity'
 ) WITH (fillfactor = 50);
+ALTER TABLE job_tenant_turn ENABLE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON job_tenant_turn USING (tenant_id = mailroom_current_tenant())
+    WITH CHECK (tenant_id = mailroom_current_tenant());
 
 -- Every poll of a folder with its start and end, for operators and for the no-overlap guarantee.
 CREATE TABLE mail_poll_log (

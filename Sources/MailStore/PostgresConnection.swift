@@ -24,6 +24,9 @@ public final class PostgresConnection: @unchecked Sendable {
             PQfinish(conn)
             throw PostgresError(code: .connectionFailed, message: msg)
         }
+        // Server NOTICEs (e.g. "relation already exists, skipping") would go to stderr by default;
+        // they are informational and not ours to print.
+        PQsetNoticeProcessor(conn, { _, _ in }, nil)
         let c = PostgresConnection(handle: conn, thread: thread)
         // Fixed session settings that the text decoders rely on.
         try c.execute("SELECT set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, YMD', false), set_config('application_name', \(applicationName), false)")

@@ -4,6 +4,7 @@ import Logging
 import MailCrypto
 import MailStore
 import MailWorker
+import ServiceLifecycle
 
 struct WorkerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -15,17 +16,23 @@ struct WorkerCommand: AsyncParsableCommand {
     @Flag(help: "Poll every account until nothing new remains, print a summary and exit.")
     var untilIdle = false
 
-    @Option(help: "Accounts polled at once.")
+    @Option(help: "Job slots of this replica (with --until-idle: accounts polled at once).")
     var concurrency = 4
+
+    @Option(help: "Most jobs of one tenant running at once across all replicas.")
+    var perTenantCap = 4
+
+    @Option(help: "Seconds a claimed job's lease lasts without a heartbeat; a dead replica's jobs return after it.")
+    var lease = 30
+
+    @Option(help: "Seconds in-flight jobs get to finish on SIGTERM before they are handed back.")
+    var shutdownDeadline = 20
 
     @Option(help: "Messages stored per transaction (the cursor moves once per batch).")
     var batchSize = 50
 
     @Option(name: .customLong("tenant"), help: "Only poll this tenant (repeatable); default: every active tenant.")
     var tenants: [String] = []
-
-    @Option(help: "Seconds between passes when running continuously.")
-    var interval = 10
 
     func run() async throws {
         global.bootstrapLogging()
@@ -41,11 +48,22 @@ struct WorkerCommand: AsyncParsableCommand {
             try await printSummary(reports, pool: pool, only: Set(tenants))
             return
         }
-        logger.info("worker started", metadata: ["concurrency": "\(concurrency)"])
-        while !Task.isCancelled {
-            _ = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))
-            try await Task.sleep(for: .seconds(interval))
-        }
+        var config = JobRunnerConfiguration()
+        config.slots = max(1, concurrency)
+        config.perTenantCap = max(1, perTenantCap)
+        config.shutdownDeadline = .seconds(shutdownDeadline)
+        config.lease = .seconds(max(2, lease))
+        config.heartbeatEvery = .seconds(max(1, lease / 3))
+        let conninfo = try global.resolveDatabase()
+        let worker = WorkerServices(pool: pool, conninfo: conninfo, secrets: SecretBox(key: try global.resolveSecretKey()),
+                                    runnerConfig: config, importSettings: settings, logger: logger)
+        logger.info("worker started", metadata: ["owner": "\(config.owner)", "slots": "\(config.slots)"])
+        let group = ServiceGroup(configuration: .init(
+            services: worker.services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            gracefulShutdownSignals: [.sigterm, .sigint],
+            logger: logger))
+        try await group.run()
+        logger.info("worker stopped")
     }
 
     /// A table of what this run did, with each folder's stored totals and any error.

@@ -157,3 +157,13 @@ extension MailAccountQueries {
         return n
     }
 }
+
+extension MailAccountQueries {
+    /// Finds an account by name (group accounts first) or by address.
+    public static func mailAccountFind(_ conn: PostgresConnection, tenant: TenantID, nameOrAddress: String) throws -> AccountID? {
+        try conn.query("""
+            SELECT id FROM mail_account WHERE tenant_id = \(tenant) AND (name = \(nameOrAddress) OR address = lower(\(nameOrAddress)))
+            ORDER BY (name = \(nameOrAddress)) DESC, kind, id LIMIT 1
+            """).first?.decode(AccountID.self, at: 0)
+    }
+}

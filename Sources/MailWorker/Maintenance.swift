@@ -1,0 +1,122 @@
+import Foundation
+import Logging
+import MailCore
+import MailStore
+import Synchronization
+
+/// Queue upkeep that one replica does at a time: rescue expired leases, prune finished jobs, keep the
+/// poll schedule in step with the configuration, publish queue gauges.
+///
+/// Leadership is a session advisory lock on a dedicated connection: when the leader dies its
+/// connection closes, the lock frees, and another replica's next attempt takes it over. Reconciling
+/// on a configuration notification is idempotent, so every replica does that one at once, leader or not.
+public final class Maintenance: Sendable {
+    public struct Configuration: Sendable {
+        public var tick: Duration = .seconds(2)
+        public var reconcileEvery: Duration = .seconds(30)
+        public var pruneEvery: Duration = .seconds(60)
+        public var retention: Duration = .seconds(3600)
+        public init() {}
+    }
+
+    let pool: PostgresPool
+    let conninfo: String
+    let config: Configuration
+    let metrics: WorkerMetrics
+    let logger: Logger
+    /// Called after a reconcile added work, so idle runners claim it at once.
+    let onNewWork: @Sendable () -> Void
+    private let reconcileRequested = Atomic<Bool>(true)
+
+    public init(pool: PostgresPool, conninfo: String, config: Configuration = .init(), metrics: WorkerMetrics,
+                logger: Logger, onNewWork: @escaping @Sendable () -> Void) {
+        self.pool = pool
+        self.conninfo = conninfo
+        self.config = config
+        self.metrics = metrics
+        self.logger = logger
+        self.onNewWork = onNewWork
+    }
+
+    /// Asks for a reconcile at the next tick (a configuration table changed).
+    public func requestReconcile() { reconcileRequested.store(true, ordering: .relaxed) }
+
+    public func run() async {
+        var leader: PostgresConnection?
+        var lastReconcile = ContinuousClock.now - config.reconcileEvery
+        var lastPrune = ContinuousClock.now
+        while !Task.isCancelled {
+            if reconcileRequested.exchange(false, ordering: .relaxed) {
+                await reconcile()
+                lastReconcile = .now
+            }
+            if leader == nil { leader = await tryLead() }
+            if let conn = leader {
+                do {
+                    let rescued = try await conn.run { try JobQueries.jobRescueExpired($0) }
+                    if rescued > 0 {
+                        logger.warning("rescued jobs with expired leases", metadata: ["count": "\(rescued)"])
+                        onNewWork()
+                    }
+                    if ContinuousClock.now - lastReconcile >= config.reconcileEvery {
+                        await reconcile()
+                        lastReconcile = .now
+                    }
+                    if ContinuousClock.now - lastPrune >= config.pruneEvery {
+                        let retention = config.retention
+                        let pruned = try await conn.run { try JobQueries.jobPruneFinished($0, retention: retention) }
+                        if pruned > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(pruned)"]) }
+                        lastPrune = .now
+                    }
+                    try await publishGauges(conn)
+                } catch {
+                    logger.error("maintenance failed; giving up leadership", metadata: ["error": "\(error)"])
+                    conn.thread.stop()
+                    leader = nil
+                }
+            }
+            try? await Task.sleep(for: config.tick)
+        }
+        leader?.thread.stop()
+    }
+
+    private func tryLead() async -> PostgresConnection? {
+        do {
+            let conn = try await PostgresConnection.connect(conninfo: conninfo, applicationName: "mailroom-leader")
+            if try await conn.run({ try $0.tryAdvisoryLock(AdvisoryLock.namespace, AdvisoryLock.leader) }) {
+                logger.notice("this replica now runs maintenance")
+                return conn
+            }
+            conn.thread.stop()
+        } catch {
+            logger.error("cannot open the leader connection", metadata: ["error": "\(error)"])
+        }
+        return nil
+    }
+
+    /// Brings every active tenant's poll schedule in line with its folders and accounts.
+    public func reconcile() async {
+        do {
+            let tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
+            var added = 0
+            for t in tenants {
+                let r = try await pool.transaction(tenant: t.id) { try PollScheduleQueries.pollScheduleReconcile($0, tenant: t.id) }
+                added += r.added
+                if r.added + r.removed + r.retimed > 0 {
+                    logger.info("poll schedule updated", metadata: ["tenant": "\(t.slug)", "added": "\(r.added)",
+                                                                  "removed": "\(r.removed)", "retimed": "\(r.retimed)"])
+                }
+            }
+            if added > 0 { onNewWork() }
+        } catch {
+            logger.error("reconcile failed", metadata: ["error": "\(error)"])
+            requestReconcile()
+        }
+    }
+
+    private func publishGauges(_ conn: PostgresConnection) async throws {
+        let rows = try await conn.run { try QueueStatusQueries.queueDepthByTenant($0) }
+        metrics.setQueueDepth(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.due) }))
+        metrics.setPollLag(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.maxLagSeconds) }))
+    }
+}

@@ -1,0 +1,35 @@
+import ArgumentParser
+import MailStore
+
+struct PollCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "poll",
+        abstract: "Ask the running workers to poll an account now (its scheduled poll moves to now).")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Tenant slug.")
+    var tenant: String
+
+    @Argument(help: "Account name or address.")
+    var account: String
+
+    func run() async throws {
+        global.bootstrapLogging()
+        let pool = try global.makePool(connections: 1)
+        defer { pool.close() }
+        let (slug, name) = (tenant, account)
+        let queued = try await pool.withConnection { conn -> Int? in
+            guard let t = try TenantQueries.tenantGetBySlug(conn, slug: slug) else { return nil }
+            return try conn.transaction(tenant: t.id) { () -> Int? in
+                guard let id = try MailAccountQueries.mailAccountFind(conn, tenant: t.id, nameOrAddress: name) else { return nil }
+                let n = try PollScheduleQueries.pollScheduleNow(conn, tenant: t.id, account: id)
+                // Delivered at commit: idle workers wake at once instead of at their next check.
+                try conn.execute("SELECT pg_notify('mailroom_jobs', 'poll')")
+                return n
+            }
+        }
+        guard let queued else { throw ValidationError("no account \"\(account)\" in tenant \"\(tenant)\"") }
+        print("poll requested for \(queued) folder(s) of \(account)")
+    }
+}
