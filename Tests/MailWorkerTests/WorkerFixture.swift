@@ -9,7 +9,7 @@ import MailTesting
 
 /// Shared set-up of worker tests: the real database and Dovecot, a tenant provisioned through the
 /// real manifest parser and applier, and a runner with test-sized retry delays.
-struct WorkerFixture {
+struct WorkerFixture: Sendable {
     let pool: PostgresPool
     let server: TestMailServer
     let key: SecretKey
