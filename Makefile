@@ -2,10 +2,12 @@
 #   make test                 install missing packages, build, start the test servers, swift test, stop them
 #   make test TEST_ARGS='--filter MailStoreTests'
 #   make demo                 the main job end to end on the embedded database (see README.md)
+#   make bench-ingest         ingest benchmark in release (docs/benchmarks.md)
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
 TEST_ARGS ?=
+BENCH_ARGS ?=
 
 .PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest
 
@@ -41,7 +43,7 @@ clean:
 demo:
 	scripts/demo.sh
 
-# --- placeholders, filled in later -------------------------------------------------------------------
-
-bench-ingest:
-	@echo "make bench-ingest: not yet"; exit 1
+# 10,000 generated messages Dovecot → Postgres with one worker, beside the IMAP-only floor (docs/benchmarks.md).
+#   make bench-ingest BENCH_ARGS='--messages 2000 --rounds 5'
+bench-ingest: deps
+	scripts/bench-ingest.sh $(BENCH_ARGS)

@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mailroom", targets: ["mailroom"]),
+        .executable(name: "mailroom-bench", targets: ["mailroom-bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,6 +54,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+
+        // Benchmarks against the real test servers (make bench-ingest)
+        .executableTarget(name: "mailroom-bench", dependencies: [
+            "MailTesting", "MailWorker", "MailProvisioning", "MailTransport", "MailProtocol", "MailStore", "MailCrypto",
+            "MailCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], path: "Sources/MailBench"),
 
         // Test support: real Postgres and Dovecot fixtures
         .target(name: "MailTesting", dependencies: ["MailCore", "MailStore", "MailTransport", "MailCrypto"]),

@@ -82,15 +82,21 @@ struct FolderImporter: Sendable {
         let batches = stride(from: 0, to: uids.count, by: settings.batchSize).map {
             Array(uids[$0..<min($0 + settings.batchSize, uids.count)])
         }
-        var pendingStore: Task<BatchOutcome, Error>?
+        // A three-stage pipeline: while the IMAP thread fetches batch N+1, batch N is parsed and then
+        // stored once batch N-1 is committed (stores stay in UID order: the cursor only moves forward).
+        // At most two batches wait behind the fetch, which bounds memory.
+        var inFlight: [Task<BatchOutcome, Error>] = []
         for batch in batches {
-            let items = try await fetch(batch, account: account, folderName: name, imap: imap)
-            if let previous = pendingStore { report.add(try await previous.value) }
-            pendingStore = Task { [self] in
-                try await store(items, covering: batch.last!, account: account, folder: folder, epoch: epoch)
-            }
+            let raws = try await fetchRaw(batch, account: account, folderName: name, imap: imap)
+            let previous = inFlight.last
+            inFlight.append(Task { [self] in
+                let items = parse(raws, maxSize: account.maxMessageSize)
+                if let previous { _ = try await previous.value }
+                return try await store(items, covering: batch.last!, account: account, folder: folder, epoch: epoch)
+            })
+            if inFlight.count > 2 { report.add(try await inFlight.removeFirst().value) }
         }
-        if let last = pendingStore { report.add(try await last.value) }
+        for task in inFlight { report.add(try await task.value) }
 
         let uidNext = status.uidNext
         try await pool.transaction(tenant: tenant) { conn in
@@ -102,6 +108,17 @@ struct FolderImporter: Sendable {
     // MARK: Fetching
 
     private func fetch(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection) async throws -> [Item] {
+        parse(try await fetchRaw(uids, account: account, folderName: folderName, imap: imap), maxSize: account.maxMessageSize)
+    }
+
+    /// A batch as fetched: per UID its metadata and bytes, a fetch error, or nil when the UID is gone.
+    struct RawBatch: Sendable {
+        var byUID: [UID: MessageMetadata]
+        var results: [(UID, Result<(bytes: [UInt8], headerOnly: Bool), TransportError>?)]
+    }
+
+    /// The IMAP part of a batch: metadata, then each message (or only its header when too large).
+    private func fetchRaw(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection) async throws -> RawBatch {
         let metas = try await imap.run { try $0.fetchMetadata(folderName, uids: UIDSet(uids)) }
         let byUID = Dictionary(metas.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
         let maxSize = account.maxMessageSize
@@ -129,7 +146,13 @@ struct FolderImporter: Sendable {
             }
             return out
         }
-        return raws.map { uid, result -> Item in
+        return RawBatch(byUID: byUID, results: raws)
+    }
+
+    /// Parses a fetched batch (CPU only: GMime and the mapping to rows).
+    private func parse(_ raw: RawBatch, maxSize: Int) -> [Item] {
+        let byUID = raw.byUID
+        return raw.results.map { uid, result -> Item in
             guard let result else { return .vanished(uid) }
             switch result {
             case .failure(let e) where e.code == .noSuchMessage:
@@ -180,7 +203,34 @@ struct FolderImporter: Sendable {
             let cursor = try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: folder.id)
             // Another importer moved on, or the epoch changed under us: store only what is still ours.
             guard cursor.uidValidity == epoch else { return out }
-            for item in items where item.uid > cursor.lastUID {
+            let mine = items.filter { $0.uid > cursor.lastUID }
+            if !isolate {
+                // The fast path: all emails of the batch in a fixed number of statements. If it fails,
+                // `store` runs this again with `isolate`, message by message.
+                var emails: [(email: NewEmail, placement: EmailPlacement)] = []
+                for item in mine {
+                    switch item {
+                    case .vanished: continue
+                    case .failure(let uid, let stage, let reason):
+                        try ImportFailureQueries.importFailureRecord(
+                            conn, tenant: tenant, account: account.id, folder: folder.id, uidValidity: epoch, uid: uid,
+                            stage: stage, reason: reason, maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
+                        out.failed += 1
+                    case .email(let uid, let email):
+                        emails.append((email, EmailPlacement(accountID: account.id, folderID: folder.id, uidValidity: epoch,
+                                                             uid: uid, target: folder.target)))
+                    }
+                }
+                let results = try EmailQueries.emailImportBatch(conn, tenant: tenant, items: emails)
+                for (r, e) in zip(results, emails) {
+                    if r.isNew { out.imported += 1 } else { out.linked += 1 }
+                    if e.email.isHeaderOnly { out.headerOnly += 1 }
+                }
+                try MailFolderQueries.mailFolderAdvance(conn, tenant: tenant, id: folder.id, uidValidity: epoch, lastUID: last,
+                                                        imported: out.imported + out.linked, skipped: 0)
+                return out
+            }
+            for item in mine {
                 func record(_ stage: ImportFailureQueries.Stage, _ reason: String) throws {
                     try ImportFailureQueries.importFailureRecord(
                         conn, tenant: tenant, account: account.id, folder: folder.id, uidValidity: epoch, uid: item.uid,

@@ -96,6 +96,28 @@ import Testing
         #expect(try await f.count(globex, "SELECT count(*) FROM email_account_link") == 1)
     }
 
+    /// Copies of one Message-ID inside one stored batch: one email, linked once, at the last copy's
+    /// UID (as storing them one by one would leave it), and delivered to each team user once.
+    @Test func aMessageIDRepeatedWithinOneBatchIsOneEmail() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "dup-batch")
+        let id = "twice-\(UUID().uuidString)@initech.test"
+        try f.server.deliverToMaildir(box, messages: [
+            TestMessages.plain(id: "first-\(UUID().uuidString)@initech.test", subject: "Before"),
+            TestMessages.plain(id: id, subject: "Copy one"),
+            TestMessages.plain(id: id, subject: "Copy two"),
+        ])
+        let (tenant, _) = try await f.tenant("dup-batch", accounts: [.init(name: "Support", mailbox: box)])
+        let reports = try await f.importAll(tenant)
+        #expect(reports.reduce(0) { $0 + $1.imported } == 2)
+        #expect(reports.reduce(0) { $0 + $1.linkedExisting } == 1)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email") == 2)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email_account_link") == 2)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email_account_link l JOIN email e ON e.id = l.email_id WHERE e.message_id = '\(id)' AND l.uid = 3") == 1)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email WHERE message_id = '\(id)' AND subject = 'Copy one'") == 1)
+        #expect(try await f.count(tenant, "SELECT count(*) FROM email_user") == 4)
+    }
+
     @Test func mailWithoutMessageIDGetsAStableSyntheticOne() async throws {
         let f = try await WorkerFixture.make()
         let a = try f.server.createMailbox(prefix: "noid-a")

@@ -1,0 +1,198 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MailCore
+import MailCrypto
+import MailProtocol
+import MailStore
+import MailTesting
+import MailTransport
+import MailWorker
+
+/// `mailroom-bench ingest`: end-to-end import rate (Dovecot → Postgres, one worker) against the
+/// IMAP-only floor, measured in the same run, round by round.
+///
+/// Setup (untimed): N generated messages delivered once into a fresh Dovecot mailbox and marked
+/// `\Seen` (the importer's URL fetches set `\Seen`, so every timed pass then sees the same flags).
+/// Each round, in alternating order so that the machine's noise hits both alike:
+/// - floor: one `IMAPSession`, one connection, login to last byte, storing nothing — batched
+///   `UID FETCH … BODY.PEEK[]` and, separately, one URL fetch per message; the faster counts;
+/// - end to end: a fresh tenant with a group account on the mailbox (as the worker tests provision
+///   it), `ImportRunner.pollAccountUntilIdle` with default `ImportSettings`, timed until it returns;
+///   then the tenant's email count must equal N.
+struct IngestCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ingest",
+        abstract: "Messages/s from Dovecot to Postgres with one worker, beside the IMAP-only floor.")
+
+    @Option(help: "Messages to generate and import.")
+    var messages = 10_000
+
+    @Option(help: "Measurement rounds (floor and end to end each round).")
+    var rounds = 3
+
+    @Option(help: "Generator seed: the same seed gives the same messages.")
+    var seed: UInt64 = 20_250_101
+
+    @Option(help: "Target end-to-end rate, messages/s (reported, not enforced).")
+    var targetRate = 1_000.0
+
+    @Option(help: "Target end-to-end share of the floor (reported, not enforced).")
+    var targetRatio = 0.5
+
+    func validate() throws {
+        guard messages > 0, rounds > 0 else { throw ValidationError("--messages and --rounds must be positive") }
+    }
+
+    func run() async throws {
+        let server = try TestMailServer.fromEnvironment()
+        let key = try SecretKey.fromEnvironment()
+        let pool = try await TestDatabase.pool()
+        var logger = Logger(label: "mailroom.bench")
+        logger.logLevel = .warning
+
+        // Generate and deliver.
+        let generator = MessageGenerator(seed: seed)
+        var corpus: [[UInt8]] = []
+        corpus.reserveCapacity(messages)
+        var kinds: [MessageGenerator.Kind: Int] = [:]
+        for i in 0..<messages {
+            corpus.append(generator.message(i))
+            kinds[generator.kind(of: i), default: 0] += 1
+        }
+        let totalBytes = corpus.reduce(0) { $0 + $1.count }
+        let mailbox = try server.createMailbox(prefix: "bench")
+        let deliverStart = ContinuousClock.now
+        try server.deliverToMaildir(mailbox, messages: corpus)
+        let delivered = try server.messageCount(mailbox)
+        guard delivered == messages else { throw BenchFailure("Dovecot holds \(delivered) messages, expected \(messages)") }
+        corpus = []
+        print("corpus: \(messages) messages, \(totalBytes / 1024) KiB (mean \(totalBytes / messages) B); "
+            + MessageGenerator.Kind.allCases.map { "\($0.rawValue) \(kinds[$0, default: 0])" }.joined(separator: ", "))
+        print("delivered to \(mailbox.address) in \(Self.seconds(ContinuousClock.now - deliverStart)) s")
+
+        let endpoint = server.endpoint(for: mailbox)
+        let prep = try await IMAPConnection(endpoint: endpoint, threadName: "bench-prep")
+        try await prep.run { s in
+            let uids = try s.searchUIDs("INBOX", after: nil)
+            try s.replaceFlags("INBOX", uids: UIDSet(uids), flags: ["\\Seen"])
+        }
+        prep.close()
+
+        let provisioner = BenchTenant(pool: pool, server: server, secrets: SecretBox(key: key))
+        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: key), settings: ImportSettings(), logger: logger)
+        var results: [RoundResult] = []
+        var countFailures: [String] = []
+        for round in 1...rounds {
+            var r = RoundResult(round: round)
+            // Alternate the order: noise and warm caches favour neither side.
+            let floorFirst = round % 2 == 1
+            if floorFirst { try await measureFloor(endpoint, bytes: totalBytes, into: &r) }
+            let tenant = try await provisioner.tenant(mailbox: mailbox)
+            let account = try await provisioner.account(of: tenant)
+            let start = ContinuousClock.now
+            let reports = await runner.pollAccountUntilIdle(account)
+            r.endToEnd = Self.seconds(ContinuousClock.now - start)
+            let stored = try await pool.transaction(tenant: tenant) { try EmailQueries.emailCount($0, tenant: tenant) }
+            r.stored = stored
+            if stored != messages {
+                let errors = reports.compactMap(\.error)
+                countFailures.append("round \(round): \(stored) emails stored, expected \(messages)"
+                    + (errors.isEmpty ? "" : " (errors: \(errors.joined(separator: "; ")))"))
+            }
+            if !floorFirst { try await measureFloor(endpoint, bytes: totalBytes, into: &r) }
+            results.append(r)
+            print(r.line(messages))
+        }
+        printSummary(results)
+        guard countFailures.isEmpty else {
+            throw BenchFailure("end-to-end count check failed:\n" + countFailures.joined(separator: "\n"))
+        }
+    }
+
+    // MARK: Floor
+
+    private func measureFloor(_ endpoint: IMAPEndpoint, bytes expected: Int, into r: inout RoundResult) async throws {
+        let n = messages
+        let batched = try await IMAPConnection(endpoint: endpoint, threadName: "bench-floor-batch")
+        let start = ContinuousClock.now
+        let (count, received) = try await batched.run { s in
+            let uids = try s.searchUIDs("INBOX", after: nil)
+            return (uids.count, try s.fetchBodiesForBenchmark(folder: "INBOX", uids: uids))
+        }
+        r.batchedFloor = Self.seconds(ContinuousClock.now - start)
+        batched.close()
+        // The stream holds every literal plus protocol lines: fewer bytes means a cut response.
+        guard count == n, received >= expected else {
+            throw BenchFailure("batched floor fetched \(count) messages, \(received) bytes; expected \(n), ≥ \(expected)")
+        }
+
+        let perURL = try await IMAPConnection(endpoint: endpoint, threadName: "bench-floor-url")
+        let urlStart = ContinuousClock.now
+        let (urlCount, urlBytes) = try await perURL.run { s in
+            let uids = try s.searchUIDs("INBOX", after: nil)
+            var total = 0
+            for uid in uids { total += try s.fetchMessage("INBOX", uid: uid).count }
+            return (uids.count, total)
+        }
+        r.urlFloor = Self.seconds(ContinuousClock.now - urlStart)
+        perURL.close()
+        guard urlCount == n, urlBytes == expected else {
+            throw BenchFailure("URL floor fetched \(urlCount) messages, \(urlBytes) bytes; expected \(n), \(expected)")
+        }
+    }
+
+    // MARK: Report
+
+    struct RoundResult {
+        var round: Int
+        var batchedFloor = 0.0, urlFloor = 0.0, endToEnd = 0.0
+        var stored = 0
+
+        /// The floor is the faster of the two fetch strategies.
+        var floor: Double { min(batchedFloor, urlFloor) }
+
+        func line(_ n: Int) -> String {
+            let f = Double(n) / floor, e = Double(n) / endToEnd
+            return String(format: "round %d: batched %7.0f msg/s, per-URL %7.0f msg/s, floor %7.0f msg/s, "
+                + "end-to-end %7.0f msg/s (%d stored), ratio %.2f",
+                round, Double(n) / batchedFloor, Double(n) / urlFloor, f, e, stored, e / f)
+        }
+    }
+
+    private func printSummary(_ results: [RoundResult]) {
+        let n = Double(messages)
+        print("")
+        print("| round | batched UID FETCH msg/s | per-message URL msg/s | floor msg/s | end-to-end msg/s | end-to-end / floor |")
+        print("|------:|------:|------:|------:|------:|------:|")
+        for r in results {
+            print(String(format: "| %d | %.0f | %.0f | %.0f | %.0f | %.2f |", r.round, n / r.batchedFloor, n / r.urlFloor,
+                         n / r.floor, n / r.endToEnd, r.floor / r.endToEnd))
+        }
+        let floor = Self.median(results.map { n / $0.floor })
+        let e2e = Self.median(results.map { n / $0.endToEnd })
+        let ratio = Self.median(results.map { $0.floor / $0.endToEnd })
+        print(String(format: "| median | %.0f | %.0f | %.0f | %.0f | %.2f |", Self.median(results.map { n / $0.batchedFloor }),
+                     Self.median(results.map { n / $0.urlFloor }), floor, e2e, ratio))
+        print("")
+        print("target end-to-end ≥ \(Int(targetRate)) msg/s: \(e2e >= targetRate ? "met" : "NOT met")"
+            + String(format: " (median %.0f msg/s)", e2e))
+        print("target end-to-end ≥ \(Int(targetRatio * 100)) % of the floor: \(ratio >= targetRatio ? "met" : "NOT met")"
+            + String(format: " (median ratio %.2f)", ratio))
+    }
+
+    static func median(_ values: [Double]) -> Double {
+        let s = values.sorted()
+        return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
+    }
+
+    static func seconds(_ d: Duration) -> Double {
+        let (s, atto) = d.components
+        return Double(s) + Double(atto) / 1e18
+    }
+}
+
+struct BenchFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Benchmarks that run against the real test servers (`scripts/testenv.sh up`, then `source .testenv/env`).
+@main
+struct MailBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailroom-bench",
+        abstract: "Mailroom benchmarks against the local test PostgreSQL and Dovecot.",
+        subcommands: [IngestCommand.self]
+    )
+}
