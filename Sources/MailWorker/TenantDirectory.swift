@@ -4,7 +4,8 @@ import MailStore
 import Synchronization
 
 /// Tenant slugs by id, for log metadata and metric labels: operators know tenants by slug, jobs and
-/// records carry ids. Slugs never change once created, so entries are cached for the process's life.
+/// records carry ids. A slug names its tenant in manifests and is never reassigned, so entries are
+/// cached for the life of the process.
 public final class TenantDirectory: Sendable {
     let pool: PostgresPool
     private let slugs = Mutex<[TenantID: String]>([:])
