@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (dependencies point down; C only at the edges):
-//   mailroom (executable) → MailWorker, MailProvisioning
+//   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird, /metrics only)
 //   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto
 //   MailStore → CLibPQ            MailTransport → CCurl, MailProtocol
 //   MailMIME → CGMime             MailCrypto → CCrypto
@@ -19,6 +19,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
     ],
     targets: [
         // C edges
@@ -49,8 +50,14 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
+        // The one HTTP dependency, kept out of every other module: serves /metrics.
+        .target(name: "MailMetricsHTTP", dependencies: [
+            .product(name: "Hummingbird", package: "hummingbird"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .executableTarget(name: "mailroom", dependencies: [
             "MailCore", "MailStore", "MailWorker", "MailProvisioning", "MailCrypto", "MailTransport", "MailMIME",
+            "MailMetricsHTTP",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -17,6 +17,7 @@ import MailTransport
 struct FolderImporter: Sendable {
     let pool: PostgresPool
     let settings: ImportSettings
+    /// Carries tenant, account and folder metadata (set by `ImportRunner`).
     let logger: Logger
 
     /// A message fetched and parsed (or failed) and waiting to be stored.
@@ -59,7 +60,7 @@ struct FolderImporter: Sendable {
             if case .newEpoch(let previous, let current, _) = plan {
                 report.uidValidityChanged = true
                 logger.warning("UIDVALIDITY changed: starting a new epoch", metadata: [
-                    "folder": "\(name)", "previous": "\(previous)", "current": "\(current)"])
+                    "previous": "\(previous)", "current": "\(current)"])
             }
             if folder.uidValidity != status.uidValidity {
                 let previous = folder.uidValidity

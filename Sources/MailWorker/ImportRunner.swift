@@ -12,13 +12,20 @@ public struct ImportRunner: Sendable {
     public let secrets: SecretBox
     public let settings: ImportSettings
     public let logger: Logger
+    /// Counts IMAP errors per tenant when set (the long-running worker's metrics).
+    public let metrics: WorkerMetrics?
+    /// Tenant slugs for log lines and metric labels.
+    public let tenants: TenantDirectory
 
     public init(pool: PostgresPool, secrets: SecretBox, settings: ImportSettings = .init(),
-                logger: Logger = Logger(label: "mailroom.import")) {
+                logger: Logger = Logger(label: "mailroom.import"), metrics: WorkerMetrics? = nil,
+                tenants: TenantDirectory? = nil) {
         self.pool = pool
         self.secrets = secrets
         self.settings = settings
         self.logger = logger
+        self.metrics = metrics
+        self.tenants = tenants ?? TenantDirectory(pool: pool)
     }
 
     /// Runs until a full pass over every account fetched nothing; returns every folder's totals.
@@ -66,9 +73,12 @@ public struct ImportRunner: Sendable {
     /// on the account and its folders with a clear message; nothing is thrown.
     public func pollAccount(_ account: MailAccountRecord, onlyFolder: FolderID? = nil) async -> [ImportReport] {
         let tenant = account.tenantID
+        let slug = await tenants.slug(tenant)
         var log = logger
-        log[metadataKey: "tenant"] = "\(tenant)"
-        log[metadataKey: "account"] = "\(account.id)"
+        log[metadataKey: "tenant"] = "\(slug)"
+        log[metadataKey: "tenant_id"] = "\(tenant)"
+        log[metadataKey: "account"] = "\(account.name)"
+        log[metadataKey: "account_id"] = "\(account.id)"
         let folders: [MailFolderRecord]
         do {
             folders = try await pool.transaction(tenant: tenant) { try MailFolderQueries.mailFolderListActive($0, tenant: tenant, account: account.id) }
@@ -88,16 +98,18 @@ public struct ImportRunner: Sendable {
         do {
             imap = try await IMAPConnection(endpoint: endpoint, threadName: "imap-\(tenant)-\(account.id)")
         } catch {
+            if error is TransportError { metrics?.imapError(tenant: slug) }
             await recordFailure(account: account, folders: folders, message: "\(error)", log: log)
             return folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
         }
         defer { imap.close() }
-        let importer = FolderImporter(pool: pool, settings: settings, logger: log)
         var reports: [ImportReport] = []
         var accountError: String?
         for folder in folders {
             var flog = log
             flog[metadataKey: "folder"] = "\(folder.name)"
+            flog[metadataKey: "folder_id"] = "\(folder.id)"
+            let importer = FolderImporter(pool: pool, settings: settings, logger: flog)
             do {
                 let r = try await importer.poll(account: account, folder: folder, imap: imap)
                 if r.fetchedAnything {
@@ -107,6 +119,7 @@ public struct ImportRunner: Sendable {
             } catch {
                 let message = "\(error)"
                 flog.error("poll failed", metadata: ["error": "\(message)"])
+                if error is TransportError { metrics?.imapError(tenant: slug) }
                 if let t = error as? TransportError, t.isConnectionLevel || t.code == .authenticationFailed { accountError = message }
                 await recordQuietly(log) {
                     try await pool.transaction(tenant: tenant) { conn in

@@ -45,13 +45,15 @@ public final class JobRunner: Sendable {
     let config: JobRunnerConfiguration
     let logger: Logger
     let metrics: WorkerMetrics
+    let tenants: TenantDirectory
     private let wake: AsyncStream<Void>
     private let wakeContinuation: AsyncStream<Void>.Continuation
     private let tracker = Tracker()
 
     public init(pool: PostgresPool, handlers: [String: any JobHandler], config: JobRunnerConfiguration,
-                metrics: WorkerMetrics = WorkerMetrics(), logger: Logger) {
+                metrics: WorkerMetrics = WorkerMetrics(), tenants: TenantDirectory? = nil, logger: Logger) {
         self.pool = pool
+        self.tenants = tenants ?? TenantDirectory(pool: pool)
         self.handlers = handlers
         self.config = config
         self.metrics = metrics
@@ -108,10 +110,14 @@ public final class JobRunner: Sendable {
     private func start(_ job: Job) async {
         await tracker.register(job.id)
         let task = Task { [self] in
-            var log = logger
-            log[metadataKey: "tenant"] = "\(job.tenantID)"
+            var log = await tenants.logger(logger, tenant: job.tenantID)
             log[metadataKey: "job"] = "\(job.id)"
             log[metadataKey: "kind"] = "\(job.kind)"
+            // Poll jobs name their account and folder in the payload.
+            if let scope = try? JSONDecoder().decode(JobScope.self, from: Data(job.payload.utf8)) {
+                if let a = scope.account { log[metadataKey: "account_id"] = "\(a)" }
+                if let f = scope.folder { log[metadataKey: "folder_id"] = "\(f)" }
+            }
             let outcome: JobOutcome
             do {
                 guard let handler = handlers[job.kind] else {
@@ -180,6 +186,8 @@ public final class JobRunner: Sendable {
             }
         }
     }
+
+    private struct JobScope: Decodable { var account: Int64?; var folder: Int64? }
 
     private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 

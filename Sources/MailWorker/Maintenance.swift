@@ -5,7 +5,9 @@ import MailStore
 import Synchronization
 
 /// Queue upkeep that one replica does at a time: rescue expired leases, prune finished jobs, keep the
-/// poll schedule in step with the configuration, publish queue gauges.
+/// poll schedule in step with the configuration. Every replica, leader or not, publishes the queue
+/// gauges (queue depth, poll lag per tenant) from one cheap aggregate every `gaugeEvery`, so any
+/// replica's `/metrics` shows them and a leader change leaves no gap.
 ///
 /// Leadership is a session advisory lock on a dedicated connection: when the leader dies its
 /// connection closes, the lock frees, and another replica's next attempt takes it over. Reconciling
@@ -16,6 +18,8 @@ public final class Maintenance: Sendable {
         public var reconcileEvery: Duration = .seconds(30)
         public var pruneEvery: Duration = .seconds(60)
         public var retention: Duration = .seconds(3600)
+        /// How often this replica refreshes its queue-depth and poll-lag gauges.
+        public var gaugeEvery: Duration = .seconds(5)
         public init() {}
     }
 
@@ -45,7 +49,12 @@ public final class Maintenance: Sendable {
         var leader: PostgresConnection?
         var lastReconcile = ContinuousClock.now - config.reconcileEvery
         var lastPrune = ContinuousClock.now
+        var lastGauges = ContinuousClock.now - config.gaugeEvery
         while !Task.isCancelled {
+            if ContinuousClock.now - lastGauges >= config.gaugeEvery {
+                await publishGauges()
+                lastGauges = .now
+            }
             if reconcileRequested.exchange(false, ordering: .relaxed) {
                 await reconcile()
                 lastReconcile = .now
@@ -53,11 +62,11 @@ public final class Maintenance: Sendable {
             if leader == nil { leader = await tryLead() }
             if let conn = leader {
                 do {
-                    let rescued = try await conn.run { try JobQueries.jobRescueExpired($0) }
-                    if rescued > 0 {
-                        logger.warning("rescued jobs with expired leases", metadata: ["count": "\(rescued)"])
-                        onNewWork()
+                    let rescued = try await conn.run { try JobQueries.jobRescueExpiredByTenant($0) }
+                    for r in rescued {
+                        logger.warning("rescued jobs with expired leases", metadata: ["tenant": "\(r.tenant)", "count": "\(r.count)"])
                     }
+                    if !rescued.isEmpty { onNewWork() }
                     if ContinuousClock.now - lastReconcile >= config.reconcileEvery {
                         await reconcile()
                         lastReconcile = .now
@@ -68,7 +77,6 @@ public final class Maintenance: Sendable {
                         if pruned > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(pruned)"]) }
                         lastPrune = .now
                     }
-                    try await publishGauges(conn)
                 } catch {
                     logger.error("maintenance failed; giving up leadership", metadata: ["error": "\(error)"])
                     conn.thread.stop()
@@ -94,29 +102,42 @@ public final class Maintenance: Sendable {
         return nil
     }
 
-    /// Brings every active tenant's poll schedule in line with its folders and accounts.
+    /// Brings every active tenant's poll schedule in line with its folders and accounts. A tenant
+    /// that fails is logged with its slug and retried at the next tick; the others go on.
     public func reconcile() async {
+        let tenants: [TenantQueries.Tenant]
         do {
-            let tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
-            var added = 0
-            for t in tenants {
+            tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
+        } catch {
+            logger.error("reconcile failed: cannot list tenants", metadata: ["error": "\(error)"])
+            requestReconcile()
+            return
+        }
+        var added = 0
+        for t in tenants {
+            do {
                 let r = try await pool.transaction(tenant: t.id) { try PollScheduleQueries.pollScheduleReconcile($0, tenant: t.id) }
                 added += r.added
                 if r.added + r.removed + r.retimed > 0 {
-                    logger.info("poll schedule updated", metadata: ["tenant": "\(t.slug)", "added": "\(r.added)",
+                    logger.info("poll schedule updated", metadata: ["tenant": "\(t.slug)", "tenant_id": "\(t.id)", "added": "\(r.added)",
                                                                   "removed": "\(r.removed)", "retimed": "\(r.retimed)"])
                 }
+            } catch {
+                logger.error("reconcile failed", metadata: ["tenant": "\(t.slug)", "tenant_id": "\(t.id)", "error": "\(error)"])
+                requestReconcile()
             }
-            if added > 0 { onNewWork() }
-        } catch {
-            logger.error("reconcile failed", metadata: ["error": "\(error)"])
-            requestReconcile()
         }
+        if added > 0 { onNewWork() }
     }
 
-    private func publishGauges(_ conn: PostgresConnection) async throws {
-        let rows = try await conn.run { try QueueStatusQueries.queueDepthByTenant($0) }
-        metrics.setQueueDepth(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.due) }))
-        metrics.setPollLag(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.maxLagSeconds) }))
+    /// Refreshes this replica's queue gauges; a failure keeps the previous values and is logged.
+    func publishGauges() async {
+        do {
+            let rows = try await pool.withConnection { try QueueStatusQueries.queueDepthByTenant($0) }
+            metrics.setQueueDepth(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.due) }))
+            metrics.setPollLag(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.pollLagSeconds) }))
+        } catch {
+            logger.warning("cannot read queue gauges", metadata: ["error": "\(error)"])
+        }
     }
 }

@@ -24,7 +24,10 @@ struct PollJobHandler: JobHandler {
             let key = AdvisoryLock.folderKey(folder)
             guard try await lock.run({ try $0.tryAdvisoryLock(AdvisoryLock.folderNamespace, key) }) else {
                 // Another replica is polling this folder right now; its poll covers whatever is new.
-                logger.debug("folder busy elsewhere", metadata: ["tenant": "\(tenant)", "folder": "\(folder)"])
+                var log = await importer.tenants.logger(logger, tenant: tenant)
+                log[metadataKey: "account_id"] = "\(accountID)"
+                log[metadataKey: "folder_id"] = "\(folder)"
+                log.debug("folder busy elsewhere")
                 return
             }
             do {

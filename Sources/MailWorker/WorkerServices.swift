@@ -17,12 +17,15 @@ public struct WorkerServices: Sendable {
                 importSettings: ImportSettings = .init(), maintenanceConfig: Maintenance.Configuration = .init(),
                 logger: Logger) {
         let metrics = WorkerMetrics()
-        let importer = ImportRunner(pool: pool, secrets: secrets, settings: importSettings, logger: logger)
+        let tenants = TenantDirectory(pool: pool)
+        let importer = ImportRunner(pool: pool, secrets: secrets, settings: importSettings, logger: logger,
+                                    metrics: metrics, tenants: tenants)
         let handlers: [String: any JobHandler] = [
             "poll": PollJobHandler(pool: pool, importer: importer, worker: runnerConfig.owner, logger: logger),
             "trace": TraceJobHandler(),
         ]
-        let runner = JobRunner(pool: pool, handlers: handlers, config: runnerConfig, metrics: metrics, logger: logger)
+        let runner = JobRunner(pool: pool, handlers: handlers, config: runnerConfig, metrics: metrics, tenants: tenants,
+                               logger: logger)
         let maintenance = Maintenance(pool: pool, conninfo: conninfo, config: maintenanceConfig, metrics: metrics,
                                       logger: logger, onNewWork: { runner.nudge() })
         self.runner = runner

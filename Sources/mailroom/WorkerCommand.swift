@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MailCrypto
+import MailMetricsHTTP
 import MailStore
 import MailWorker
 import ServiceLifecycle
@@ -34,6 +35,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(name: .customLong("tenant"), help: "Only poll this tenant (repeatable); default: every active tenant.")
     var tenants: [String] = []
 
+    @Option(help: "Serve Prometheus metrics at GET /metrics on this port (0: a free port, logged); off when absent.")
+    var metricsPort: Int?
+
+    @Option(help: "Address the metrics endpoint binds to.")
+    var metricsHost = "127.0.0.1"
+
     func run() async throws {
         global.bootstrapLogging()
         let logger = Logger(label: "mailroom.worker")
@@ -57,9 +64,18 @@ struct WorkerCommand: AsyncParsableCommand {
         let conninfo = try global.resolveDatabase()
         let worker = WorkerServices(pool: pool, conninfo: conninfo, secrets: SecretBox(key: try global.resolveSecretKey()),
                                     runnerConfig: config, importSettings: settings, logger: logger)
+        var services = worker.services
+        if let metricsPort {
+            let metrics = worker.metrics
+            let server = MetricsServer(host: metricsHost, port: metricsPort, logger: logger) { metrics.render() }
+            let host = metricsHost
+            services.append(server.application { port in
+                logger.notice("serving metrics", metadata: ["address": "http://\(host):\(port)/metrics"])
+            })
+        }
         logger.info("worker started", metadata: ["owner": "\(config.owner)", "slots": "\(config.slots)"])
         let group = ServiceGroup(configuration: .init(
-            services: worker.services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
+            services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: logger))
         try await group.run()
@@ -80,19 +96,5 @@ struct WorkerCommand: AsyncParsableCommand {
             }
         }
         print(TextTable.render(rows))
-    }
-}
-
-/// Plain fixed-width table for terminal summaries.
-enum TextTable {
-    static func render(_ rows: [[String]]) -> String {
-        guard let header = rows.first else { return "" }
-        var widths = header.map(\.count)
-        for r in rows { for (i, c) in r.enumerated() where i < widths.count { widths[i] = max(widths[i], c.count) } }
-        func line(_ r: [String]) -> String {
-            r.enumerated().map { i, c in c.padding(toLength: widths[i], withPad: " ", startingAt: 0) }.joined(separator: "  ")
-        }
-        let rule = widths.map { String(repeating: "-", count: $0) }.joined(separator: "  ")
-        return ([line(header), rule] + rows.dropFirst().map(line)).joined(separator: "\n")
     }
 }

@@ -28,7 +28,7 @@ import Testing
     }
 
     @Test func helpIsEverywhere() throws {
-        for sub in [[], ["migrate"], ["apply"], ["worker"], ["export"]] {
+        for sub in [[], ["migrate"], ["apply"], ["worker"], ["export"], ["status"]] {
             let r = try mailroom(sub + ["--help"])
             #expect(r.status == 0)
             #expect(r.stdout.contains("USAGE"))

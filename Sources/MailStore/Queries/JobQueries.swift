@@ -122,14 +122,24 @@ public enum JobQueries {
     /// of attempts fails with the reason. Returns how many were rescued.
     @discardableResult
     public static func jobRescueExpired(_ conn: PostgresConnection) throws -> Int {
-        try conn.execute("""
-            UPDATE job SET
-                state = CASE WHEN repeat_every IS NULL AND attempt >= max_attempts THEN 'failed' ELSE 'ready' END,
-                last_error = 'lease expired: worker ' || lease_owner || ' stopped renewing it',
-                run_at = now(), lease_owner = NULL, lease_until = NULL,
-                finished_at = CASE WHEN repeat_every IS NULL AND attempt >= max_attempts THEN now() END
-            WHERE state = 'running' AND lease_until < now()
-            """)
+        try jobRescueExpiredByTenant(conn).reduce(0) { $0 + $1.count }
+    }
+
+    /// `jobRescueExpired`, reporting how many jobs each tenant got back (for per-tenant log lines).
+    @discardableResult
+    public static func jobRescueExpiredByTenant(_ conn: PostgresConnection) throws -> [(tenant: String, count: Int)] {
+        try conn.query("""
+            WITH rescued AS (
+                UPDATE job SET
+                    state = CASE WHEN repeat_every IS NULL AND attempt >= max_attempts THEN 'failed' ELSE 'ready' END,
+                    last_error = 'lease expired: worker ' || lease_owner || ' stopped renewing it',
+                    run_at = now(), lease_owner = NULL, lease_until = NULL,
+                    finished_at = CASE WHEN repeat_every IS NULL AND attempt >= max_attempts THEN now() END
+                WHERE state = 'running' AND lease_until < now()
+                RETURNING tenant_id
+            )
+            SELECT t.slug, count(*) FROM rescued r JOIN tenant t ON t.id = r.tenant_id GROUP BY t.slug ORDER BY t.slug
+            """).map { (tenant: try $0.decode(String.self, at: 0), count: try $0.decode(Int.self, at: 1)) }
     }
 
     /// Gives back jobs this owner claimed but will not run (graceful shutdown): ready again at once,

@@ -19,4 +19,9 @@ public enum TenantQueries {
             Tenant(id: try $0.decode(at: 0), slug: try $0.decode(at: 1), name: try $0.decode(at: 2))
         }
     }
+
+    /// The tenant's slug, whatever its state; nil when no such tenant exists.
+    public static func tenantSlug(_ conn: PostgresConnection, id: TenantID) throws -> String? {
+        try conn.query("SELECT slug FROM tenant WHERE id = \(id)").first.map { try $0.decode(String.self, at: 0) }
+    }
 }

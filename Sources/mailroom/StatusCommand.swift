@@ -1,0 +1,140 @@
+import ArgumentParser
+import Foundation
+import MailCore
+import MailStore
+
+/// `mailroom status`: per folder the last poll, how far it lags its schedule, the backlog and the
+/// last error; per tenant the queue depth. `--json` prints the same as one object whose keys are
+/// documented in docs/operations.md and kept stable.
+struct StatusCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status",
+        abstract: "Show each account and folder's polling state and each tenant's job queue.")
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Only this tenant (active or not); default: every active tenant.")
+    var tenant: String?
+
+    @Flag(help: "Print JSON instead of tables.")
+    var json = false
+
+    /// What `status` reports about one tenant.
+    struct TenantStatus: Sendable {
+        var slug: String
+        var queue: QueueStatusQueries.TenantQueue
+        var folders: [FolderStatusQueries.FolderStatus]
+    }
+
+    func run() async throws {
+        global.bootstrapLogging()
+        let pool = try global.makePool(connections: 2)
+        defer { pool.close() }
+        let report = try await Self.collect(pool: pool, only: tenant)
+        print(json ? Self.renderJSON(report, now: Date()) : Self.renderTables(report, now: Date()))
+    }
+
+    /// Reads the queue across tenants in one query, then each tenant's folders in a transaction
+    /// scoped to that tenant (the folder tables force row-level security).
+    static func collect(pool: PostgresPool, only slug: String?) async throws -> [TenantStatus] {
+        let tenants: [TenantQueries.Tenant] = try await pool.withConnection { conn in
+            if let slug {
+                guard let t = try TenantQueries.tenantGetBySlug(conn, slug: slug) else { return [] }
+                return [t]
+            }
+            return try TenantQueries.tenantListActive(conn)
+        }
+        if let slug, tenants.isEmpty { throw ValidationError("no tenant \"\(slug)\"") }
+        let only = slug == nil ? nil : tenants.first?.id
+        let queues = try await pool.withConnection { try QueueStatusQueries.queueDepthByTenant($0, tenant: only) }
+        var out: [TenantStatus] = []
+        for t in tenants.sorted(by: { $0.slug < $1.slug }) {
+            let folders = try await pool.transaction(tenant: t.id) { try FolderStatusQueries.folderStatusList($0, tenant: t.id) }
+            let queue = queues.first { $0.tenant == t.slug }
+                ?? QueueStatusQueries.TenantQueue(tenant: t.slug)
+            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders))
+        }
+        return out
+    }
+
+    // MARK: Rendering
+
+    static func renderTables(_ report: [TenantStatus], now: Date) -> String {
+        var queues: [[String]] = [["tenant", "due", "running", "scheduled", "failed", "poll lag", "backlog", "failing folders"]]
+        var folders: [[String]] = [["tenant", "account", "folder", "active", "last poll", "next poll", "lag", "backlog",
+                                    "imported", "retrying", "failed", "error"]]
+        for t in report {
+            let q = t.queue
+            let backlog = t.folders.compactMap(\.backlog).reduce(0, +)
+            let failing = t.folders.filter { $0.consecutiveFailures > 0 }.count
+            queues.append([t.slug, "\(q.due)", "\(q.running)", "\(q.scheduled)", "\(q.failed)", duration(q.pollLagSeconds),
+                           "\(backlog)", "\(failing)"])
+            for f in t.folders {
+                let next: String
+                switch (f.pollState, f.nextRunAt) {
+                case ("running", _): next = "running"
+                case (_, let at?): next = at <= now ? "due" : "in " + duration(at.timeIntervalSince(now))
+                default: next = "-"
+                }
+                folders.append([t.slug, f.account, f.folder ?? "-", f.active ? "yes" : "no",
+                                f.lastPollAt.map { duration(now.timeIntervalSince($0)) + " ago" } ?? "never",
+                                next, duration(f.lagSeconds), f.backlog.map(String.init) ?? "?", "\(f.messagesImported)",
+                                "\(f.failuresRetrying)", "\(f.failuresFailed)", oneLine(f.lastError, max: 60)])
+            }
+        }
+        return TextTable.render(queues) + "\n\n" + TextTable.render(folders)
+    }
+
+    /// The JSON document: `{"generated_at", "tenants": [{"tenant", "queue": {...}, "backlog",
+    /// "failing_folders", "folders": [{...}]}]}`. Absent values are `null`, never missing keys.
+    static func renderJSON(_ report: [TenantStatus], now: Date) -> String {
+        let iso = ISO8601DateFormatter()
+        func date(_ d: Date?) -> Any { d.map { iso.string(from: $0) } ?? NSNull() }
+        func value(_ v: Any?) -> Any { v ?? NSNull() }
+        let tenants: [[String: Any]] = report.map { t in
+            let q = t.queue
+            return [
+                "tenant": t.slug,
+                "queue": ["due": q.due, "running": q.running, "scheduled": q.scheduled, "failed": q.failed,
+                          "max_lag_seconds": q.maxLagSeconds, "poll_lag_seconds": q.pollLagSeconds] as [String: Any],
+                "backlog": t.folders.compactMap(\.backlog).reduce(0, +),
+                "failing_folders": t.folders.filter { $0.consecutiveFailures > 0 }.count,
+                "folders": t.folders.map { f -> [String: Any] in
+                    [
+                        "account": f.account, "account_id": f.accountID.rawValue,
+                        "folder": value(f.folder), "folder_id": value(f.folderID?.rawValue),
+                        "active": f.active,
+                        "last_poll_at": date(f.lastPollAt), "last_success_at": date(f.lastSuccessAt),
+                        "next_run_at": date(f.nextRunAt), "poll_state": value(f.pollState),
+                        "lag_seconds": f.lagSeconds,
+                        "uidnext": value(f.uidNext), "last_uid": f.lastUID, "backlog": value(f.backlog),
+                        "messages_imported": f.messagesImported,
+                        "failures_retrying": f.failuresRetrying, "failures_failed": f.failuresFailed,
+                        "consecutive_failures": f.consecutiveFailures,
+                        "last_error": value(f.lastError), "last_error_at": date(f.lastErrorAt),
+                    ]
+                },
+            ]
+        }
+        let doc: [String: Any] = ["generated_at": iso.string(from: now), "tenants": tenants]
+        let data = (try? JSONSerialization.data(withJSONObject: doc, options: [.prettyPrinted, .sortedKeys])) ?? Data("{}".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// "42s", "3m12s", "2h05m", "4d03h": short enough for a table column.
+    static func duration(_ seconds: Double) -> String {
+        let s = max(0, Int(seconds.rounded()))
+        switch s {
+        case ..<60: return "\(s)s"
+        case ..<3600: return "\(s / 60)m\(String(format: "%02d", s % 60))s"
+        case ..<86400: return "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m"
+        default: return "\(s / 86400)d\(String(format: "%02d", s % 86400 / 3600))h"
+        }
+    }
+
+    static func oneLine(_ text: String?, max: Int) -> String {
+        guard let text else { return "" }
+        let flat = text.split(whereSeparator: \.isNewline).joined(separator: " ")
+        return flat.count > max ? String(flat.prefix(max - 1)) + "…" : flat
+    }
+}
