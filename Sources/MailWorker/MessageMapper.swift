@@ -40,12 +40,25 @@ enum MessageMapper {
     }
 
     /// Bodies are stored with LF line ends, whatever the wire used (IMAP hands out CRLF).
+    /// Works on UTF-8 bytes: Foundation's `replacingOccurrences` showed up in profiles of the import.
     static func cleanBody(_ s: String) -> String {
-        clean(s).replacingOccurrences(of: "\r\n", with: "\n")
+        let utf8 = s.utf8
+        guard utf8.contains(13) || utf8.contains(0) else { return s }
+        var out = [UInt8]()
+        out.reserveCapacity(utf8.count)
+        var previousCR = false
+        for b in utf8 {
+            if previousCR && b != 10 { out.append(13) }
+            previousCR = b == 13
+            if b != 13 && b != 0 { out.append(b) }
+        }
+        if previousCR { out.append(13) }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Postgres text cannot hold NUL; nothing else needs escaping once values are bound.
     static func clean(_ s: String) -> String {
-        s.contains("\0") ? s.replacingOccurrences(of: "\0", with: "") : s
+        guard s.utf8.contains(0) else { return s }
+        return String(decoding: s.utf8.filter { $0 != 0 }, as: UTF8.self)
     }
 }

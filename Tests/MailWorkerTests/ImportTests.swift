@@ -155,3 +155,14 @@ import Testing
         #expect(try await f.count(tenant, "SELECT count(*) FROM email_account_link") == 8)
     }
 }
+
+@Suite struct MessageMapperTests {
+    @Test func bodiesGetLFLineEndsAndLoseNULs() {
+        #expect(MessageMapper.cleanBody("a\r\nb\r\n") == "a\nb\n")
+        #expect(MessageMapper.cleanBody("lone\rcr\r") == "lone\rcr\r")
+        #expect(MessageMapper.cleanBody("nul\0here\r\n") == "nulhere\n")
+        #expect(MessageMapper.cleanBody("Grüße\r\n✤") == "Grüße\n✤")
+        #expect(MessageMapper.clean("x\0y") == "xy")
+        #expect(MessageMapper.clean("plain") == "plain")
+    }
+}
