@@ -2,12 +2,15 @@
 #   make test                 install missing packages, build, start the test servers, swift test, stop them
 #   make test TEST_ARGS='--filter MailStoreTests'
 #   make demo                 the main job end to end on the embedded database (see README.md)
+#   make chaos                replicas killed, servers restarted while mail arrives; exactly-once check
+#   make chaos CHAOS_ARGS='--duration 60'
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
 TEST_ARGS ?=
+CHAOS_ARGS ?=
 
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest
 
 all: build
 
@@ -40,6 +43,13 @@ clean:
 # The main job on the embedded default: mail servers, sample mail, two tenants, worker table (scripts/demo.sh).
 demo:
 	scripts/demo.sh
+
+# 3 replicas, continuous delivery, SIGKILLs, one PostgreSQL and one Dovecot restart; every delivered
+# message imported exactly once (scripts/chaos.sh, Sources/MailChaos). Restarts the test servers.
+chaos: deps
+	$(SWIFT) build --product mailroom
+	$(SWIFT) build --product mailroom-chaos
+	scripts/chaos.sh $(CHAOS_ARGS)
 
 # --- placeholders, filled in later -------------------------------------------------------------------
 

@@ -59,6 +59,28 @@ public final class PostgresConnection: @unchecked Sendable {
         PQfinish(handle)
     }
 
+    /// Checks, without a round trip, whether the server closed this idle connection (it restarted, or
+    /// the backend was terminated): the server then sends a FATAL error and closes the socket, which
+    /// makes it readable. Reads what arrived and returns true when the connection is gone, marking it
+    /// broken. Call only between statements, on the connection's thread.
+    public func closedWhileIdle() -> Bool {
+        if isBroken { return true }
+        // libpq reads what is there and reports the end of the stream only on the read after it: the
+        // server's FATAL message comes first, the close second. Read while the socket stays readable.
+        for _ in 0..<8 {
+            var pfd = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+            let ready = poll(&pfd, 1, 0)
+            if ready == 0 { break }  // nothing (more) arrived: alive as far as anyone can tell
+            if ready < 0 || PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
+                isBroken = true
+                return true
+            }
+        }
+        // Anything else that arrived (a notification) is of no use to a pooled connection.
+        while let n = PQnotifies(handle) { PQfreemem(n) }
+        return false
+    }
+
     /// Runs one statement with bound parameters and returns its rows.
     @discardableResult
     public func query(_ sql: SQL) throws(PostgresError) -> PostgresRows {
