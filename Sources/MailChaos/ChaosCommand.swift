@@ -68,7 +68,7 @@ struct ChaosCommand: AsyncParsableCommand {
         let postfix = PostfixQueue(server: server)
         let feeder = MailFeeder(server: server, accounts: accounts, postfix: postfix)
         let started = ContinuousClock.now
-        let monkey = ChaosMonkey(replicas: set, environment: TestEnvironmentControl(script: testenv), postfix: postfix,
+        let monkey = ChaosMonkey(replicas: set, environment: TestEnvironmentControl(script: testenv, logFile: "\(logs)/testenv.log"), postfix: postfix,
                                  mailroom: mailroom, databaseURL: setup.url, accounts: accounts, started: started)
         let feederThread = IOThread(name: "chaos-feeder"), monkeyThread = IOThread(name: "chaos-monkey")
         defer { feederThread.stop(); monkeyThread.stop() }

@@ -29,7 +29,7 @@ struct ChaosReport {
 
     func render() -> String {
         func row(_ label: String, _ value: CustomStringConvertible) -> String {
-            label.padding(toLength: 34, withPad: " ", startingAt: 0) + "\(value)"
+            label.padding(toLength: 38, withPad: " ", startingAt: 0) + "\(value)"
         }
         var lines = ["", "== chaos report " + String(repeating: "=", count: 50)]
         lines.append(row("duration", "\(duration) s of delivery, then \(String(format: "%.1f", settled.seconds)) s to settle"))

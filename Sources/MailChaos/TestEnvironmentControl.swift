@@ -6,11 +6,44 @@ import MailTesting
 struct TestEnvironmentControl: Sendable {
     /// `scripts/testenv.sh`; it finds the environment through `MAILROOM_TESTENV_DIR`, which children inherit.
     let script: String
+    /// The script's output goes here, appended.
+    let logFile: String
 
     /// Runs `testenv.sh restart-postgres` or `restart-dovecot`; returns how long it took.
+    ///
+    /// Spawned with `posix_spawn` and reaped with `waitpid`, output to a file: the restarted server is a
+    /// daemon that inherits the script's descriptors, and Foundation's `Process` on Linux learns of a
+    /// child's exit through a descriptor the child inherits, so it would wait as long as the server runs.
     func restart(_ server: String) throws -> Duration {
         let started = ContinuousClock.now
-        _ = try CommandRunner.check(script, ["restart-\(server)"])
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logFile, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Signal mask and dispositions are inherited across exec, and this thread blocks most signals:
+        // a server started with SIGTERM blocked could never be stopped again. Start it with a clean slate.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv: [UnsafeMutablePointer<CChar>?] = [strdup(script), strdup("restart-\(server)"), nil]
+        defer { for a in argv { free(a) } }
+        var pid: pid_t = 0
+        let rc = posix_spawn(&pid, script, &actions, &attributes, argv, environ)
+        guard rc == 0 else { throw ChaosError("cannot run \(script): \(String(cString: strerror(rc)))") }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        // WIFEXITED && WEXITSTATUS == 0, spelled out: the C macros do not import.
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
+            throw ChaosError("testenv.sh restart-\(server) failed (wait status \(status); see \(logFile))")
+        }
         return ContinuousClock.now - started
     }
 }
@@ -58,7 +91,8 @@ enum MaildirScanner {
         guard let handle = FileHandle(forReadingAtPath: path) else { return nil }
         defer { try? handle.close() }
         let head = String(decoding: handle.readData(ofLength: 16_384), as: UTF8.self)
-        for line in head.components(separatedBy: "\n") {
+        // "\r\n" is one Character in Swift: split on any newline Character, not on "\n".
+        for line in head.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
             let l = line.trimmingCharacters(in: .whitespacesAndNewlines)
             if l.isEmpty { break }
             if l.lowercased().hasPrefix("message-id:"),
