@@ -59,26 +59,19 @@ public final class PostgresConnection: @unchecked Sendable {
         PQfinish(handle)
     }
 
-    /// Checks, without a round trip, whether the server closed this idle connection (it restarted, or
-    /// the backend was terminated): the server then sends a FATAL error and closes the socket, which
-    /// makes it readable. Reads what arrived and returns true when the connection is gone, marking it
-    /// broken. Call only between statements, on the connection's thread.
+    /// Checks, without a round trip, whether the server is closing this idle connection (it restarted,
+    /// or the backend was terminated): the server then sends a FATAL error and closes the socket. Between
+    /// statements a pooled connection expects nothing from the server, so anything readable counts: the
+    /// connection is marked broken and true returned. Replacing a connection that merely received a stray
+    /// message costs one reconnect; using a dying one costs the caller's statement. Call only between
+    /// statements, on the connection's thread, and not on a connection that LISTENs.
     public func closedWhileIdle() -> Bool {
         if isBroken { return true }
-        // libpq reads what is there and reports the end of the stream only on the read after it: the
-        // server's FATAL message comes first, the close second. Read while the socket stays readable.
-        for _ in 0..<8 {
-            var pfd = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
-            let ready = poll(&pfd, 1, 0)
-            if ready == 0 { break }  // nothing (more) arrived: alive as far as anyone can tell
-            if ready < 0 || PQconsumeInput(handle) == 0 || PQstatus(handle) != CONNECTION_OK {
-                isBroken = true
-                return true
-            }
-        }
-        // Anything else that arrived (a notification) is of no use to a pooled connection.
-        while let n = PQnotifies(handle) { PQfreemem(n) }
-        return false
+        var pfd = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        // A FATAL message can arrive a moment before the close itself, so readable is enough.
+        guard poll(&pfd, 1, 0) != 0 else { return false }
+        isBroken = true
+        return true
     }
 
     /// Runs one statement with bound parameters and returns its rows.
