@@ -3,13 +3,16 @@
 #   make test TEST_ARGS='--filter MailStoreTests'
 #   make demo                 the main job end to end on the embedded database (see README.md)
 #   make bench-ingest         ingest benchmark in release (docs/benchmarks.md)
+#   make chaos                replicas killed, servers restarted while mail arrives; exactly-once check
+#   make chaos CHAOS_ARGS='--duration 60'
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
 TEST_ARGS ?=
 BENCH_ARGS ?=
+CHAOS_ARGS ?=
 
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest
 
 all: build
 
@@ -47,3 +50,10 @@ demo:
 #   make bench-ingest BENCH_ARGS='--messages 2000 --rounds 5'
 bench-ingest: deps
 	scripts/bench-ingest.sh $(BENCH_ARGS)
+
+# 3 replicas, continuous delivery, SIGKILLs, one PostgreSQL and one Dovecot restart; every delivered
+# message imported exactly once (scripts/chaos.sh, Sources/MailChaos). Restarts the test servers.
+chaos: deps
+	$(SWIFT) build --product mailroom
+	$(SWIFT) build --product mailroom-chaos
+	scripts/chaos.sh $(CHAOS_ARGS)

@@ -13,6 +13,7 @@ let package = Package(
     products: [
         .executable(name: "mailroom", targets: ["mailroom"]),
         .executable(name: "mailroom-bench", targets: ["mailroom-bench"]),
+        .executable(name: "mailroom-chaos", targets: ["MailChaos"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -71,6 +72,11 @@ let package = Package(
 
         // Test support: real Postgres and Dovecot fixtures
         .target(name: "MailTesting", dependencies: ["MailCore", "MailStore", "MailTransport", "MailCrypto"]),
+        // `make chaos`: replicas killed and servers restarted while mail arrives; checks exactly-once import.
+        .executableTarget(name: "MailChaos", dependencies: [
+            "MailTesting", "MailStore", "MailCrypto", "MailCore", "MailProvisioning",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
 
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailProtocolTests", dependencies: ["MailProtocol"]),

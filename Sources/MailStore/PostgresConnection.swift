@@ -59,6 +59,21 @@ public final class PostgresConnection: @unchecked Sendable {
         PQfinish(handle)
     }
 
+    /// Checks, without a round trip, whether the server is closing this idle connection (it restarted,
+    /// or the backend was terminated): the server then sends a FATAL error and closes the socket. Between
+    /// statements a pooled connection expects nothing from the server, so anything readable counts: the
+    /// connection is marked broken and true returned. Replacing a connection that merely received a stray
+    /// message costs one reconnect; using a dying one costs the caller's statement. Call only between
+    /// statements, on the connection's thread, and not on a connection that LISTENs.
+    public func closedWhileIdle() -> Bool {
+        if isBroken { return true }
+        var pfd = pollfd(fd: PQsocket(handle), events: Int16(POLLIN), revents: 0)
+        // A FATAL message can arrive a moment before the close itself, so readable is enough.
+        guard poll(&pfd, 1, 0) != 0 else { return false }
+        isBroken = true
+        return true
+    }
+
     /// Runs one statement with bound parameters and returns its rows.
     @discardableResult
     public func query(_ sql: SQL) throws(PostgresError) -> PostgresRows {

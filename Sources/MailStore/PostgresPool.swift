@@ -38,23 +38,38 @@ public final class PostgresPool: Sendable {
     }
 
     /// Runs `body` with a leased connection on that connection's thread.
+    ///
+    /// An idle connection the server closed meanwhile (a PostgreSQL restart, a terminated backend) is
+    /// noticed before `body` runs, discarded and replaced, so callers never see errors from connections
+    /// that died while nobody used them. A connection that breaks while `body` runs fails `body`.
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
-        let conn = try await lease()
-        do {
-            let value = try await conn.thread.run { try body(conn) }
-            release(conn)
-            return value
-        } catch {
-            release(conn)
-            throw error
+        while true {
+            let conn = try await lease()
+            do {
+                let attempt = try await conn.thread.run { () throws -> Attempt<T> in
+                    if conn.closedWhileIdle() { return .stale }
+                    return .done(try body(conn))
+                }
+                release(conn)
+                if case .done(let value) = attempt { return value }
+            } catch {
+                release(conn)
+                throw error
+            }
         }
     }
 
     /// Holds one connection for the whole of an async `body` (which runs its statements through
     /// `conn.thread.run`). For session state that must outlive one call: an advisory lock held while
-    /// a mailbox is polled.
+    /// a mailbox is polled. Stale idle connections are replaced first, as in `withConnection`.
     public func withLeasedConnection<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
-        let conn = try await lease()
+        var conn = try await lease()
+        while true {
+            let candidate = conn
+            guard try await candidate.thread.run({ candidate.closedWhileIdle() }) else { break }
+            release(candidate)
+            conn = try await lease()
+        }
         do {
             let value = try await body(conn)
             release(conn)
@@ -64,6 +79,8 @@ public final class PostgresPool: Sendable {
             throw error
         }
     }
+
+    private enum Attempt<T: Sendable>: Sendable { case stale, done(T) }
 
     /// Runs `body` in a transaction scoped to `tenant` (row-level security applies).
     public func transaction<T: Sendable>(tenant: TenantID?, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {

@@ -87,4 +87,43 @@ import Testing
         }
         #expect(backends <= 2, "never more than maxConnections open")
     }
+
+    /// After a PostgreSQL restart every idle pooled connection is dead; the pool must notice before
+    /// handing one out instead of failing the caller's first statement. Terminating the backends is
+    /// the same event as the server going away, seen from the client.
+    @Test func idleConnectionsClosedByTheServerAreReplacedBeforeUse() async throws {
+        let app = "pool-stale-\(UInt32.random(in: 0...UInt32.max))"
+        let pool = PostgresPool(.init(conninfo: try TestDatabase.url(), maxConnections: 2, applicationName: app))
+        defer { pool.close() }
+        let admin = try await TestDatabase.pool()
+        // Two connections, both idle in the pool afterwards.
+        let before = try await withThrowingTaskGroup(of: Int.self) { group in
+            for _ in 0..<2 {
+                group.addTask {
+                    try await pool.withConnection { try $0.query("SELECT pg_backend_pid() FROM pg_sleep(0.05)").one().decode(Int.self, at: 0) }
+                }
+            }
+            return try await group.reduce(into: Set<Int>()) { $0.insert($1) }
+        }
+        #expect(before.count == 2)
+        let terminated = try await admin.withConnection { conn in
+            try before.filter { try conn.query("SELECT pg_terminate_backend(\($0))").one().decode(Bool.self, at: 0) }.count
+        }
+        #expect(terminated == 2)
+        // The backends exit asynchronously after the signal: wait until the server lists none of them.
+        let deadline = ContinuousClock.now + .seconds(10)
+        while try await admin.withConnection({ conn in
+            try conn.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = \(app)").one().decode(Int.self, at: 0)
+        }) > 0 {
+            #expect(ContinuousClock.now < deadline, "terminated backends did not exit")
+            if ContinuousClock.now >= deadline { return }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let first = try await pool.withConnection { try $0.query("SELECT pg_backend_pid()").one().decode(Int.self, at: 0) }
+        let second = try await pool.withLeasedConnection { conn in
+            try await conn.run { try $0.query("SELECT pg_backend_pid()").one().decode(Int.self, at: 0) }
+        }
+        #expect(!before.contains(first))
+        #expect(!before.contains(second))
+    }
 }

@@ -1,0 +1,88 @@
+import Foundation
+import MailCore
+import MailCrypto
+import MailProvisioning
+import MailStore
+import MailTesting
+
+/// One group account of the run: its tenant, its name in the manifest and its fresh Dovecot mailbox.
+struct ChaosAccount: Sendable, Hashable {
+    var tenantSlug: String
+    var name: String
+    var mailbox: TestMailbox
+}
+
+/// A tenant of the run and the id the applier gave it.
+struct ChaosTenant: Sendable {
+    var slug: String
+    var id: TenantID
+    var accounts: [ChaosAccount]
+}
+
+/// What a run works on: a database of its own (created on the test server, migrated, dropped at the end)
+/// and two tenants with three group accounts on fresh mailboxes, provisioned through the real manifest path.
+struct ChaosSetup: Sendable {
+    let url: String
+    let databaseName: String
+    let pool: PostgresPool
+    let tenants: [ChaosTenant]
+
+    var accounts: [ChaosAccount] { tenants.flatMap(\.accounts) }
+
+    static func make(server: TestMailServer, key: SecretKey) async throws -> ChaosSetup {
+        let (url, name) = try await TestDatabase.createDatabase()
+        let pool = PostgresPool(.init(conninfo: url, maxConnections: 4, applicationName: "mailroom-chaos"))
+        let migrator = try Migrator(directory: TestDatabase.migrationsDirectory)
+        _ = try await pool.withConnection { try migrator.apply(on: $0) }
+        let plan: [(slug: String, accounts: [String])] = [("chaos-acme", ["Support", "Sales"]), ("chaos-globex", ["Help"])]
+        var tenants: [ChaosTenant] = []
+        for (slug, names) in plan {
+            let accounts = try names.map {
+                ChaosAccount(tenantSlug: slug, name: $0, mailbox: try server.createMailbox(prefix: "chaos-\($0)"))
+            }
+            for a in accounts { try server.createFolder(a.mailbox, folder: "INBOX") }
+            let id = try await provision(slug: slug, accounts: accounts, server: server, key: key, pool: pool)
+            tenants.append(ChaosTenant(slug: slug, id: id, accounts: accounts))
+        }
+        return ChaosSetup(url: url, databaseName: name, pool: pool, tenants: tenants)
+    }
+
+    /// Applies a manifest with the tenant's group accounts; passwords travel through the environment map,
+    /// as `env:` references, never in the YAML text.
+    private static func provision(slug: String, accounts: [ChaosAccount], server: TestMailServer, key: SecretKey,
+                                  pool: PostgresPool) async throws -> TenantID {
+        var env: [String: String] = [:]
+        var yaml = """
+            tenant: \(slug)
+            teams: [{name: support, positions: [agent]}]
+            users:
+              - {username: alice, name: Alice Archer, emails: [alice@\(slug).test], teams: {support: agent}}
+            group_accounts:
+
+            """
+        for (i, a) in accounts.enumerated() {
+            env["CHAOS_PW\(i)"] = a.mailbox.password
+            yaml += """
+                  - name: \(a.name)
+                    address: \(a.mailbox.address)
+                    poll_interval: 10s
+                    imap:
+                      host: \(server.host)
+                      port: \(server.imapPort)
+                      security: starttls
+                      verify_tls: false
+                      username: \(a.mailbox.address)
+                      password: env:CHAOS_PW\(i)
+                    teams: [support]
+
+                """
+        }
+        let manifest = try ManifestParser.parse(yaml, environment: env)
+        return try await ManifestApplier(secrets: SecretBox(key: key)).apply(manifest, to: pool).tenantID
+    }
+
+    func tearDown() async {
+        pool.close()
+        try? await TestDatabase.dropDatabase(databaseName)
+    }
+}
