@@ -27,7 +27,7 @@ import Testing
         let started = clock.now
         let outcome = await Result { try await connection.run { try $0.capabilities() } }
         #expect(outcome.errorCode == .connectFailed)
-        #expect(clock.now - started < .seconds(2))
+        #expect(clock.now - started < .seconds(5))
         #expect(!"\(outcome)".contains("secret-value"))
     }
 
@@ -43,7 +43,7 @@ import Testing
         let started = clock.now
         let outcome = await Result { try await connection.run { try $0.capabilities() } }
         #expect(outcome.errorCode == .timeout, "\(outcome)")
-        #expect(clock.now - started < .seconds(5))
+        #expect(clock.now - started < .seconds(10), "a 1 s timeout ends the wait, not a hang (generous for a loaded machine)")
     }
 
     @Test func selfSignedCertificateFailsWhenVerified() async throws {

@@ -10,7 +10,7 @@ import Testing
 
     func mailroom(_ args: [String], env: [String: String] = [:]) throws -> Run {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: CrashRecoveryTests.executable)
+        p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
         p.arguments = args
         var environment = ProcessInfo.processInfo.environment
         environment["MAILROOM_DATABASE_URL"] = try TestDatabase.url()

@@ -5,65 +5,64 @@ import MailTesting
 import Testing
 @testable import MailWorker
 
-/// A worker killed with SIGKILL at random moments loses and duplicates nothing.
-@Suite(.serialized) struct CrashRecoveryTests {
-    /// The `mailroom` executable built beside the test bundle.
-    static var executable: String {
-        let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [dir, dir.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("mailroom").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
+extension WorkerProcessTests {
+    /// A worker killed with SIGKILL at random moments loses and duplicates nothing.
+    @Suite(.serialized) struct CrashRecoveryTests {
+        func worker(slug: String) throws -> Process {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
+            p.arguments = ["worker", "--until-idle", "--tenant", slug, "--database-url", try TestDatabase.url(),
+                           "--migrations", TestDatabase.migrationsDirectory, "--log-level", "error", "--batch-size", "5"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            return p
         }
-        return dir.appendingPathComponent("mailroom").path
-    }
 
-    func worker(slug: String) throws -> Process {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Self.executable)
-        p.arguments = ["worker", "--until-idle", "--tenant", slug, "--database-url", try TestDatabase.url(),
-                       "--migrations", TestDatabase.migrationsDirectory, "--log-level", "error", "--batch-size", "5"]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        return p
-    }
-
-    @Test func sigkillAtRandomMomentsLosesAndDuplicatesNothing() async throws {
-        try #require(FileManager.default.isExecutableFile(atPath: Self.executable), "mailroom binary not built at \(Self.executable)")
-        let f = try await WorkerFixture.make()
-        let box = try f.server.createMailbox(prefix: "crash")
-        let count = 500
-        let messages = (1...count).map {
-            TestMessages.plain(id: "crash-\($0)@x.test", subject: "Crash \($0)", body: String(repeating: "line \($0)\n", count: $0 % 40 + 1))
-        }
-        let (tenant, slug) = try await f.tenant("crash", accounts: [.init(name: "Support", mailbox: box)])
-        var kills = 0
-        var killedMidImport = 0
-        // Small batches (5 per transaction) make the import long enough that most of the 20 kills
-        // land while messages are being fetched and stored.
-        try f.server.deliverToMaildir(box, messages: messages)
-        for _ in 0..<20 {
-            let before = try await f.count(tenant, "SELECT count(*) FROM email")
-            let p = try worker(slug: slug)
-            try await Task.sleep(for: .milliseconds(Int.random(in: 60...400)))
-            if p.isRunning {
-                kill(p.processIdentifier, SIGKILL)
-                kills += 1
-                p.waitUntilExit()
-                let after = try await f.count(tenant, "SELECT count(*) FROM email")
-                if after > before && after < count { killedMidImport += 1 }
+        @Test func sigkillAtRandomMomentsLosesAndDuplicatesNothing() async throws {
+            try #require(FileManager.default.isExecutableFile(atPath: MailroomBinary.path), "mailroom binary not built at \(MailroomBinary.path)")
+            let f = try await WorkerFixture.make()
+            let box = try f.server.createMailbox(prefix: "crash")
+            let count = 500
+            let messages = (1...count).map {
+                TestMessages.plain(id: "crash-\($0)@x.test", subject: "Crash \($0)", body: String(repeating: "line \($0)\n", count: $0 % 40 + 1))
             }
-            p.waitUntilExit()
+            let (tenant, slug) = try await f.tenant("crash", accounts: [.init(name: "Support", mailbox: box)])
+            var kills = 0
+            var killedMidImport = 0
+            // Small batches (5 per transaction) make the import long enough that most of the 20 kills
+            // land while messages are being fetched and stored.
+            try f.server.deliverToMaildir(box, messages: messages)
+            for _ in 0..<20 {
+                let before = try await f.count(tenant, "SELECT count(*) FROM email")
+                let p = try worker(slug: slug)
+                // Kill once this run has stored something (so the kill lands mid-import whatever the
+                // machine's speed), after a random extra moment, or when it has run for 5 s.
+                let started = ContinuousClock.now
+                while p.isRunning, ContinuousClock.now - started < .seconds(5),
+                      try await f.count(tenant, "SELECT count(*) FROM email") == before {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+                try await Task.sleep(for: .milliseconds(Int.random(in: 0...150)))
+                if p.isRunning {
+                    kill(p.processIdentifier, SIGKILL)
+                    kills += 1
+                    p.waitUntilExit()
+                    let after = try await f.count(tenant, "SELECT count(*) FROM email")
+                    if after > before && after < count { killedMidImport += 1 }
+                }
+                p.waitUntilExit()
+            }
+            let last = try worker(slug: slug)
+            last.waitUntilExit()
+            #expect(last.terminationStatus == 0)
+            #expect(kills >= 5, "runs must have been killed (killed \(kills) of 20)")
+            #expect(killedMidImport >= 3, "some kills must land after part of a batch set was stored (\(killedMidImport))")
+            #expect(try await f.count(tenant, "SELECT count(*) FROM email") == count)
+            #expect(try await f.count(tenant, "SELECT count(DISTINCT message_id) FROM email") == count)
+            #expect(try await f.count(tenant, "SELECT count(*) FROM email_account_link") == count)
+            #expect(try await f.count(tenant, "SELECT count(*) FROM import_failure") == 0)
+            #expect(try await f.count(tenant, "SELECT last_uid FROM mail_folder") == count)
         }
-        let last = try worker(slug: slug)
-        last.waitUntilExit()
-        #expect(last.terminationStatus == 0)
-        #expect(kills >= 5, "runs must have been killed (killed \(kills) of 20)")
-        #expect(killedMidImport >= 2, "some kills must land after part of a batch set was stored (\(killedMidImport))")
-        #expect(try await f.count(tenant, "SELECT count(*) FROM email") == count)
-        #expect(try await f.count(tenant, "SELECT count(DISTINCT message_id) FROM email") == count)
-        #expect(try await f.count(tenant, "SELECT count(*) FROM email_account_link") == count)
-        #expect(try await f.count(tenant, "SELECT count(*) FROM import_failure") == 0)
-        #expect(try await f.count(tenant, "SELECT last_uid FROM mail_folder") == count)
     }
 }

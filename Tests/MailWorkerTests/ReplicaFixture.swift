@@ -29,7 +29,7 @@ final class ReplicaFixture: @unchecked Sendable {
     func startReplica(slots: Int = 4, perTenantCap: Int = 4, lease: Int = 30, logTo: String? = nil,
                       metricsPort: Int? = nil) throws -> Process {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: CrashRecoveryTests.executable)
+        p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
         p.arguments = ["worker", "--database-url", url, "--migrations", TestDatabase.migrationsDirectory,
                        "--concurrency", "\(slots)", "--per-tenant-cap", "\(perTenantCap)", "--lease", "\(lease)",
                        "--shutdown-deadline", "5", "--log-level", "warning"]

@@ -11,7 +11,7 @@ import Testing
         var env = ProcessInfo.processInfo.environment
         env["MAILROOM_DATABASE_URL"] = try TestDatabase.url()
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: CrashRecoveryTests.executable)
+        p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
         p.arguments = ["status"] + args
         p.environment = env
         let out = Pipe(), err = Pipe()
