@@ -12,6 +12,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "mailroom", targets: ["mailroom"]),
+        .executable(name: "mailroom-queue-bench", targets: ["MailQueueBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -50,6 +51,13 @@ let package = Package(
         ]),
         .executableTarget(name: "mailroom", dependencies: [
             "MailCore", "MailStore", "MailWorker", "MailProvisioning", "MailCrypto", "MailTransport", "MailMIME",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        // Benchmarks of the job queue and of polling at scale (`make bench-queue`)
+        .executableTarget(name: "MailQueueBench", dependencies: [
+            "MailCore", "MailStore", "MailWorker", "MailTesting", "MailCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
