@@ -2,12 +2,13 @@
 #   make test                 install missing packages, build, start the test servers, swift test, stop them
 #   make test TEST_ARGS='--filter MailStoreTests'
 #   make demo                 the main job end to end on the embedded database (see README.md)
+#   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks-queue.md)
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
 TEST_ARGS ?=
 
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest bench-queue
 
 all: build
 
@@ -45,3 +46,7 @@ demo:
 
 bench-ingest:
 	@echo "make bench-ingest: not yet"; exit 1
+
+# Job queue throughput (JobRunner vs pgbench vs PgQueuer) and poll lag at scale (docs/benchmarks-queue.md).
+bench-queue: deps
+	scripts/bench-queue.sh

@@ -9,20 +9,27 @@ import MailStore
 enum PollLag {
     struct Sample { var tenant: TenantID; var lag: Double; var first: Bool; var overdue: Bool }
 
-    static func load(_ db: BenchDatabase, interval: Double, start: Date, end: Date) async throws -> [Sample] {
-        let rows = try await db.pool.withConnection { conn in
-            try conn.query("""
-                SELECT f.tenant_id, f.id, extract(epoch FROM l.started_at)::float8, extract(epoch FROM l.finished_at)::float8
-                FROM mail_folder f LEFT JOIN mail_poll_log l ON l.tenant_id = f.tenant_id AND l.folder_id = f.id
-                ORDER BY f.tenant_id, f.id, l.started_at
-                """).map { (try $0.decode(TenantID.self, at: 0), try $0.decode(Int64.self, at: 1),
-                            try $0.decode(Double?.self, at: 2), try $0.decode(Double?.self, at: 3)) }
+    static func load(_ db: BenchDatabase, tenants: [TenantID], interval: Double, start: Date, end: Date) async throws -> [Sample] {
+        var rows: [(TenantID, Int64, Double?, Double?, String?)] = []
+        // The folder and log tables force row-level security: read them tenant by tenant.
+        for tenant in tenants {
+            rows += try await db.pool.transaction(tenant: tenant) { conn in
+                try conn.query("""
+                    SELECT f.tenant_id, f.id, extract(epoch FROM l.started_at)::float8, extract(epoch FROM l.finished_at)::float8, l.error
+                    FROM mail_folder f LEFT JOIN mail_poll_log l ON l.tenant_id = f.tenant_id AND l.folder_id = f.id
+                    WHERE f.tenant_id = \(tenant)
+                    ORDER BY f.id, l.started_at
+                    """).map { (try $0.decode(TenantID.self, at: 0), try $0.decode(Int64.self, at: 1),
+                                try $0.decode(Double?.self, at: 2), try $0.decode(Double?.self, at: 3), try $0.decode(String?.self, at: 4)) }
+            }
         }
+        let failed = rows.filter { $0.4 != nil }
+        if let example = failed.first?.4 { log("\(failed.count) polls failed, e.g.: \(example.prefix(200))") }
         let t0 = start.timeIntervalSince1970, tEnd = end.timeIntervalSince1970
         var samples: [Sample] = []
         var i = 0
         while i < rows.count {
-            let (tenant, folder, _, _) = rows[i]
+            let (tenant, folder, _, _, _) = rows[i]
             var due = t0, first = true
             while i < rows.count && rows[i].1 == folder && rows[i].0 == tenant {
                 if let s = rows[i].2, let f = rows[i].3 {

@@ -41,7 +41,7 @@ struct PollsCommand: AsyncParsableCommand {
             let endedAt = Date()
             for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
             for p in processes { p.waitUntilExit() }
-            let lags = try await PollLag.load(db, interval: Double(interval), start: startedAt, end: endedAt)
+            let lags = try await PollLag.load(db, tenants: fleet.map(\.id), interval: Double(interval), start: startedAt, end: endedAt)
             print(PollLag.report(lags, fleet: fleet, sizes: sizes, duration: endedAt.timeIntervalSince(startedAt),
                                  usage: zip(before, after).map { ($0, $1) }, replicas: replicas, concurrency: concurrency))
         } catch {
