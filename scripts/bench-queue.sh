@@ -8,8 +8,11 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+# Whether the servers were already up decides whether we stop them afterwards: read the status once
+# into a variable (grep -q on a pipe could cut the status short and read as "not running").
 started_env=0
-if ! scripts/testenv.sh status | grep -q '^postgres *running' || ! scripts/testenv.sh status | grep -q '^dovecot *running'; then
+env_status=$(scripts/testenv.sh status 2>/dev/null || true)
+if ! grep -q '^postgres *running' <<<"$env_status" || ! grep -q '^dovecot *running' <<<"$env_status"; then
     scripts/testenv.sh up
     started_env=1
 fi

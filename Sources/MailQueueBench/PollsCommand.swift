@@ -41,7 +41,18 @@ struct PollsCommand: AsyncParsableCommand {
             let endedAt = Date()
             for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
             for p in processes { p.waitUntilExit() }
-            let lags = try await PollLag.load(db, tenants: fleet.map(\.id), interval: Double(interval), start: startedAt, end: endedAt)
+            // The servers may have been restarted under the run (a shared machine): retry the read.
+            var attempt = 0
+            var loaded: [PollLag.Sample]?
+            while loaded == nil {
+                do {
+                    loaded = try await PollLag.load(db, tenants: fleet.map(\.id), interval: Double(interval), start: startedAt, end: endedAt)
+                } catch where attempt < 5 {
+                    attempt += 1
+                    try await Task.sleep(for: .seconds(2))
+                }
+            }
+            let lags = loaded!
             print(PollLag.report(lags, fleet: fleet, sizes: sizes, duration: endedAt.timeIntervalSince(startedAt),
                                  usage: zip(before, after).map { ($0, $1) }, replicas: replicas, concurrency: concurrency))
         } catch {
