@@ -5,6 +5,7 @@
 #   make bench-ingest         ingest benchmark in release (docs/benchmarks.md)
 #   make chaos                replicas killed, servers restarted while mail arrives; exactly-once check
 #   make chaos CHAOS_ARGS='--duration 60'
+#   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks-queue.md)
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
@@ -13,6 +14,7 @@ BENCH_ARGS ?=
 CHAOS_ARGS ?=
 
 .PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest bench-queue
 
 all: build
 
@@ -57,3 +59,9 @@ chaos: deps
 	$(SWIFT) build --product mailroom
 	$(SWIFT) build --product mailroom-chaos
 	scripts/chaos.sh $(CHAOS_ARGS)
+bench-ingest:
+	@echo "make bench-ingest: not yet"; exit 1
+
+# Job queue throughput (JobRunner vs pgbench vs PgQueuer) and poll lag at scale (docs/benchmarks-queue.md).
+bench-queue: deps
+	scripts/bench-queue.sh

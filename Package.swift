@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "mailroom", targets: ["mailroom"]),
         .executable(name: "mailroom-bench", targets: ["mailroom-bench"]),
         .executable(name: "mailroom-chaos", targets: ["MailChaos"]),
+        .executable(name: "mailroom-queue-bench", targets: ["MailQueueBench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -69,6 +70,12 @@ let package = Package(
             "MailCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/MailBench"),
+        // Benchmarks of the job queue and of polling at scale (`make bench-queue`)
+        .executableTarget(name: "MailQueueBench", dependencies: [
+            "MailCore", "MailStore", "MailWorker", "MailTesting", "MailCrypto",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
 
         // Test support: real Postgres and Dovecot fixtures
         .target(name: "MailTesting", dependencies: ["MailCore", "MailStore", "MailTransport", "MailCrypto"]),

@@ -74,9 +74,16 @@ public final class PostgresConnection: @unchecked Sendable {
         return true
     }
 
+    /// Statements prepared on this session, by text: their names for `PQexecPrepared`.
+    private var preparedNames: [String: String] = [:]
+
     /// Runs one statement with bound parameters and returns its rows.
+    ///
+    /// With `prepared`, the statement is parsed and planned once per connection (PQprepare) and then
+    /// only executed: for hot statements whose planning costs more than their execution (the queue's
+    /// claim and completion). The server may switch such a statement to a generic plan after five runs.
     @discardableResult
-    public func query(_ sql: SQL) throws(PostgresError) -> PostgresRows {
+    public func query(_ sql: SQL, prepared: Bool = false) throws(PostgresError) -> PostgresRows {
         let binds = sql.binds
         let n = binds.count
         var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
@@ -109,9 +116,24 @@ public final class PostgresConnection: @unchecked Sendable {
                 }
             }
         }
+        var name: String?
+        if prepared {
+            if let known = preparedNames[sql.text] {
+                name = known
+            } else {
+                let fresh = "mailroom_\(preparedNames.count + 1)"
+                _ = try consume(PQprepare(handle, fresh, sql.text, Int32(n), nil))
+                preparedNames[sql.text] = fresh
+                name = fresh
+            }
+        }
         let result: OpaquePointer? = values.withUnsafeBufferPointer { vp in
             vp.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(n, 1)) { valuesPtr in
-                PQexecParams(handle, sql.text, Int32(n), nil, n == 0 ? nil : valuesPtr, lengths, formats, 0)
+                if let name {
+                    PQexecPrepared(handle, name, Int32(n), n == 0 ? nil : valuesPtr, lengths, formats, 0)
+                } else {
+                    PQexecParams(handle, sql.text, Int32(n), nil, n == 0 ? nil : valuesPtr, lengths, formats, 0)
+                }
             }
         }
         return try consume(result)
@@ -119,8 +141,8 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Runs a statement and returns the number of rows it affected.
     @discardableResult
-    public func execute(_ sql: SQL) throws(PostgresError) -> Int {
-        try query(sql).affectedRows
+    public func execute(_ sql: SQL, prepared: Bool = false) throws(PostgresError) -> Int {
+        try query(sql, prepared: prepared).affectedRows
     }
 
     /// Runs several statements in one round trip with no parameters (migrations, `BEGIN`).

@@ -75,14 +75,10 @@ public final class JobRunner: Sendable {
         }
         var iterator = wake.makeAsyncIterator()
         while !Task.isCancelled {
-            await flushCompletions()
             let free = config.slots - (await tracker.runningCount)
-            var claimedFull = false
-            if free > 0 {
-                let claimed = await claim(free)
-                claimedFull = claimed.count == free
-                for job in claimed { await start(job) }
-            }
+            let claimed = await completeAndClaim(free)
+            let claimedFull = free > 0 && claimed.count == free
+            for job in claimed { await start(job) }
             let busy = await tracker.runningCount
             if claimedFull && busy < config.slots { continue }
             guard await iterator.next() != nil else { break }
@@ -93,16 +89,23 @@ public final class JobRunner: Sendable {
         heartbeat.cancel()
     }
 
-    private func claim(_ limit: Int) async -> [Job] {
+    /// One turn: the finished jobs' outcomes go back and up to `limit` new jobs are claimed, in one
+    /// transaction on one connection (`JobQueries.jobCompleteAndClaim`).
+    private func completeAndClaim(_ limit: Int) async -> [Job] {
+        let outcomes = await tracker.takeOutcomes()
+        guard limit > 0 || !outcomes.isEmpty else { return [] }
         let owner = config.owner, cap = config.perTenantCap, lease = config.lease, kinds = config.kinds
         do {
             let jobs = try await pool.withConnection { conn in
-                try JobQueries.jobClaim(conn, owner: owner, limit: limit, perTenantCap: cap, lease: lease, kinds: kinds)
+                try JobQueries.jobCompleteAndClaim(conn, outcomes, owner: owner, limit: max(0, limit), perTenantCap: cap,
+                                                   lease: lease, kinds: kinds).claimed
             }
             for j in jobs { metrics.claimed(kind: j.kind) }
             return jobs
         } catch {
-            logger.error("claim failed", metadata: ["error": "\(error)"])
+            logger.error("claiming jobs failed", metadata: ["error": "\(error)"])
+            // The turn rolled back as a whole: give the completions their own statement, as before.
+            await complete(outcomes)
             return []
         }
     }
@@ -144,7 +147,10 @@ public final class JobRunner: Sendable {
     }
 
     private func flushCompletions() async {
-        let outcomes = await tracker.takeOutcomes()
+        await complete(await tracker.takeOutcomes())
+    }
+
+    private func complete(_ outcomes: [JobOutcome]) async {
         guard !outcomes.isEmpty else { return }
         do {
             _ = try await pool.withConnection { try JobQueries.jobCompleteMany($0, outcomes) }

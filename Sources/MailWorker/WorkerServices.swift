@@ -23,6 +23,7 @@ public struct WorkerServices: Sendable {
         let handlers: [String: any JobHandler] = [
             "poll": PollJobHandler(pool: pool, importer: importer, worker: runnerConfig.owner, logger: logger),
             "trace": TraceJobHandler(),
+            "noop": NoopJobHandler(),
         ]
         let runner = JobRunner(pool: pool, handlers: handlers, config: runnerConfig, metrics: metrics, tenants: tenants,
                                logger: logger)

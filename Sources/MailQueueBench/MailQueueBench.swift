@@ -1,0 +1,11 @@
+import ArgumentParser
+
+/// Benchmarks of Mailroom's job queue and of polling at scale. Needs the test servers
+/// (`scripts/testenv.sh up`, then source its env file); `make bench-queue` does all of it.
+@main
+struct MailQueueBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mailroom-queue-bench",
+        abstract: "Queue throughput and poll lag benchmarks against the test servers.",
+        subcommands: [QueueCommand.self, PollsCommand.self, PgbenchScriptCommand.self])
+}
