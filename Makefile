@@ -5,7 +5,7 @@
 #   make bench-ingest         ingest benchmark in release (docs/benchmarks.md)
 #   make chaos                replicas killed, servers restarted while mail arrives; exactly-once check
 #   make chaos CHAOS_ARGS='--duration 60'
-#   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks-queue.md)
+#   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks.md)
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
@@ -62,6 +62,6 @@ chaos: deps
 bench-ingest:
 	@echo "make bench-ingest: not yet"; exit 1
 
-# Job queue throughput (JobRunner vs pgbench vs PgQueuer) and poll lag at scale (docs/benchmarks-queue.md).
+# Job queue throughput (JobRunner vs pgbench vs PgQueuer) and poll lag at scale (docs/benchmarks.md).
 bench-queue: deps
 	scripts/bench-queue.sh
