@@ -12,12 +12,12 @@ final class BenchDatabase: Sendable {
 
     /// Creates the database; with `migrated`, applies Mailroom's migrations.
     static func make(migrated: Bool, connections: Int = 8) async throws -> BenchDatabase {
+        if migrated {
+            let (url, name, pool) = try await TestDatabase.createMigratedDatabase(connections: connections, applicationName: "mailroom-bench")
+            return BenchDatabase(url: url, name: name, pool: pool)
+        }
         let (url, name) = try await TestDatabase.createDatabase()
         let pool = PostgresPool(.init(conninfo: url, maxConnections: connections, applicationName: "mailroom-bench"))
-        if migrated {
-            let migrator = try Migrator(directory: TestDatabase.migrationsDirectory)
-            _ = try await pool.withConnection { try migrator.apply(on: $0) }
-        }
         return BenchDatabase(url: url, name: name, pool: pool)
     }
 

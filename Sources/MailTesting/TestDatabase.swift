@@ -66,6 +66,17 @@ public enum TestDatabase {
         return (try replacingDatabase(in: url(), with: name), name)
     }
 
+    /// A brand-new database with Mailroom's migrations applied, and a pool on it: for tests and
+    /// benchmarks that run worker processes, which must see only their own tenants.
+    public static func createMigratedDatabase(connections: Int = 6, applicationName: String = "mailroom-tests")
+        async throws -> (url: String, name: String, pool: PostgresPool) {
+        let (url, name) = try await createDatabase()
+        let pool = PostgresPool(.init(conninfo: url, maxConnections: connections, applicationName: applicationName))
+        let migrator = try Migrator(directory: migrationsDirectory)
+        _ = try await pool.withConnection { try migrator.apply(on: $0) }
+        return (url, name, pool)
+    }
+
     public static func dropDatabase(_ name: String) async throws {
         let pool = try await self.pool()
         _ = try await pool.withConnection { try $0.execute(SQL(unsafeSQL: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")) }

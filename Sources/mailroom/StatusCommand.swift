@@ -30,7 +30,12 @@ struct StatusCommand: AsyncParsableCommand {
         global.bootstrapLogging()
         let pool = try global.makePool(connections: 2)
         defer { pool.close() }
-        let report = try await Self.collect(pool: pool, only: tenant)
+        let report: [TenantStatus]
+        do {
+            report = try await Self.collect(pool: pool, only: tenant)
+        } catch let e as PostgresError where e.sqlState == "42P01" {
+            throw ValidationError("the database has no Mailroom schema yet: run `mailroom migrate`")
+        }
         print(json ? Self.renderJSON(report, now: Date()) : Self.renderTables(report, now: Date()))
     }
 

@@ -6,25 +6,10 @@ import Testing
 
 /// The `mailroom` executable as operators use it.
 @Suite struct CommandLineTests {
-    struct Run { var status: Int32; var stdout: String; var stderr: String }
+    typealias Run = MailroomBinary.Run
 
     func mailroom(_ args: [String], env: [String: String] = [:]) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
-        p.arguments = args
-        var environment = ProcessInfo.processInfo.environment
-        environment["MAILROOM_DATABASE_URL"] = try TestDatabase.url()
-        environment["MAILROOM_MIGRATIONS"] = TestDatabase.migrationsDirectory
-        for (k, v) in env { environment[k] = v }
-        p.environment = environment
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+        try MailroomBinary.run(args, env: env)
     }
 
     @Test func helpIsEverywhere() throws {
@@ -111,5 +96,15 @@ import Testing
         #expect((email?["cc"] as? [[String: Any]])?.first?["address"] as? String == "bob@acme.test")
         #expect((email?["accounts"] as? [[String: Any]])?.first?["name"] as? String == "Support")
         #expect((email?["users"] as? [[String: Any]])?.first?["username"] as? String == "bob")
+    }
+}
+
+extension CommandLineTests {
+    @Test func statusOnAnEmptyDatabaseSaysToMigrate() async throws {
+        let (url, name) = try await TestDatabase.createDatabase()
+        defer { Task { try? await TestDatabase.dropDatabase(name) } }
+        let run = try mailroom(["status", "--database-url", url])
+        #expect(run.status != 0)
+        #expect(run.stderr.contains("run `mailroom migrate`"))
     }
 }

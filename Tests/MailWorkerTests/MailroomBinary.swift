@@ -1,8 +1,32 @@
 import Foundation
+import MailTesting
 import Testing
 
 /// The `mailroom` executable built beside the test bundle.
 enum MailroomBinary {
+    struct Run { var status: Int32; var stdout: String; var stderr: String }
+
+    /// Runs `mailroom ARGS` against the shared test database (unless `env` says otherwise) and
+    /// collects its output.
+    static func run(_ args: [String], env: [String: String] = [:]) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
+        var environment = ProcessInfo.processInfo.environment
+        environment["MAILROOM_DATABASE_URL"] = try TestDatabase.url()
+        environment["MAILROOM_MIGRATIONS"] = TestDatabase.migrationsDirectory
+        for (k, v) in env { environment[k] = v }
+        p.environment = environment
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let o = out.fileHandleForReading.readDataToEndOfFile()
+        let e = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        return Run(status: p.terminationStatus, stdout: String(decoding: o, as: UTF8.self), stderr: String(decoding: e, as: UTF8.self))
+    }
+
     static var path: String {
         let dir = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [dir, dir.deletingLastPathComponent()] {

@@ -12,10 +12,7 @@ final class ReplicaFixture: @unchecked Sendable {
     private(set) var replicas: [Process] = []
 
     static func make() async throws -> ReplicaFixture {
-        let (url, name) = try await TestDatabase.createDatabase()
-        let pool = PostgresPool(.init(conninfo: url, maxConnections: 6, applicationName: "replica-test"))
-        let migrator = try Migrator(directory: TestDatabase.migrationsDirectory)
-        _ = try await pool.withConnection { try migrator.apply(on: $0) }
+        let (url, name, pool) = try await TestDatabase.createMigratedDatabase(applicationName: "replica-test")
         return ReplicaFixture(url: url, name: name, pool: pool)
     }
 

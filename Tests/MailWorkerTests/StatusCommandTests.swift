@@ -7,21 +7,8 @@ import Testing
 /// `mailroom status` against the shared database, always with `--tenant` so other tests' tenants
 /// never change what is checked.
 @Suite struct StatusCommandTests {
-    func status(_ args: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        var env = ProcessInfo.processInfo.environment
-        env["MAILROOM_DATABASE_URL"] = try TestDatabase.url()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
-        p.arguments = ["status"] + args
-        p.environment = env
-        let out = Pipe(), err = Pipe()
-        p.standardOutput = out
-        p.standardError = err
-        try p.run()
-        let o = out.fileHandleForReading.readDataToEndOfFile()
-        let e = err.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return (p.terminationStatus, String(decoding: o, as: UTF8.self), String(decoding: e, as: UTF8.self))
+    func status(_ args: [String]) throws -> MailroomBinary.Run {
+        try MailroomBinary.run(["status"] + args)
     }
 
     @Test func jsonShowsEachFolderAfterAnImportAndTheQueueOfItsTenant() async throws {
@@ -108,7 +95,8 @@ import Testing
         #expect(table.stdout.contains("login failed: authentication rejected"))
     }
 
-    @Test func anUnknownTenantIsAnError() throws {
+    @Test func anUnknownTenantIsAnError() async throws {
+        _ = try await TestDatabase.pool()  // the shared database is migrated on first use
         let run = try status(["--tenant", "no-such-tenant-\(UUID().uuidString.prefix(8).lowercased())"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("no tenant"))
