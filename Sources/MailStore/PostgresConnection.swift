@@ -75,7 +75,7 @@ public final class PostgresConnection: @unchecked Sendable {
     }
 
     /// Statements prepared on this session, by text: their names for `PQexecPrepared`.
-    private var preparedNames: [String: String] = [:]
+    var preparedNames: [String: String] = [:]
 
     /// Runs one statement with bound parameters and returns its rows.
     ///
@@ -172,7 +172,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    private func consume(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
+    func consume(_ result: OpaquePointer?) throws(PostgresError) -> PostgresRows {
         guard let result else {
             throw fail(message: String(cString: PQerrorMessage(handle)))
         }
@@ -222,7 +222,7 @@ public final class PostgresConnection: @unchecked Sendable {
         }
     }
 
-    private func fail(message: String) -> PostgresError {
+    func fail(message: String) -> PostgresError {
         if PQstatus(handle) != CONNECTION_OK {
             isBroken = true
             return PostgresError(code: .connectionLost, message: Self.sanitized(message))

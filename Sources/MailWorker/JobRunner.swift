@@ -46,9 +46,7 @@ public final class JobRunner: Sendable {
     let logger: Logger
     let metrics: WorkerMetrics
     let tenants: TenantDirectory
-    private let wake: AsyncStream<Void>
-    private let wakeContinuation: AsyncStream<Void>.Continuation
-    private let tracker = Tracker()
+    private let tracker = JobRunnerState()
 
     public init(pool: PostgresPool, handlers: [String: any JobHandler], config: JobRunnerConfiguration,
                 metrics: WorkerMetrics = WorkerMetrics(), tenants: TenantDirectory? = nil, logger: Logger) {
@@ -58,11 +56,10 @@ public final class JobRunner: Sendable {
         self.config = config
         self.metrics = metrics
         self.logger = logger
-        (wake, wakeContinuation) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
     /// Wakes the claim loop early (a notification arrived, a slot freed up).
-    public func nudge() { wakeContinuation.yield() }
+    public func nudge() { tracker.wake() }
 
     /// Runs until the calling task is cancelled, then shuts down gracefully and returns.
     public func run() async {
@@ -73,15 +70,14 @@ public final class JobRunner: Sendable {
                 nudge()
             }
         }
-        var iterator = wake.makeAsyncIterator()
         while !Task.isCancelled {
-            let free = config.slots - (await tracker.runningCount)
-            let claimed = await completeAndClaim(free)
+            let (free, outcomes) = tracker.beginTurn(slots: config.slots)
+            let claimed = await completeAndClaim(free, outcomes)
             let claimedFull = free > 0 && claimed.count == free
-            for job in claimed { await start(job) }
-            let busy = await tracker.runningCount
-            if claimedFull && busy < config.slots { continue }
-            guard await iterator.next() != nil else { break }
+            for job in claimed { start(job) }
+            // A full batch means the queue is deep: claim again at once if a slot is already free.
+            if claimedFull && tracker.runningCount < config.slots { continue }
+            await tracker.wait()
         }
         ticker.cancel()
         // Shutdown runs in an unstructured task: this one is cancelled, and sleeps would end at once.
@@ -91,8 +87,7 @@ public final class JobRunner: Sendable {
 
     /// One turn: the finished jobs' outcomes go back and up to `limit` new jobs are claimed, in one
     /// transaction on one connection (`JobQueries.jobCompleteAndClaim`).
-    private func completeAndClaim(_ limit: Int) async -> [Job] {
-        let outcomes = await tracker.takeOutcomes()
+    private func completeAndClaim(_ limit: Int, _ outcomes: [JobOutcome]) async -> [Job] {
         guard limit > 0 || !outcomes.isEmpty else { return [] }
         let owner = config.owner, cap = config.perTenantCap, lease = config.lease, kinds = config.kinds
         do {
@@ -110,18 +105,10 @@ public final class JobRunner: Sendable {
         }
     }
 
-    private func start(_ job: Job) async {
-        await tracker.register(job.id)
+    private func start(_ job: Job) {
+        tracker.register(job.id)
         let task = Task { [self] in
-            var log = await tenants.logger(logger, tenant: job.tenantID)
-            log[metadataKey: "job"] = "\(job.id)"
-            log[metadataKey: "kind"] = "\(job.kind)"
-            // Poll jobs name their account and folder in the payload.
-            if let scope = try? JSONDecoder().decode(JobScope.self, from: Data(job.payload.utf8)) {
-                if let a = scope.account { log[metadataKey: "account_id"] = "\(a)" }
-                if let f = scope.folder { log[metadataKey: "folder_id"] = "\(f)" }
-            }
-            let outcome: JobOutcome
+            let outcome: JobOutcome?
             do {
                 guard let handler = handlers[job.kind] else {
                     throw WorkerError("no handler for job kind \(job.kind)")
@@ -130,24 +117,37 @@ public final class JobRunner: Sendable {
                 outcome = JobOutcome(id: job.id, leaseEpoch: job.leaseEpoch, result: .done)
                 metrics.finished(kind: job.kind, ok: true)
             } catch is CancellationError {
-                return  // handed back by shutdown
+                outcome = nil  // handed back by shutdown
             } catch {
                 metrics.finished(kind: job.kind, ok: false)
                 let final = !job.isPeriodic && job.attempt >= job.maxAttempts
                 let delay = RetryBackoff.delay(attempt: job.attempt, base: seconds(config.retryBase), cap: seconds(config.retryCap),
                                                unit: Double.random(in: 0..<1))
-                log.warning("job failed", metadata: ["error": "\(error)", "attempt": "\(job.attempt)", "final": "\(final)"])
+                await logFailure(job, error: error, final: final)
                 outcome = JobOutcome(id: job.id, leaseEpoch: job.leaseEpoch, result: final ? .failed : .retry,
                                      retryAt: Date().addingTimeInterval(delay), error: "\(error)")
             }
-            await tracker.finish(job.id, outcome)
-            nudge()
+            tracker.finish(job.id, outcome)
         }
-        await tracker.attach(job.id, task)
+        tracker.attach(job.id, task)
+    }
+
+    /// The failure line, with the job's tenant, account and folder: built only when a job fails, as
+    /// the tenant lookup and payload decoding would otherwise cost every job.
+    private func logFailure(_ job: Job, error: any Error, final: Bool) async {
+        var log = await tenants.logger(logger, tenant: job.tenantID)
+        log[metadataKey: "job"] = "\(job.id)"
+        log[metadataKey: "kind"] = "\(job.kind)"
+        // Poll jobs name their account and folder in the payload.
+        if let scope = try? JSONDecoder().decode(JobScope.self, from: Data(job.payload.utf8)) {
+            if let a = scope.account { log[metadataKey: "account_id"] = "\(a)" }
+            if let f = scope.folder { log[metadataKey: "folder_id"] = "\(f)" }
+        }
+        log.warning("job failed", metadata: ["error": "\(error)", "attempt": "\(job.attempt)", "final": "\(final)"])
     }
 
     private func flushCompletions() async {
-        await complete(await tracker.takeOutcomes())
+        await complete(tracker.takeOutcomes())
     }
 
     private func complete(_ outcomes: [JobOutcome]) async {
@@ -164,7 +164,7 @@ public final class JobRunner: Sendable {
         let owner = config.owner, lease = config.lease
         while !Task.isCancelled {
             try? await Task.sleep(for: config.heartbeatEvery)
-            let ids = await tracker.runningIDs
+            let ids = tracker.runningIDs
             guard !ids.isEmpty else { continue }
             do {
                 _ = try await pool.withConnection { try JobQueries.jobHeartbeat($0, owner: owner, ids: ids, lease: lease) }
@@ -177,11 +177,11 @@ public final class JobRunner: Sendable {
     private func shutdown() async {
         let deadline = ContinuousClock.now + config.shutdownDeadline
         while ContinuousClock.now < deadline {
-            if await tracker.runningCount == 0 { break }
+            if tracker.runningCount == 0 { break }
             try? await Task.sleep(for: .milliseconds(50))
         }
         await flushCompletions()
-        let leftovers = await tracker.cancelAll()
+        let leftovers = tracker.cancelAll()
         if !leftovers.isEmpty {
             let owner = config.owner
             do {
@@ -196,32 +196,4 @@ public final class JobRunner: Sendable {
     private struct JobScope: Decodable { var account: Int64?; var folder: Int64? }
 
     private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
-
-    /// In-flight jobs and finished outcomes waiting for the batched completion.
-    private actor Tracker {
-        /// Registered before its task starts (so the slot count is never low), task attached after.
-        private var running: [Int64: Task<Void, Never>?] = [:]
-        private var outcomes: [JobOutcome] = []
-
-        var runningCount: Int { running.count }
-        var runningIDs: [Int64] { Array(running.keys) }
-
-        func register(_ id: Int64) { running[id] = .some(nil) }
-        func attach(_ id: Int64, _ task: Task<Void, Never>) {
-            if running[id] != nil { running[id] = .some(task) }
-        }
-        func finish(_ id: Int64, _ outcome: JobOutcome) {
-            running.removeValue(forKey: id)
-            outcomes.append(outcome)
-        }
-        func takeOutcomes() -> [JobOutcome] {
-            defer { outcomes = [] }
-            return outcomes
-        }
-        func cancelAll() -> [Int64] {
-            for case let t? in running.values { t.cancel() }
-            defer { running = [:] }
-            return Array(running.keys)
-        }
-    }
 }

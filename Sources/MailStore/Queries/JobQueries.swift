@@ -33,11 +33,7 @@ public enum JobQueries {
                                 lease: Duration, kinds: [String]? = nil) throws -> [Job] {
         // Prepared: planning this statement costs more than running it (measured: 2-3x the claim rate).
         try conn.query(jobClaimSQL(owner: owner, limit: limit, perTenantCap: perTenantCap, lease: lease, kinds: kinds),
-                       prepared: true).map {
-            Job(id: try $0.decode(at: 0), tenantID: try $0.decode(at: 1), kind: try $0.decode(at: 2), payload: try $0.decode(at: 3),
-                attempt: try $0.decode(at: 4), maxAttempts: try $0.decode(at: 5), leaseEpoch: try $0.decode(at: 6),
-                isPeriodic: try $0.decode(at: 7))
-        }
+                       prepared: true).map(Job.init(claimed:))
     }
 
     /// The statement `jobClaim` runs, for tools that must run exactly it (the benchmark's raw-SQL baseline).
@@ -97,12 +93,18 @@ public enum JobQueries {
     /// here; its transactions stay durable.
     public static func jobCompleteAndClaim(_ conn: PostgresConnection, _ outcomes: [JobOutcome], owner: String, limit: Int,
                                            perTenantCap: Int, lease: Duration, kinds: [String]? = nil) throws -> (completed: Int, claimed: [Job]) {
-        try conn.executeScript("BEGIN; SET LOCAL synchronous_commit = off")
+        // One round trip for the whole turn (pipeline mode): the statements and their order are those
+        // sent one by one before, each waiting for the previous answer.
+        var statements: [(sql: SQL, prepared: Bool)] = [("BEGIN", false), ("SET LOCAL synchronous_commit = off", false)]
+        if !outcomes.isEmpty { statements.append((jobCompleteManySQL(outcomes), true)) }
+        if limit > 0 {
+            statements.append((jobClaimSQL(owner: owner, limit: limit, perTenantCap: perTenantCap, lease: lease, kinds: kinds), true))
+        }
+        statements.append(("COMMIT", false))
         do {
-            let completed = try jobCompleteMany(conn, outcomes)
-            let claimed = limit > 0
-                ? try jobClaim(conn, owner: owner, limit: limit, perTenantCap: perTenantCap, lease: lease, kinds: kinds) : []
-            try conn.executeScript("COMMIT")
+            let results = try conn.pipeline(statements)
+            let completed = outcomes.isEmpty ? 0 : results[2].affectedRows
+            let claimed = limit > 0 ? try results[outcomes.isEmpty ? 2 : 3].map(Job.init(claimed:)) : []
             return (completed, claimed)
         } catch {
             if !conn.isBroken { try? conn.executeScript("ROLLBACK") }
@@ -204,5 +206,14 @@ public enum JobQueries {
     public static func jobNextDueIn(_ conn: PostgresConnection) throws -> Double? {
         try conn.query("SELECT greatest(0, extract(epoch FROM min(run_at) - now()))::float8 FROM job WHERE state = 'ready'")
             .one().decode(Double?.self, at: 0)
+    }
+}
+
+extension Job {
+    /// A job from a row of `JobQueries.jobClaimSQL`'s result.
+    init(claimed row: PostgresRow) throws {
+        self.init(id: try row.decode(at: 0), tenantID: try row.decode(at: 1), kind: try row.decode(at: 2), payload: try row.decode(at: 3),
+                  attempt: try row.decode(at: 4), maxAttempts: try row.decode(at: 5), leaseEpoch: try row.decode(at: 6),
+                  isPeriodic: try row.decode(at: 7))
     }
 }
