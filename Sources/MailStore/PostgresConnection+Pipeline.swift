@@ -16,34 +16,7 @@ extension PostgresConnection {
         var sendError: PostgresError?
         var pending: [String: String] = [:]
         for (sql, prepared) in statements {
-            let binds = sql.binds
-            let n = binds.count
-            var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
-            var lengths = [Int32](repeating: 0, count: n)
-            var formats = [Int32](repeating: 0, count: n)
-            for (i, b) in binds.enumerated() {
-                switch b {
-                case .null: values[i] = nil
-                case .text(let s): values[i] = strdup(s)
-                case .binary(let bytes):
-                    let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-                    bytes.withUnsafeBufferPointer { src in
-                        if let base = src.baseAddress { UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: bytes.count) }
-                    }
-                    values[i] = p
-                    lengths[i] = Int32(bytes.count)
-                    formats[i] = 1
-                }
-            }
-            defer {
-                for (i, b) in binds.enumerated() {
-                    switch b {
-                    case .text: free(values[i])
-                    case .binary: values[i]?.deallocate()
-                    case .null: break
-                    }
-                }
-            }
+            let n = sql.binds.count
             var name: String?
             if prepared {
                 if let known = preparedNames[sql.text] ?? pending[sql.text] {
@@ -60,14 +33,11 @@ extension PostgresConnection {
                 }
             }
             // libpq copies the parameters into its output buffer here, so they may be freed after.
-            let ok: Int32 = values.withUnsafeBufferPointer { vp in
-                vp.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(n, 1)) { valuesPtr in
-                    if let name {
-                        PQsendQueryPrepared(handle, name, Int32(n), n == 0 ? nil : valuesPtr, lengths, formats, 0)
-                    } else {
-                        PQsendQueryParams(handle, sql.text, Int32(n), nil, n == 0 ? nil : valuesPtr, lengths, formats, 0)
-                    }
+            let ok: Int32 = sql.binds.withLibPQParameters { (count, values, lengths, formats) -> Int32 in
+                if let name {
+                    return PQsendQueryPrepared(handle, name, count, values, lengths, formats, 0)
                 }
+                return PQsendQueryParams(handle, sql.text, count, nil, values, lengths, formats, 0)
             }
             guard ok == 1 else { sendError = fail(message: String(cString: PQerrorMessage(handle))); break }
             sent.append(.statement)

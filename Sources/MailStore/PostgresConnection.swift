@@ -84,38 +84,7 @@ public final class PostgresConnection: @unchecked Sendable {
     /// claim and completion). The server may switch such a statement to a generic plan after five runs.
     @discardableResult
     public func query(_ sql: SQL, prepared: Bool = false) throws(PostgresError) -> PostgresRows {
-        let binds = sql.binds
-        let n = binds.count
-        var values = [UnsafeMutablePointer<CChar>?](repeating: nil, count: n)
-        var lengths = [Int32](repeating: 0, count: n)
-        var formats = [Int32](repeating: 0, count: n)
-        for (i, b) in binds.enumerated() {
-            switch b {
-            case .null:
-                values[i] = nil
-            case .text(let s):
-                values[i] = strdup(s)
-            case .binary(let bytes):
-                let p = UnsafeMutablePointer<CChar>.allocate(capacity: max(bytes.count, 1))
-                bytes.withUnsafeBufferPointer { src in
-                    if let base = src.baseAddress {
-                        UnsafeMutableRawPointer(p).copyMemory(from: base, byteCount: bytes.count)
-                    }
-                }
-                values[i] = p
-                lengths[i] = Int32(bytes.count)
-                formats[i] = 1
-            }
-        }
-        defer {
-            for (i, b) in binds.enumerated() {
-                switch b {
-                case .text: free(values[i])
-                case .binary: values[i]?.deallocate()
-                case .null: break
-                }
-            }
-        }
+        let n = sql.binds.count
         var name: String?
         if prepared {
             if let known = preparedNames[sql.text] {
@@ -127,14 +96,11 @@ public final class PostgresConnection: @unchecked Sendable {
                 name = fresh
             }
         }
-        let result: OpaquePointer? = values.withUnsafeBufferPointer { vp in
-            vp.baseAddress!.withMemoryRebound(to: UnsafePointer<CChar>?.self, capacity: max(n, 1)) { valuesPtr in
-                if let name {
-                    PQexecPrepared(handle, name, Int32(n), n == 0 ? nil : valuesPtr, lengths, formats, 0)
-                } else {
-                    PQexecParams(handle, sql.text, Int32(n), nil, n == 0 ? nil : valuesPtr, lengths, formats, 0)
-                }
+        let result: OpaquePointer? = sql.binds.withLibPQParameters { (count, values, lengths, formats) -> OpaquePointer? in
+            if let name {
+                return PQexecPrepared(handle, name, count, values, lengths, formats, 0)
             }
+            return PQexecParams(handle, sql.text, count, nil, values, lengths, formats, 0)
         }
         return try consume(result)
     }
