@@ -78,7 +78,7 @@ let package = Package(
         ]),
 
         // Test support: real Postgres and Dovecot fixtures
-        .target(name: "MailTesting", dependencies: ["MailCore", "MailStore", "MailTransport", "MailCrypto"]),
+        .target(name: "MailTesting", dependencies: ["MailCore", "MailStore", "MailTransport", "MailCrypto", "MailProvisioning"]),
         // `make chaos`: replicas killed and servers restarted while mail arrives; checks exactly-once import.
         .executableTarget(name: "MailChaos", dependencies: [
             "MailTesting", "MailStore", "MailCrypto", "MailCore", "MailProvisioning",

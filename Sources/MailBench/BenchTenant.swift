@@ -14,30 +14,8 @@ struct BenchTenant {
 
     func tenant(mailbox: TestMailbox) async throws -> TenantID {
         let slug = TestDatabase.uniqueSlug("bench")
-        let yaml = """
-            tenant: \(slug)
-            teams: [{name: support, positions: [agent, lead]}]
-            users:
-              - {username: alice, name: Alice Archer, emails: [alice@acme.test], teams: {support: agent}}
-              - {username: bob, name: Bob Baker, emails: [bob@acme.test], teams: {support: agent}}
-            records:
-              accounts: [{name: Initech, emails: [info@initech.test]}]
-              contacts: [{name: Peter Gibbons, emails: [peter@initech.test], account: Initech}]
-            group_accounts:
-              - name: Bench
-                address: \(mailbox.address)
-                imap:
-                  host: \(server.host)
-                  port: \(server.imapPort)
-                  security: starttls
-                  verify_tls: false
-                  username: \(mailbox.address)
-                  password: env:BENCH_PW
-                teams: [support]
-
-            """
-        let manifest = try ManifestParser.parse(yaml, environment: ["BENCH_PW": mailbox.password])
-        return try await ManifestApplier(secrets: secrets).apply(manifest, to: pool).tenantID
+        return try await TestTenant.provision(slug: slug, accounts: [TestGroupAccount(name: "Bench", mailbox: mailbox)],
+                                              server: server, secrets: secrets, pool: pool)
     }
 
     func account(of tenant: TenantID) async throws -> MailAccountRecord {

@@ -47,38 +47,12 @@ struct ChaosSetup: Sendable {
         return ChaosSetup(url: url, databaseName: name, pool: pool, tenants: tenants)
     }
 
-    /// Applies a manifest with the tenant's group accounts; passwords travel through the environment map,
-    /// as `env:` references, never in the YAML text.
+    /// Applies a manifest with the tenant's group accounts (polled every 10 s).
     private static func provision(slug: String, accounts: [ChaosAccount], server: TestMailServer, key: SecretKey,
                                   pool: PostgresPool) async throws -> TenantID {
-        var env: [String: String] = [:]
-        var yaml = """
-            tenant: \(slug)
-            teams: [{name: support, positions: [agent]}]
-            users:
-              - {username: alice, name: Alice Archer, emails: [alice@\(slug).test], teams: {support: agent}}
-            group_accounts:
-
-            """
-        for (i, a) in accounts.enumerated() {
-            env["CHAOS_PW\(i)"] = a.mailbox.password
-            yaml += """
-                  - name: \(a.name)
-                    address: \(a.mailbox.address)
-                    poll_interval: 10s
-                    imap:
-                      host: \(server.host)
-                      port: \(server.imapPort)
-                      security: starttls
-                      verify_tls: false
-                      username: \(a.mailbox.address)
-                      password: env:CHAOS_PW\(i)
-                    teams: [support]
-
-                """
-        }
-        let manifest = try ManifestParser.parse(yaml, environment: env)
-        return try await ManifestApplier(secrets: SecretBox(key: key)).apply(manifest, to: pool).tenantID
+        try await TestTenant.provision(
+            slug: slug, accounts: accounts.map { TestGroupAccount(name: $0.name, mailbox: $0.mailbox, extra: ["poll_interval: 10s"]) },
+            server: server, secrets: SecretBox(key: key), pool: pool)
     }
 
     func tearDown() async {

@@ -19,53 +19,14 @@ struct WorkerFixture: Sendable {
                       key: try SecretKey.fromEnvironment())
     }
 
-    struct Account {
-        var name: String
-        var mailbox: TestMailbox
-        /// Extra YAML lines under the account (indented by 4 spaces), e.g. "    keep_unread: true".
-        var imapExtra: [String] = []
-        var extra: [String] = []
-        var port: Int? = nil
-        var password: String? = nil
-    }
+    typealias Account = TestGroupAccount
 
     /// Provisions a tenant with users alice and bob in team support and the given group accounts.
     func tenant(_ prefix: String, accounts: [Account]) async throws -> (TenantID, String) {
         let slug = TestDatabase.uniqueSlug(prefix)
-        var env: [String: String] = [:]
-        var yaml = """
-            tenant: \(slug)
-            teams: [{name: support, positions: [agent, lead]}]
-            users:
-              - {username: alice, name: Alice Archer, emails: [alice@acme.test], teams: {support: agent}}
-              - {username: bob, name: Bob Baker, emails: [bob@acme.test], teams: {support: agent}}
-            records:
-              accounts: [{name: Initech, emails: [info@initech.test]}]
-              contacts: [{name: Peter Gibbons, emails: [peter@initech.test], account: Initech}]
-            group_accounts:
-
-            """
-        for (i, a) in accounts.enumerated() {
-            env["PW\(i)"] = a.password ?? a.mailbox.password
-            yaml += """
-                  - name: \(a.name)
-                    address: \(a.mailbox.address)
-                    imap:
-                      host: \(server.host)
-                      port: \(a.port ?? server.imapPort)
-                      security: starttls
-                      verify_tls: false
-                      username: \(a.mailbox.address)
-                      password: env:PW\(i)
-                \(a.imapExtra.map { "      " + $0 }.joined(separator: "\n"))
-                    teams: [support]
-                \(a.extra.map { "    " + $0 }.joined(separator: "\n"))
-
-                """
-        }
-        let manifest = try ManifestParser.parse(yaml, environment: env)
-        let outcome = try await ManifestApplier(secrets: SecretBox(key: key)).apply(manifest, to: pool)
-        return (outcome.tenantID, slug)
+        let tenant = try await TestTenant.provision(slug: slug, accounts: accounts, server: server,
+                                                    secrets: SecretBox(key: key), pool: pool)
+        return (tenant, slug)
     }
 
     func runner(maxAttempts: Int = 3, retryDelay: Duration = .milliseconds(1)) -> ImportRunner {
