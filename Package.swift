@@ -4,7 +4,7 @@ import PackageDescription
 // Layers (dependencies point down; C only at the edges):
 //   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird, /metrics only)
 //   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto
-//   MailStore → CLibPQ            MailTransport → CCurl, MailProtocol
+//   MailStore → CLibPQ, MailDomain (value types)   MailTransport → CCurl, MailProtocol
 //   MailMIME → CGMime             MailCrypto → CCrypto
 //   MailDomain, MailProtocol, MailCore: pure, no I/O
 let package = Package(
@@ -39,13 +39,13 @@ let package = Package(
         .target(name: "MailMIME", dependencies: ["CGMime", "MailCore"]),
         .target(name: "MailTransport", dependencies: ["CCurl", "MailProtocol", "MailCore"]),
         .target(name: "MailStore", dependencies: [
-            "CLibPQ", "MailCore", .product(name: "Logging", package: "swift-log"),
+            "CLibPQ", "MailCore", "MailDomain", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MailCrypto", dependencies: ["CCrypto", "MailCore"]),
 
         // Composition
         .target(name: "MailProvisioning", dependencies: [
-            "MailCore", "MailStore", "MailCrypto", .product(name: "Yams", package: "Yams"),
+            "MailCore", "MailDomain", "MailStore", "MailCrypto", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "MailWorker", dependencies: [
             "MailCore", "MailDomain", "MailStore", "MailProtocol", "MailTransport", "MailMIME", "MailCrypto",

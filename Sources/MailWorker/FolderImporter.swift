@@ -26,10 +26,12 @@ struct FolderImporter: Sendable {
         case failure(UID, ImportFailureQueries.Stage, String)
         /// Gone from the server between listing and fetching (expunged): the cursor passes it.
         case vanished(UID)
+        /// Skipped by a global or account filter: not stored, counted, and the cursor passes it.
+        case skipped(UID, filter: String)
 
         var uid: UID {
             switch self {
-            case .email(let u, _), .failure(let u, _, _), .vanished(let u): return u
+            case .email(let u, _), .failure(let u, _, _), .vanished(let u), .skipped(let u, _): return u
             }
         }
     }
@@ -41,6 +43,8 @@ struct FolderImporter: Sendable {
             try MailFolderQueries.mailFolderPollStarted(conn, tenant: tenant, id: initial.id)
         }
         let name = initial.name
+        // Filters are read once per poll: a change in the database applies to the next poll.
+        let filing = try await MailFiling.load(pool, account: account)
         let status = try await imap.run { try $0.examine(name) }
         let folder = try await pool.transaction(tenant: tenant) { conn in
             try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: initial.id)
@@ -77,7 +81,7 @@ struct FolderImporter: Sendable {
         }
         let epoch = status.uidValidity
 
-        try await retryDueFailures(account: account, folder: folder, epoch: epoch, imap: imap, report: &report)
+        try await retryDueFailures(account: account, folder: folder, epoch: epoch, imap: imap, filing: filing, report: &report)
 
         uids = Array(Set(uids)).sorted()
         let batches = stride(from: 0, to: uids.count, by: settings.batchSize).map {
@@ -88,12 +92,12 @@ struct FolderImporter: Sendable {
         // At most two batches wait behind the fetch, which bounds memory.
         var inFlight: [Task<BatchOutcome, Error>] = []
         for batch in batches {
-            let raws = try await fetchRaw(batch, account: account, folderName: name, imap: imap)
+            let raws = try await fetchRaw(batch, account: account, folderName: name, imap: imap, filing: filing)
             let previous = inFlight.last
             inFlight.append(Task { [self] in
-                let items = parse(raws, maxSize: account.maxMessageSize)
+                let items = parse(raws, maxSize: account.maxMessageSize, filing: filing)
                 if let previous { _ = try await previous.value }
-                return try await store(items, covering: batch.last!, account: account, folder: folder, epoch: epoch)
+                return try await store(items, covering: batch.last!, account: account, folder: folder, epoch: epoch, filing: filing)
             })
             if inFlight.count > 2 { report.add(try await inFlight.removeFirst().value) }
         }
@@ -108,27 +112,41 @@ struct FolderImporter: Sendable {
 
     // MARK: Fetching
 
-    private func fetch(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection) async throws -> [Item] {
-        parse(try await fetchRaw(uids, account: account, folderName: folderName, imap: imap), maxSize: account.maxMessageSize)
+    private func fetch(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection,
+                       filing: MailFiling) async throws -> [Item] {
+        parse(try await fetchRaw(uids, account: account, folderName: folderName, imap: imap, filing: filing),
+              maxSize: account.maxMessageSize, filing: filing)
     }
 
     /// A batch as fetched: per UID its metadata and bytes, a fetch error, or nil when the UID is gone.
     struct RawBatch: Sendable {
         var byUID: [UID: MessageMetadata]
         var results: [(UID, Result<(bytes: [UInt8], headerOnly: Bool), TransportError>?)]
+        /// Messages a header-only filter skipped before their body was downloaded, with the filter.
+        var skipped: [UID: String] = [:]
     }
 
     /// The IMAP part of a batch: metadata, then each message (or only its header when too large).
-    private func fetchRaw(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection) async throws -> RawBatch {
+    private func fetchRaw(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection,
+                          filing: MailFiling) async throws -> RawBatch {
         let metas = try await imap.run { try $0.fetchMetadata(folderName, uids: UIDSet(uids)) }
         let byUID = Dictionary(metas.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
         let maxSize = account.maxMessageSize
         let keepUnread = account.keepUnread
-        let raws: [(UID, Result<(bytes: [UInt8], headerOnly: Bool), TransportError>?)] = try await imap.run { session in
+        let headerFirst = filing.decidesBeforeDownload
+        let (raws, skipped) = try await imap.run { session in
             var out: [(UID, Result<(bytes: [UInt8], headerOnly: Bool), TransportError>?)] = []
+            var skipped: [UID: String] = [:]
             for uid in uids {
                 guard let meta = byUID[uid] else { out.append((uid, nil)); continue }
                 do {
+                    // Header-only filters decide before the body is downloaded (a URL fetch of the
+                    // header section: bodies never travel through custom commands).
+                    if headerFirst, let filter = filing.skipsBeforeDownload(header: try session.fetchHeader(folderName, uid: uid)) {
+                        skipped[uid] = filter
+                        out.append((uid, .success(([], true))))
+                        continue
+                    }
                     if meta.size > maxSize {
                         out.append((uid, .success((try session.fetchHeader(folderName, uid: uid), true))))
                     } else {
@@ -145,15 +163,16 @@ struct FolderImporter: Sendable {
                 let wasUnread = uids.filter { byUID[$0].map { !$0.flags.contains { $0.caseInsensitiveCompare("\\Seen") == .orderedSame } } ?? false }
                 if !wasUnread.isEmpty { try session.removeSeenFlag(folderName, uids: UIDSet(wasUnread)) }
             }
-            return out
+            return (out, skipped)
         }
-        return RawBatch(byUID: byUID, results: raws)
+        return RawBatch(byUID: byUID, results: raws, skipped: skipped)
     }
 
     /// Parses a fetched batch (CPU only: GMime and the mapping to rows).
-    private func parse(_ raw: RawBatch, maxSize: Int) -> [Item] {
+    private func parse(_ raw: RawBatch, maxSize: Int, filing: MailFiling) -> [Item] {
         let byUID = raw.byUID
         return raw.results.map { uid, result -> Item in
+            if let filter = raw.skipped[uid] { return .skipped(uid, filter: filter) }
             guard let result else { return .vanished(uid) }
             switch result {
             case .failure(let e) where e.code == .noSuchMessage:
@@ -167,8 +186,11 @@ struct FolderImporter: Sendable {
                     let note = fetched.headerOnly
                         ? "message of \(meta.size) bytes exceeds the account's limit of \(maxSize) bytes: imported header only"
                         : nil
-                    return .email(uid, MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
-                                                              internalDate: meta.internalDate, headerOnlyNote: note))
+                    let email = MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
+                                                       internalDate: meta.internalDate, headerOnlyNote: note)
+                    // Body filters decide after parsing, before anything is stored.
+                    if let filter = filing.skips(email) { return .skipped(uid, filter: filter) }
+                    return .email(uid, email)
                 } catch {
                     return .failure(uid, .parse, "\(error)")
                 }
@@ -179,24 +201,24 @@ struct FolderImporter: Sendable {
     // MARK: Storing
 
     struct BatchOutcome: Sendable {
-        var imported = 0, linked = 0, failed = 0, headerOnly = 0
+        var imported = 0, linked = 0, failed = 0, headerOnly = 0, skipped = 0
     }
 
     /// Stores a batch and moves the cursor to `covering` in one transaction. If one message makes the
     /// transaction fail, the batch is stored again with a savepoint per message, and the offending
     /// message is recorded as a failure instead of blocking the folder.
     private func store(_ items: [Item], covering last: UID, account: MailAccountRecord, folder: MailFolderRecord,
-                       epoch: UIDValidity) async throws -> BatchOutcome {
+                       epoch: UIDValidity, filing: MailFiling) async throws -> BatchOutcome {
         do {
-            return try await storeOnce(items, covering: last, account: account, folder: folder, epoch: epoch, isolate: false)
+            return try await storeOnce(items, covering: last, account: account, folder: folder, epoch: epoch, filing: filing, isolate: false)
         } catch let e as PostgresError where e.code == .queryFailed {
             logger.warning("batch store failed; retrying message by message", metadata: ["error": "\(e)"])
-            return try await storeOnce(items, covering: last, account: account, folder: folder, epoch: epoch, isolate: true)
+            return try await storeOnce(items, covering: last, account: account, folder: folder, epoch: epoch, filing: filing, isolate: true)
         }
     }
 
     private func storeOnce(_ items: [Item], covering last: UID, account: MailAccountRecord, folder: MailFolderRecord,
-                           epoch: UIDValidity, isolate: Bool) async throws -> BatchOutcome {
+                           epoch: UIDValidity, filing: MailFiling, isolate: Bool) async throws -> BatchOutcome {
         let tenant = account.tenantID
         let settings = self.settings
         return try await pool.transaction(tenant: tenant) { conn in
@@ -212,6 +234,9 @@ struct FolderImporter: Sendable {
                 for item in mine {
                     switch item {
                     case .vanished: continue
+                    case .skipped(let uid, let filter):
+                        logger.debug("skipped by filter", metadata: ["uid": "\(uid)", "filter": "\(filter)"])
+                        out.skipped += 1
                     case .failure(let uid, let stage, let reason):
                         try ImportFailureQueries.importFailureRecord(
                             conn, tenant: tenant, account: account.id, folder: folder.id, uidValidity: epoch, uid: uid,
@@ -223,12 +248,13 @@ struct FolderImporter: Sendable {
                     }
                 }
                 let results = try EmailQueries.emailImportBatch(conn, tenant: tenant, items: emails)
+                try filing.file(conn, folder: folder, stored: zip(results, emails).map { ($0.emailID, $1.email) })
                 for (r, e) in zip(results, emails) {
                     if r.isNew { out.imported += 1 } else { out.linked += 1 }
                     if e.email.isHeaderOnly { out.headerOnly += 1 }
                 }
                 try MailFolderQueries.mailFolderAdvance(conn, tenant: tenant, id: folder.id, uidValidity: epoch, lastUID: last,
-                                                        imported: out.imported + out.linked, skipped: 0)
+                                                        imported: out.imported + out.linked, skipped: out.skipped)
                 return out
             }
             for item in mine {
@@ -241,6 +267,8 @@ struct FolderImporter: Sendable {
                 switch item {
                 case .vanished:
                     continue
+                case .skipped:
+                    out.skipped += 1
                 case .failure(_, let stage, let reason):
                     try record(stage, reason)
                 case .email(let uid, let email):
@@ -248,6 +276,7 @@ struct FolderImporter: Sendable {
                     if isolate { try conn.executeScript("SAVEPOINT one_message") }
                     do {
                         let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: placement)
+                        try filing.file(conn, folder: folder, stored: [(r.emailID, email)])
                         if isolate { try conn.executeScript("RELEASE SAVEPOINT one_message") }
                         if r.isNew { out.imported += 1 } else { out.linked += 1 }
                         if email.isHeaderOnly { out.headerOnly += 1 }
@@ -258,7 +287,7 @@ struct FolderImporter: Sendable {
                 }
             }
             try MailFolderQueries.mailFolderAdvance(conn, tenant: tenant, id: folder.id, uidValidity: epoch, lastUID: last,
-                                                    imported: out.imported + out.linked, skipped: 0)
+                                                    imported: out.imported + out.linked, skipped: out.skipped)
             return out
         }
     }
@@ -268,13 +297,13 @@ struct FolderImporter: Sendable {
     /// Retries failed messages whose backoff has elapsed. They sit below the cursor, so the folder
     /// never waited for them.
     private func retryDueFailures(account: MailAccountRecord, folder: MailFolderRecord, epoch: UIDValidity,
-                                  imap: IMAPConnection, report: inout ImportReport) async throws {
+                                  imap: IMAPConnection, filing: MailFiling, report: inout ImportReport) async throws {
         let tenant = account.tenantID
         let due = try await pool.transaction(tenant: tenant) { conn in
             try ImportFailureQueries.importFailureListDue(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, now: Date())
         }
         guard !due.isEmpty else { return }
-        let items = try await fetch(due.map(\.uid), account: account, folderName: folder.name, imap: imap)
+        let items = try await fetch(due.map(\.uid), account: account, folderName: folder.name, imap: imap, filing: filing)
         let settings = self.settings
         let placementTarget = folder.target
         let outcome = try await pool.transaction(tenant: tenant) { conn in
@@ -286,6 +315,7 @@ struct FolderImporter: Sendable {
                     do {
                         let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: .init(
                             accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: uid, target: placementTarget))
+                        try filing.file(conn, folder: folder, stored: [(r.emailID, email)])
                         try conn.executeScript("RELEASE SAVEPOINT retry")
                         try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: r.emailID)
                         ok += 1
@@ -301,7 +331,7 @@ struct FolderImporter: Sendable {
                         uidValidity: epoch, uid: uid, stage: stage, reason: reason,
                         maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
                     failed += 1
-                case .vanished(let uid):
+                case .vanished(let uid), .skipped(let uid, _):
                     try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: nil)
                 }
             }
@@ -318,5 +348,6 @@ extension ImportReport {
         linkedExisting += o.linked
         failed += o.failed
         headerOnly += o.headerOnly
+        skipped += o.skipped
     }
 }

@@ -11,6 +11,8 @@ public struct ImportReport: Sendable, Equatable {
     public var failed = 0
     public var retriedOK = 0
     public var headerOnly = 0
+    /// Messages a global or account filter skipped (not imported; counted on the folder).
+    public var skipped = 0
     public var uidValidityChanged = false
     /// Set when the poll itself failed (connection, login, server error).
     public var error: String?
@@ -21,5 +23,5 @@ public struct ImportReport: Sendable, Equatable {
         self.folderID = folderID
     }
 
-    public var fetchedAnything: Bool { imported + linkedExisting + failed + retriedOK > 0 }
+    public var fetchedAnything: Bool { imported + linkedExisting + failed + retriedOK + skipped > 0 }
 }

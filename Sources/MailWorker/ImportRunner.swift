@@ -185,6 +185,7 @@ extension ImportReport {
         failed += o.failed
         retriedOK += o.retriedOK
         headerOnly += o.headerOnly
+        skipped += o.skipped
         uidValidityChanged = uidValidityChanged || o.uidValidityChanged
         error = o.error ?? (o.fetchedAnything ? nil : error)
     }
