@@ -14,10 +14,15 @@ public struct Manifest: Sendable, Equatable {
     public var users: [User]
     public var records: Records
     public var groupAccounts: [GroupAccount]
+    /// Users' own mailboxes.
+    public var personalAccounts: [PersonalAccount]
+    /// Email filters of every scope.
+    public var filters: [Filter]
 
     public init(
         version: Int = 1, tenant: Tenant, teams: [Team] = [], roles: [Role] = [], users: [User] = [],
-        records: Records = Records(), groupAccounts: [GroupAccount] = []
+        records: Records = Records(), groupAccounts: [GroupAccount] = [], personalAccounts: [PersonalAccount] = [],
+        filters: [Filter] = []
     ) {
         self.version = version
         self.tenant = tenant
@@ -26,6 +31,8 @@ public struct Manifest: Sendable, Equatable {
         self.users = users
         self.records = records
         self.groupAccounts = groupAccounts
+        self.personalAccounts = personalAccounts
+        self.filters = filters
     }
 
     public func team(named name: String) -> Team? { teams.first { $0.name == name } }

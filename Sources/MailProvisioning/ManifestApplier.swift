@@ -1,6 +1,7 @@
 import Foundation
 import MailCore
 import MailCrypto
+import MailDomain
 import MailStore
 
 /// Writes a parsed `Manifest` to the database: one tenant, in one transaction.
@@ -82,10 +83,55 @@ public struct ManifestApplier: Sendable {
         for o in m.records.opportunities {
             n += try DirectoryQueries.opportunityUpsert(conn, tenant: tenant, name: o.name, account: accounts[o.account]).1
         }
+        var mailAccounts: [String: AccountID] = [:]
         for g in m.groupAccounts {
             n += try applyGroupAccount(g, tenant: tenant, teams: teams, users: users, conn: conn, secrets: secrets)
+            mailAccounts[g.name] = try MailAccountQueries.mailAccountFind(conn, tenant: tenant, nameOrAddress: g.name)
+        }
+        for p in m.personalAccounts {
+            guard let owner = users[p.owner] else { continue }
+            let (id, c) = try applyPersonalAccount(p, owner: owner, tenant: tenant, conn: conn, secrets: secrets)
+            mailAccounts[p.name] = id
+            n += c
+        }
+        for f in m.filters {
+            n += try EmailFilterQueries.emailFilterUpsert(conn, tenant: tenant, EmailFilter(
+                name: f.name, scope: f.scope, accountID: f.account.flatMap { mailAccounts[$0] },
+                userID: f.user.flatMap { users[$0] }, criteria: f.criteria, action: f.action, position: f.position))
         }
         return n
+    }
+
+    private static func applyPersonalAccount(_ p: Manifest.PersonalAccount, owner: UserID, tenant: TenantID,
+                                             conn: PostgresConnection, secrets: SecretBox) throws -> (AccountID, Int) {
+        let (id, c) = try MailAccountQueries.mailAccountUpsertPersonal(conn, tenant: tenant, .init(
+            name: p.name, owner: owner, address: p.address.address, isActive: p.active, imapHost: p.imap.host,
+            imapPort: p.imap.port, imapSecurity: p.imap.security.rawValue, imapVerifyTLS: p.imap.verifyTLS,
+            imapUsername: p.imap.username, fetchSince: p.imap.fetchSince?.description, keepUnread: p.imap.keepUnread,
+            maxMessageSize: p.maxMessageSize, pollIntervalSeconds: Int(p.pollInterval.components.seconds),
+            sentFolder: p.imap.sentFolder, smtpHost: p.smtp?.host, smtpPort: p.smtp?.port,
+            smtpSecurity: p.smtp?.security.rawValue ?? "starttls", smtpVerifyTLS: p.smtp?.verifyTLS ?? true,
+            smtpUsername: p.smtp?.username, smtpAuth: p.smtp?.auth.rawValue ?? "plain"))
+        var n = c
+        n += try setSecrets(id: id, tenant: tenant, imap: p.imap.password, smtp: p.smtp?.password, conn: conn, secrets: secrets)
+        n += try MailAccountQueries.mailAccountFoldersSync(conn, tenant: tenant, id: id, folders: p.folderTargets)
+        return (id, n)
+    }
+
+    /// Re-seals a secret only when it changed: sealing uses a fresh nonce, so re-sealing an unchanged
+    /// password would rewrite the row on every apply.
+    private static func setSecrets(id: AccountID, tenant: TenantID, imap: Secret?, smtp: Secret?, conn: PostgresConnection,
+                                   secrets: SecretBox) throws -> Int {
+        let existing = try MailAccountQueries.mailAccountGetSecrets(conn, tenant: tenant, id: id)
+        func sealed(_ new: Secret?, old: [UInt8]?, field: String) throws -> [UInt8]? {
+            guard let new else { return nil }
+            let context = MailAccountRecord.secretContext(tenant: tenant, account: id, field: field)
+            if let old, let current = try? secrets.openSecret(old, context: context), current == new { return old }
+            return try secrets.seal(new, context: context)
+        }
+        return try MailAccountQueries.mailAccountSetSecrets(
+            conn, tenant: tenant, id: id, imap: try sealed(imap, old: existing.imap, field: "imap_secret"),
+            smtp: try sealed(smtp, old: existing.smtp, field: "smtp_secret"))
     }
 
     private static func applyGroupAccount(_ g: Manifest.GroupAccount, tenant: TenantID, teams: [String: TeamID],

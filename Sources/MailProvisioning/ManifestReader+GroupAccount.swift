@@ -63,7 +63,7 @@ extension ManifestReader {
         return result
     }
 
-    private func readIMAP(_ account: MappingReader, address: Manifest.EmailAddress?) -> Manifest.IMAP? {
+    func readIMAP(_ account: MappingReader, address: Manifest.EmailAddress?) -> Manifest.IMAP? {
         guard account.has("imap") else {
             account.reportMissing("imap")
             return nil
@@ -87,7 +87,7 @@ extension ManifestReader {
             sentFolder: sentFolder)
     }
 
-    private func readSMTP(
+    func readSMTP(
         _ account: MappingReader, address: Manifest.EmailAddress?, imap: Manifest.IMAP?
     ) -> Manifest.SMTP? {
         guard let map = account.mapping("smtp", keys: Self.smtpKeys) else { return nil }

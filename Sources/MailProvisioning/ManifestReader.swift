@@ -5,7 +5,7 @@ import Yams
 /// roles, users, records, group accounts) whatever their order in the file, so each section can check its
 /// references against the sections it depends on. Problems go to `diagnostics`.
 final class ManifestReader {
-    static let rootKeys = ["version", "tenant", "teams", "roles", "users", "records", "group_accounts"]
+    static let rootKeys = ["version", "tenant", "teams", "roles", "users", "records", "group_accounts", "personal_accounts", "filters"]
 
     let diagnostics = Diagnostics()
     let environment: [String: String]
@@ -35,10 +35,12 @@ final class ManifestReader {
         let users = readUsers(map)
         let records = readRecords(map)
         let groupAccounts = readGroupAccounts(map)
+        let personalAccounts = readPersonalAccounts(map)
+        let filters = readFilters(map, groupAccounts: groupAccounts, personalAccounts: personalAccounts)
         guard let tenant else { return nil }
         return Manifest(
             version: 1, tenant: tenant, teams: teams, roles: roles, users: users, records: records,
-            groupAccounts: groupAccounts)
+            groupAccounts: groupAccounts, personalAccounts: personalAccounts, filters: filters)
     }
 
     /// Claims `address` for `owner`; reports if a user or group account already has it.

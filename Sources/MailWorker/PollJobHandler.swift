@@ -41,10 +41,11 @@ struct PollJobHandler: JobHandler {
     }
 
     private func pollLocked(tenant: TenantID, account: AccountID, folder: FolderID, job: Job) async throws {
-        guard let record = try await pool.transaction(tenant: tenant, { try MailAccountQueries.mailAccountGet($0, tenant: tenant, id: account) }),
-              record.isActive else {
-            return  // disabled since the job was scheduled; the reconciler removes its schedule
-        }
+        // Only a pollable account: active, and (personal) with an active owner. Disabled or deactivated
+        // since the job was scheduled: the reconciler removes its schedule.
+        guard let record = try await pool.transaction(tenant: tenant, {
+            try MailAccountQueries.mailAccountGetPollable($0, tenant: tenant, id: account)
+        }) else { return }
         let started = Date()
         let reports = await importer.pollAccount(record, onlyFolder: folder)
         let finished = Date()

@@ -67,7 +67,7 @@ struct StatusCommand: AsyncParsableCommand {
     static func renderTables(_ report: [TenantStatus], now: Date) -> String {
         var queues: [[String]] = [["tenant", "due", "running", "scheduled", "failed", "poll lag", "backlog", "failing folders"]]
         var folders: [[String]] = [["tenant", "account", "folder", "active", "last poll", "next poll", "lag", "backlog",
-                                    "imported", "retrying", "failed", "error"]]
+                                    "imported", "skipped", "retrying", "failed", "error"]]
         for t in report {
             let q = t.queue
             let backlog = t.folders.compactMap(\.backlog).reduce(0, +)
@@ -84,7 +84,7 @@ struct StatusCommand: AsyncParsableCommand {
                 folders.append([t.slug, f.account, f.folder ?? "-", f.active ? "yes" : "no",
                                 f.lastPollAt.map { duration(now.timeIntervalSince($0)) + " ago" } ?? "never",
                                 next, duration(f.lagSeconds), f.backlog.map(String.init) ?? "?", "\(f.messagesImported)",
-                                "\(f.failuresRetrying)", "\(f.failuresFailed)", oneLine(f.lastError, max: 60)])
+                                "\(f.messagesSkipped)", "\(f.failuresRetrying)", "\(f.failuresFailed)", oneLine(f.lastError, max: 60)])
             }
         }
         return TextTable.render(queues) + "\n\n" + TextTable.render(folders)
@@ -113,7 +113,8 @@ struct StatusCommand: AsyncParsableCommand {
                         "next_run_at": date(f.nextRunAt), "poll_state": value(f.pollState),
                         "lag_seconds": f.lagSeconds,
                         "uidnext": value(f.uidNext), "last_uid": f.lastUID, "backlog": value(f.backlog),
-                        "messages_imported": f.messagesImported,
+                        "messages_imported": f.messagesImported, "messages_skipped": f.messagesSkipped,
+                        "kind": f.kind, "owner": value(f.owner),
                         "failures_retrying": f.failuresRetrying, "failures_failed": f.failuresFailed,
                         "consecutive_failures": f.consecutiveFailures,
                         "last_error": value(f.lastError), "last_error_at": date(f.lastErrorAt),

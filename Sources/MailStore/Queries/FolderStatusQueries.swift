@@ -33,6 +33,11 @@ public enum FolderStatusQueries {
         /// The folder's error, else the account's (a login failure is recorded on both).
         public var lastError: String?
         public var lastErrorAt: Date?
+        /// Messages a global or account filter skipped (never imported, counted so nothing vanishes silently).
+        public var messagesSkipped: Int64 = 0
+        /// `group`, or `personal` with the owner's username.
+        public var kind: String = "group"
+        public var owner: String?
 
         /// Messages still to import: UIDs on the server above the cursor (an upper bound: expunged
         /// UIDs leave gaps) plus failures waiting for a retry. Nil while the server's UIDNEXT is unknown.
@@ -55,7 +60,8 @@ public enum FolderStatusQueries {
                    (SELECT count(*) FROM import_failure i WHERE i.tenant_id = f.tenant_id AND i.folder_id = f.id AND i.state = 'failed'),
                    coalesce(f.messages_imported, 0), coalesce(f.consecutive_failures, 0),
                    coalesce(f.last_error, a.last_error),
-                   CASE WHEN f.last_error IS NOT NULL THEN f.last_error_at ELSE a.last_error_at END
+                   CASE WHEN f.last_error IS NOT NULL THEN f.last_error_at ELSE a.last_error_at END,
+                   coalesce(f.messages_skipped, 0), a.kind, u.username
             FROM mail_account a
             LEFT JOIN app_user u ON u.tenant_id = a.tenant_id AND u.id = a.owner_user_id
             LEFT JOIN mail_folder f ON f.tenant_id = a.tenant_id AND f.account_id = a.id
@@ -70,7 +76,8 @@ public enum FolderStatusQueries {
                          lagSeconds: try $0.decode(at: 9), uidNext: try $0.decode(at: 10), lastUID: try $0.decode(at: 11),
                          failuresRetrying: try $0.decode(at: 12), failuresFailed: try $0.decode(at: 13),
                          messagesImported: try $0.decode(at: 14), consecutiveFailures: try $0.decode(at: 15),
-                         lastError: try $0.decode(at: 16), lastErrorAt: try $0.decode(at: 17))
+                         lastError: try $0.decode(at: 16), lastErrorAt: try $0.decode(at: 17),
+                         messagesSkipped: try $0.decode(at: 18), kind: try $0.decode(at: 19), owner: try $0.decode(at: 20))
         }
     }
 }

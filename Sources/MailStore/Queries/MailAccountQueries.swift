@@ -32,6 +32,16 @@ public enum MailAccountQueries {
             """, binds: [tenant.postgresBind])).map { try decode($0, tenant: tenant) }
     }
 
+    /// The account if it is pollable now (as `mailAccountListPollable` would list it), else nil.
+    public static func mailAccountGetPollable(_ conn: PostgresConnection, tenant: TenantID, id: AccountID) throws -> MailAccountRecord? {
+        try conn.query(SQL(unsafeSQL: """
+            SELECT \(columns) FROM mail_account a
+            WHERE a.tenant_id = $1 AND a.id = $2 AND a.is_active AND a.imap_host IS NOT NULL
+              AND (a.owner_user_id IS NULL OR EXISTS (
+                    SELECT 1 FROM app_user u WHERE u.tenant_id = a.tenant_id AND u.id = a.owner_user_id AND u.is_active))
+            """, binds: [tenant.postgresBind, id.postgresBind])).first.map { try decode($0, tenant: tenant) }
+    }
+
     public static func mailAccountGet(_ conn: PostgresConnection, tenant: TenantID, id: AccountID) throws -> MailAccountRecord? {
         try conn.query(SQL(unsafeSQL: "SELECT \(columns) FROM mail_account WHERE tenant_id = $1 AND id = $2",
                            binds: [tenant.postgresBind, id.postgresBind])).first.map { try decode($0, tenant: tenant) }

@@ -60,6 +60,8 @@ public enum PollScheduleQueries {
                    a.poll_interval, now()
             FROM mail_folder f JOIN mail_account a ON a.tenant_id = f.tenant_id AND a.id = f.account_id
             WHERE f.tenant_id = \(tenant) AND a.id = \(account) AND f.is_active AND a.is_active
+              AND (a.owner_user_id IS NULL OR EXISTS (
+                    SELECT 1 FROM app_user u WHERE u.tenant_id = a.tenant_id AND u.id = a.owner_user_id AND u.is_active))
             ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('ready', 'running')
             DO UPDATE SET run_at = least(j.run_at, now()), rerun = j.rerun OR j.state = 'running'
             """)
