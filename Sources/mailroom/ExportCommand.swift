@@ -22,9 +22,13 @@ struct ExportCommand: AsyncParsableCommand {
             return try conn.transaction(tenant: t.id) {
                 let emails = try ExportQueries.emailExportJSON(conn, tenant: t.id)
                 let failures = try ExportQueries.importFailureExport(conn, tenant: t.id)
+                let filters = try EmailFilterQueries.emailFilterExport(conn, tenant: t.id)
+                let personal = try ExportQueries.personalAccountExport(conn, tenant: t.id)
                 let slugJSON = String(decoding: try JSONEncoder().encode(t.slug), as: UTF8.self)
                 return "{\"tenant\":\(slugJSON),\"emails\":[\n" + emails.joined(separator: ",\n") +
-                    "\n],\"import_failures\":[\n" + failures.joined(separator: ",\n") + "\n]}"
+                    "\n],\"import_failures\":[\n" + failures.joined(separator: ",\n") +
+                    "\n],\"personal_accounts\":[\n" + personal.joined(separator: ",\n") +
+                    "\n],\"filters\":[\n" + filters.joined(separator: ",\n") + "\n]}"
             }
         }
         guard let document else { throw ValidationError("no tenant \"\(tenant)\"") }

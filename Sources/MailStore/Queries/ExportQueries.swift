@@ -25,13 +25,14 @@ public enum ExportQueries {
                 'parent', CASE WHEN e.parent_type IS NULL THEN NULL
                                ELSE jsonb_build_object('type', e.parent_type, 'id', e.parent_id) END,
                 'accounts', coalesce((SELECT jsonb_agg(jsonb_build_object('name', a.name, 'address', a.address, 'kind', a.kind,
-                                                                          'folder', f.name, 'uid', l.uid) ORDER BY a.name)
+                                                                          'folder', f.name, 'uid', l.uid,
+                                                                          'group_folder', l.group_folder) ORDER BY a.name)
                                       FROM email_account_link l JOIN mail_account a ON a.tenant_id = l.tenant_id AND a.id = l.account_id
                                       LEFT JOIN mail_folder f ON f.tenant_id = l.tenant_id AND f.id = l.folder_id
                                       WHERE l.tenant_id = e.tenant_id AND l.email_id = e.id), '[]'),
                 'users', coalesce((SELECT jsonb_agg(jsonb_build_object('username', u.username, 'read', eu.is_read,
                                                                        'important', eu.is_important, 'trash', eu.in_trash,
-                                                                       'folder', eu.folder) ORDER BY u.username)
+                                                                       'folder', eu.folder, 'notify', eu.notify) ORDER BY u.username)
                                    FROM email_user eu JOIN app_user u ON u.tenant_id = eu.tenant_id AND u.id = eu.user_id
                                    WHERE eu.tenant_id = e.tenant_id AND eu.email_id = e.id), '[]'),
                 'teams', coalesce((SELECT jsonb_agg(t.name ORDER BY t.name) FROM email_team et
@@ -55,6 +56,22 @@ public enum ExportQueries {
         """
     }
 
+
+    /// Personal accounts with owner, folders (IMAP folder → owner's folder) and counters; no credentials.
+    public static func personalAccountExport(_ conn: PostgresConnection, tenant: TenantID) throws -> [String] {
+        try conn.query("""
+            SELECT jsonb_build_object(
+                'name', a.name, 'owner', u.username, 'address', a.address, 'active', a.is_active,
+                'folders', coalesce((SELECT jsonb_agg(jsonb_build_object('name', f.name, 'target', f.target,
+                                                                         'imported', f.messages_imported,
+                                                                         'skipped', f.messages_skipped) ORDER BY f.name)
+                                     FROM mail_folder f WHERE f.tenant_id = a.tenant_id AND f.account_id = a.id AND f.is_active), '[]')
+            )::text
+            FROM mail_account a JOIN app_user u ON u.tenant_id = a.tenant_id AND u.id = a.owner_user_id
+            WHERE a.tenant_id = \(tenant) AND a.kind = 'personal'
+            ORDER BY a.name
+            """).map { try $0.decode(String.self, at: 0) }
+    }
 
     public static func importFailureExport(_ conn: PostgresConnection, tenant: TenantID) throws -> [String] {
         try conn.query("""
