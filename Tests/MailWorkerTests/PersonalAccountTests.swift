@@ -93,14 +93,15 @@ import Testing
         #expect(try await f.query(t.id) { try MailAccountQueries.mailAccountGetPollable($0, tenant: t.id, id: personalID) } == nil)
         // The scheduler drops the personal account's polls.
         _ = try await f.query(t.id) { try PollScheduleQueries.pollScheduleReconcile($0, tenant: t.id) }
-        #expect(try await f.count(t.id, "SELECT count(*) FROM job WHERE kind = 'poll' AND payload->>'account' = '\(personalID)'") == 0)
-        #expect(try await f.count(t.id, "SELECT count(*) FROM job WHERE kind = 'poll'") == 1)
+        #expect(try await f.count(t.id, "SELECT count(*) FROM job WHERE tenant_id = \(t.id) AND kind = 'poll' AND payload->>'account' = '\(personalID)'") == 0)
+        let polls = try await f.count(t.id, "SELECT count(*) FROM job WHERE tenant_id = \(t.id) AND kind = 'poll'")
+        #expect(polls == 1)
         _ = try await f.importAll(t.id)
         #expect(try await f.count(t.id, "SELECT count(*) FROM email") == 1)
 
         try await f.query(t.id) { try $0.execute("UPDATE app_user SET is_active = true WHERE username = 'alice'") }
         _ = try await f.query(t.id) { try PollScheduleQueries.pollScheduleReconcile($0, tenant: t.id) }
-        #expect(try await f.count(t.id, "SELECT count(*) FROM job WHERE kind = 'poll' AND payload->>'account' = '\(personalID)'") == 2)
+        #expect(try await f.count(t.id, "SELECT count(*) FROM job WHERE tenant_id = \(t.id) AND kind = 'poll' AND payload->>'account' = '\(personalID)'") == 2)
         let reports = try await f.importAll(t.id)
         #expect(reports.reduce(0) { $0 + $1.imported } == 1)
         #expect(reports.reduce(0) { $0 + $1.linkedExisting } == 0)
