@@ -84,7 +84,7 @@ import Testing
         let keys: Set<String> = ["account", "account_id", "folder", "folder_id", "active", "last_poll_at", "last_success_at",
                                  "next_run_at", "poll_state", "lag_seconds", "uidnext", "last_uid", "backlog",
                                  "messages_imported", "failures_retrying", "failures_failed", "consecutive_failures",
-                                 "last_error", "last_error_at"]
+                                 "last_error", "last_error_at", "messages_skipped", "kind", "owner"]
         #expect(folders.allSatisfy { Set($0.keys) == keys })
 
         let table = try status(["--tenant", slug])
