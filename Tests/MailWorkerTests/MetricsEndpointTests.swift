@@ -36,11 +36,13 @@ extension WorkerProcessTests {
                 _ = try await fixture.enqueueTraceJobs(tenant, count: 7, file: trace)
 
                 var body = ""
-                try await fixture.waitUntil(timeout: .seconds(30), "7 trace jobs counted and an IMAP error on /metrics") {
+                try await fixture.waitUntil(timeout: .seconds(30), "7 trace jobs counted, an IMAP error and its failed poll on /metrics") {
                     guard let r = try? LoopbackHTTP.get(port: port, path: "/metrics") else { return false }
                     body = r.body
                     return LoopbackHTTP.sample(body, #"mailroom_jobs_done_total{kind="trace"}"#) == 7
                         && (LoopbackHTTP.sample(body, "mailroom_imap_errors_total{tenant=\"\(brokenSlug)\"}") ?? 0) >= 1
+                        // The IMAP error is counted during the poll, the failed job only once it ends.
+                        && (LoopbackHTTP.sample(body, #"mailroom_jobs_failed_total{kind="poll"}"#) ?? 0) >= 1
                 }
                 let response = try LoopbackHTTP.get(port: port, path: "/metrics")
                 #expect(response.status == 200)
