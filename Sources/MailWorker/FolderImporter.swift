@@ -223,6 +223,7 @@ struct FolderImporter: Sendable {
                     }
                 }
                 let results = try EmailQueries.emailImportBatch(conn, tenant: tenant, items: emails)
+                try InboundRouter(settings: settings, logger: logger).route(conn, tenant: tenant, account: account, emails: zip(results, emails).filter(\.0.isNew).map { ($0.0.emailID, $0.1.email) })
                 for (r, e) in zip(results, emails) {
                     if r.isNew { out.imported += 1 } else { out.linked += 1 }
                     if e.email.isHeaderOnly { out.headerOnly += 1 }
@@ -248,6 +249,7 @@ struct FolderImporter: Sendable {
                     if isolate { try conn.executeScript("SAVEPOINT one_message") }
                     do {
                         let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: placement)
+                        if r.isNew { try InboundRouter(settings: settings, logger: logger).route(conn, tenant: tenant, account: account, emails: [(r.emailID, email)]) }
                         if isolate { try conn.executeScript("RELEASE SAVEPOINT one_message") }
                         if r.isNew { out.imported += 1 } else { out.linked += 1 }
                         if email.isHeaderOnly { out.headerOnly += 1 }
@@ -286,6 +288,7 @@ struct FolderImporter: Sendable {
                     do {
                         let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: .init(
                             accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: uid, target: placementTarget))
+                        if r.isNew { try InboundRouter(settings: settings, logger: logger).route(conn, tenant: tenant, account: account, emails: [(r.emailID, email)]) }
                         try conn.executeScript("RELEASE SAVEPOINT retry")
                         try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: r.emailID)
                         ok += 1
