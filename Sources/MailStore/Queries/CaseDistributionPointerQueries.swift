@@ -33,7 +33,7 @@ public enum CaseDistributionPointerQueries {
         try conn.query("""
             SELECT u.id, (SELECT count(*) FROM support_case c
                           WHERE c.tenant_id = \(tenant) AND c.assigned_user_id = u.id
-                            AND c.status <> ALL((SELECT closed_case_statuses FROM tenant WHERE id = \(tenant))))
+                            AND c.status <> ALL((SELECT closed_case_statuses FROM tenant WHERE id = \(tenant))::text[]))
             FROM team_user tu JOIN app_user u ON u.tenant_id = tu.tenant_id AND u.id = tu.user_id
             WHERE tu.tenant_id = \(tenant) AND tu.team_id = \(team) AND u.is_active
               AND (\(position)::text IS NULL OR tu.position = \(position)::text)

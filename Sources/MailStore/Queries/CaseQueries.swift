@@ -101,7 +101,7 @@ public enum CaseQueries {
         try conn.query("""
             SELECT count(*) FROM support_case c
             WHERE c.tenant_id = \(tenant) AND c.assigned_user_id IS NULL
-              AND c.status <> ALL((SELECT closed_case_statuses FROM tenant WHERE id = \(tenant)))
+              AND c.status <> ALL((SELECT closed_case_statuses FROM tenant WHERE id = \(tenant))::text[])
             """).one().decode(at: 0)
     }
 }
