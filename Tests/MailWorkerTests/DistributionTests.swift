@@ -6,27 +6,33 @@ import Testing
 @testable import MailWorker
 
 /// Who gets a new case: eligibility in-process; exactness under concurrency with three worker processes
-/// importing three folders of one account (same account and team pointer) at once.
+/// (long-running replicas) importing three folders of one account (one account and team pointer) at once.
 extension WorkerProcessTests {
     @Suite(.serialized) struct DistributionTests {
-        /// `mailroom worker --until-idle` for one tenant, small batches so the processes interleave.
-        func replica(slug: String) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
-            p.arguments = ["worker", "--until-idle", "--tenant", slug, "--database-url", try TestDatabase.url(),
-                           "--migrations", TestDatabase.migrationsDirectory, "--log-level", "error", "--batch-size", "2",
-                           "--concurrency", "3"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
-        }
-
-        /// Three replicas at once over folders INBOX, A, B of one account; returns when all exited 0.
-        func importWithThreeReplicas(_ f: WorkerFixture, slug: String) async throws {
+        /// Three long-running replicas on a database of their own: each folder of the account is its own poll
+        /// job, so the replicas import the three folders at the same time, one message per transaction.
+        /// Returns once `expected` cases exist; the caller checks them through `f` (bound to that database).
+        func withThreeReplicas(_ f: WorkerFixture, folders: [String] = ["INBOX", "A", "B"], account: WorkerFixture.Account,
+                               expected: Int, before: (WorkerFixture, TenantID) async throws -> Void = { _, _ in },
+                               check: (WorkerFixture, TenantID) async throws -> Void) async throws {
             try #require(FileManager.default.isExecutableFile(atPath: MailroomBinary.path), "mailroom binary not built at \(MailroomBinary.path)")
-            let processes = try (0..<3).map { _ in try replica(slug: slug) }
-            for p in processes { p.waitUntilExit(); #expect(p.terminationStatus == 0) }
+            let replicas = try await ReplicaFixture.make()
+            do {
+                let g = WorkerFixture(pool: replicas.pool, server: f.server, key: f.key)
+                let (tenant, _) = try await g.tenant("dist", accounts: [account])
+                try await g.addUser(tenant, "carol")
+                try await before(g, tenant)
+                for _ in 0..<3 { try replicas.startReplica(slots: 3, perTenantCap: 6, extraArguments: ["--batch-size", "1"]) }
+                try await replicas.waitUntil(timeout: .seconds(90), "\(expected) cases") {
+                    try await g.count(tenant, "SELECT count(*) FROM support_case WHERE name LIKE 'Thread %'") >= expected
+                }
+                #expect(replicas.stopAll().allSatisfy { $0 == 0 })
+                try await check(g, tenant)
+            } catch {
+                await replicas.tearDown()
+                throw error
+            }
+            await replicas.tearDown()
         }
 
         func deliverThreads(_ f: WorkerFixture, _ box: TestMailbox, count: Int, prefix: String) throws {
@@ -44,17 +50,14 @@ extension WorkerProcessTests {
             let box = try f.server.createMailbox(prefix: "rr")
             for folder in ["A", "B"] { try f.server.createFolder(box, folder: folder) }
             try deliverThreads(f, box, count: 30, prefix: "rr")
-            let (tenant, slug) = try await f.tenant("rr", accounts: [f.caseAccount(box, folders: ["INBOX", "A", "B"])])
-            let carol = try await f.addUser(tenant, "carol")
-            try await importWithThreeReplicas(f, slug: slug)
-
-            let cases = try await f.cases(tenant)
-            #expect(cases.count == 30)
-            #expect(cases.map(\.number) == Array(1...30))
-            // Ascending user id: alice, bob (provisioned), carol (added).
-            let order = ["alice", "bob", "carol"]
-            #expect(cases.map(\.assignee) == (0..<30).map { order[$0 % 3] })
-            #expect(try await f.userID(tenant, "carol") == carol)
+            try await withThreeReplicas(f, account: f.caseAccount(box, folders: ["INBOX", "A", "B"]), expected: 30) { g, tenant in
+                let cases = try await g.cases(tenant)
+                #expect(cases.count == 30)
+                #expect(cases.map(\.number) == Array(1...30))
+                // Ascending user id: alice, bob (provisioned), carol (added).
+                let order = ["alice", "bob", "carol"]
+                #expect(cases.map(\.assignee) == (0..<30).map { order[$0 % 3] })
+            }
         }
 
         @Test func lessBusyOverThreeReplicasEvensOutOpenCases() async throws {
@@ -62,33 +65,34 @@ extension WorkerProcessTests {
             let box = try f.server.createMailbox(prefix: "lb")
             for folder in ["A", "B"] { try f.server.createFolder(box, folder: folder) }
             try deliverThreads(f, box, count: 10, prefix: "lb")
-            let (tenant, slug) = try await f.tenant("lb", accounts: [f.caseAccount(box, distribution: "less_busy", folders: ["INBOX", "A", "B"])])
-            let carol = try await f.addUser(tenant, "carol")
-            let alice = try await f.userID(tenant, "alice"), bob = try await f.userID(tenant, "bob")
-            // Open cases beforehand: alice 3, bob 0, carol 1; bob also has 6 closed ones, which never count.
-            try await f.query(tenant) { conn in
-                let source = try conn.query("SELECT id FROM mail_account").one().decode(AccountID.self, at: 0)
-                for (user, status) in [(alice, "Assigned"), (alice, "Assigned"), (alice, "New"), (carol, "Assigned")]
-                    + ["Closed", "Rejected", "Duplicate", "Closed", "Closed", "Closed"].map({ (bob, $0) }) {
-                    _ = try CaseQueries.caseCreate(conn, tenant: tenant, .init(
-                        name: "earlier", description: nil, status: status, teamID: nil, assignedUserID: user,
-                        contactID: nil, accountID: nil, leadID: nil, sourceAccountID: source))
+            let account = f.caseAccount(box, distribution: "less_busy", folders: ["INBOX", "A", "B"])
+            try await withThreeReplicas(f, account: account, expected: 10, before: { g, tenant in
+                let alice = try await g.userID(tenant, "alice"), bob = try await g.userID(tenant, "bob")
+                let carol = try await g.userID(tenant, "carol")
+                // Open cases beforehand: alice 3, bob 0, carol 1; bob also has 6 closed ones, which never count.
+                try await g.query(tenant) { conn in
+                    let source = try conn.query("SELECT id FROM mail_account").one().decode(AccountID.self, at: 0)
+                    for (user, status) in [(alice, "Assigned"), (alice, "Assigned"), (alice, "New"), (carol, "Assigned")]
+                        + ["Closed", "Rejected", "Duplicate", "Closed", "Closed", "Closed"].map({ (bob, $0) }) {
+                        _ = try CaseQueries.caseCreate(conn, tenant: tenant, .init(
+                            name: "earlier", description: nil, status: status, teamID: nil, assignedUserID: user,
+                            contactID: nil, accountID: nil, leadID: nil, sourceAccountID: source))
+                    }
                 }
+            }) { g, tenant in
+                #expect(try await g.count(tenant, "SELECT count(*) FROM support_case WHERE name LIKE 'Thread %'") == 10)
+                let open = try await g.query(tenant) { conn in
+                    try conn.query("""
+                        SELECT u.username, count(c.id) FROM app_user u
+                        LEFT JOIN support_case c ON c.tenant_id = u.tenant_id AND c.assigned_user_id = u.id
+                             AND c.status NOT IN ('Closed', 'Rejected', 'Duplicate')
+                        WHERE u.username IN ('alice', 'bob', 'carol') GROUP BY u.username ORDER BY u.username
+                        """).map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1)) }
+                }
+                let counts = open.map(\.1)
+                #expect(counts.reduce(0, +) == 14)
+                #expect(counts.max()! - counts.min()! <= 1, "open counts \(open)")
             }
-            try await importWithThreeReplicas(f, slug: slug)
-
-            #expect(try await f.count(tenant, "SELECT count(*) FROM support_case WHERE name LIKE 'Thread %'") == 10)
-            let open = try await f.query(tenant) { conn in
-                try conn.query("""
-                    SELECT u.username, count(c.id) FROM app_user u
-                    LEFT JOIN support_case c ON c.tenant_id = u.tenant_id AND c.assigned_user_id = u.id
-                         AND c.status NOT IN ('Closed', 'Rejected', 'Duplicate')
-                    WHERE u.username IN ('alice', 'bob', 'carol') GROUP BY u.username ORDER BY u.username
-                    """).map { (try $0.decode(String.self, at: 0), try $0.decode(Int.self, at: 1)) }
-            }
-            let counts = open.map(\.1)
-            #expect(counts.reduce(0, +) == 14)
-            #expect(counts.max()! - counts.min()! <= 1, "open counts \(open)")
         }
 
         @Test func onlyActiveUsersWithThePositionAndOtherwiseUnassigned() async throws {
