@@ -57,6 +57,19 @@ import Testing
             """)
         #expect(inInbox == 5)
         #expect(try await f.count(tenant, "SELECT count(*) FROM follow WHERE record_type = 'case'") == 1)
+
+        // `mailroom export` shows the case with its assignee and the Message-IDs of its emails.
+        let exported = try await f.query(tenant) { try ExportQueries.caseExportJSON($0, tenant: tenant) }
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(try #require(exported.first).utf8)) as? [String: Any])
+        #expect(object["number"] as? Int == 1)
+        #expect(object["assignee"] as? String == assignee)
+        #expect(object["contact"] as? String == "Peter Gibbons")
+        #expect(object["account"] as? String == "Initech")
+        #expect(object["emails"] as? [String] == (1...5).map { "t\($0)@initech.test" })
+        let stream = try await f.query(tenant) { try ExportQueries.streamExportJSON($0, tenant: tenant) }
+        #expect(stream.count == 7)
+        #expect(try await f.query(tenant) { try ExportQueries.followExportJSON($0, tenant: tenant) }.count == 1)
+        #expect(try await f.query(tenant) { try ExportQueries.notificationExportJSON($0, tenant: tenant) }.count == 5)
     }
 
     @Test func aForgedTokenAndAStrangersTagOpenNewCasesButGenuineOnesJoin() async throws {
