@@ -60,7 +60,8 @@ import Testing
 
         // `mailroom export` shows the case with its assignee and the Message-IDs of its emails.
         let exported = try await f.query(tenant) { try ExportQueries.caseExportJSON($0, tenant: tenant) }
-        let object = try #require(try JSONSerialization.jsonObject(with: Data(try #require(exported.first).utf8)) as? [String: Any])
+        let first = try #require(exported.first)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(first.utf8)) as? [String: Any])
         #expect(object["number"] as? Int == 1)
         #expect(object["assignee"] as? String == assignee)
         #expect(object["contact"] as? String == "Peter Gibbons")
