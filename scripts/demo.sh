@@ -173,6 +173,16 @@ step "mailroom apply examples/acme.yaml examples/globex.yaml"
 step "mailroom worker --until-idle"
 "$MAILROOM" worker --until-idle
 
+step "Cases opened from acme's support mail (case.create, round robin over team support) and who got them"
+# One case per line in the export's "cases" array; pick a few fields without needing a JSON tool.
+field() { grep -oE "\"$1\": (\"[^\"]*\"|[0-9]+|null)" <<<"$2" | head -n1 | cut -d' ' -f2- | tr -d '"'; }
+printf '  %-6s %-10s %-10s %-8s %s\n' number assignee status emails name
+"$MAILROOM" export --tenant acme | sed -n '/"cases":\[/,/"follows":\[/p' | { grep '^{' || true; } | while IFS= read -r line; do
+    emails=$(grep -oE '"emails": \[[^]]*\]' <<<"$line" | grep -oE '"[^"]*@[^"]*"' | wc -l)
+    printf '  %-6s %-10s %-10s %-8s %s\n' "$(field number "$line")" "$(field assignee "$line")" "$(field status "$line")" \
+        "$emails" "$(field name "$line")"
+done
+
 step "mailroom export --tenant acme (first 2000 bytes)"
 export_file="$home/demo-export-acme.json"
 "$MAILROOM" export --tenant acme >"$export_file"

@@ -248,7 +248,7 @@ struct FolderImporter: Sendable {
                     }
                 }
                 let results = try EmailQueries.emailImportBatch(conn, tenant: tenant, items: emails)
-                try filing.file(conn, folder: folder, stored: zip(results, emails).map { ($0.emailID, $1.email) })
+                try afterStore(conn, account: account, folder: folder, filing: filing, stored: zip(results, emails).map { ($0, $1.email) })
                 for (r, e) in zip(results, emails) {
                     if r.isNew { out.imported += 1 } else { out.linked += 1 }
                     if e.email.isHeaderOnly { out.headerOnly += 1 }
@@ -276,7 +276,7 @@ struct FolderImporter: Sendable {
                     if isolate { try conn.executeScript("SAVEPOINT one_message") }
                     do {
                         let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: placement)
-                        try filing.file(conn, folder: folder, stored: [(r.emailID, email)])
+                        try afterStore(conn, account: account, folder: folder, filing: filing, stored: [(r, email)])
                         if isolate { try conn.executeScript("RELEASE SAVEPOINT one_message") }
                         if r.isNew { out.imported += 1 } else { out.linked += 1 }
                         if email.isHeaderOnly { out.headerOnly += 1 }
@@ -290,6 +290,18 @@ struct FolderImporter: Sendable {
                                                     imported: out.imported + out.linked, skipped: out.skipped)
             return out
         }
+    }
+
+    /// What follows storing, in the same transaction: routing of the new emails (links, cases,
+    /// distribution, follows), then filing and filters for every stored email (new ones and ones this
+    /// mailbox found again), then notifications, last, so a user filter can suppress them.
+    private func afterStore(_ conn: PostgresConnection, account: MailAccountRecord, folder: MailFolderRecord, filing: MailFiling,
+                            stored: [(result: EmailQueries.ImportResult, email: NewEmail)]) throws {
+        let router = InboundRouter(settings: settings, logger: logger)
+        let fresh = stored.filter(\.result.isNew).map { (id: $0.result.emailID, email: $0.email) }
+        let linked = try router.route(conn, tenant: account.tenantID, account: account, emails: fresh)
+        try filing.file(conn, folder: folder, stored: stored.map { (id: $0.result.emailID, email: $0.email) })
+        try router.notify(conn, tenant: account.tenantID, emails: linked)
     }
 
     // MARK: Retries
@@ -315,7 +327,7 @@ struct FolderImporter: Sendable {
                     do {
                         let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: .init(
                             accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: uid, target: placementTarget))
-                        try filing.file(conn, folder: folder, stored: [(r.emailID, email)])
+                        try afterStore(conn, account: account, folder: folder, filing: filing, stored: [(r, email)])
                         try conn.executeScript("RELEASE SAVEPOINT retry")
                         try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: r.emailID)
                         ok += 1

@@ -1,3 +1,5 @@
+import MailCrypto
+
 /// Tunables of the import path. Defaults suit production; tests shrink delays.
 public struct ImportSettings: Sendable {
     /// Messages stored per transaction. The cursor moves once per batch, so a crash re-fetches at most
@@ -9,6 +11,9 @@ public struct ImportSettings: Sendable {
     public var retryBaseDelay: Duration = .seconds(60)
     public var connectTimeout: Duration = .seconds(30)
     public var ioTimeout: Duration = .seconds(60)
+    /// The master key (`MAILROOM_SECRET_KEY`) from which each tenant's Message-ID token key is derived.
+    /// Nil: replies thread back only through Message-IDs already stored, never through signed tokens.
+    public var recordTokenKey: SecretKey?
 
     public init() {}
 }

@@ -24,6 +24,8 @@ struct StatusCommand: AsyncParsableCommand {
         var slug: String
         var queue: QueueStatusQueries.TenantQueue
         var folders: [FolderStatusQueries.FolderStatus]
+        /// Open cases nobody could be assigned (no eligible user when they were created).
+        var unassignedCases = 0
     }
 
     func run() async throws {
@@ -57,7 +59,8 @@ struct StatusCommand: AsyncParsableCommand {
             let folders = try await pool.transaction(tenant: t.id) { try FolderStatusQueries.folderStatusList($0, tenant: t.id) }
             let queue = queues.first { $0.tenant == t.slug }
                 ?? QueueStatusQueries.TenantQueue(tenant: t.slug)
-            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders))
+            let unassigned = try await pool.transaction(tenant: t.id) { try CaseQueries.caseCountUnassignedOpen($0, tenant: t.id) }
+            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, unassignedCases: unassigned))
         }
         return out
     }
@@ -65,7 +68,8 @@ struct StatusCommand: AsyncParsableCommand {
     // MARK: Rendering
 
     static func renderTables(_ report: [TenantStatus], now: Date) -> String {
-        var queues: [[String]] = [["tenant", "due", "running", "scheduled", "failed", "poll lag", "backlog", "failing folders"]]
+        var queues: [[String]] = [["tenant", "due", "running", "scheduled", "failed", "poll lag", "backlog", "failing folders",
+                                   "unassigned cases"]]
         var folders: [[String]] = [["tenant", "account", "folder", "active", "last poll", "next poll", "lag", "backlog",
                                     "imported", "skipped", "retrying", "failed", "error"]]
         for t in report {
@@ -73,7 +77,7 @@ struct StatusCommand: AsyncParsableCommand {
             let backlog = t.folders.compactMap(\.backlog).reduce(0, +)
             let failing = t.folders.filter { $0.consecutiveFailures > 0 }.count
             queues.append([t.slug, "\(q.due)", "\(q.running)", "\(q.scheduled)", "\(q.failed)", duration(q.pollLagSeconds),
-                           "\(backlog)", "\(failing)"])
+                           "\(backlog)", "\(failing)", "\(t.unassignedCases)"])
             for f in t.folders {
                 let next: String
                 switch (f.pollState, f.nextRunAt) {
@@ -104,6 +108,7 @@ struct StatusCommand: AsyncParsableCommand {
                           "max_lag_seconds": q.maxLagSeconds, "poll_lag_seconds": q.pollLagSeconds] as [String: Any],
                 "backlog": t.folders.compactMap(\.backlog).reduce(0, +),
                 "failing_folders": t.folders.filter { $0.consecutiveFailures > 0 }.count,
+                "unassigned_cases": t.unassignedCases,
                 "folders": t.folders.map { f -> [String: Any] in
                     [
                         "account": f.account, "account_id": f.accountID.rawValue,

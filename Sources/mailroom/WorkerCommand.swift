@@ -49,6 +49,7 @@ struct WorkerCommand: AsyncParsableCommand {
         _ = try await MigrateCommand.migrate(pool: pool, directory: global.migrations)
         var settings = ImportSettings()
         settings.batchSize = max(1, batchSize)
+        settings.recordTokenKey = try global.resolveSecretKey()
         let runner = ImportRunner(pool: pool, secrets: SecretBox(key: try global.resolveSecretKey()), settings: settings, logger: logger)
         if untilIdle {
             let reports = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))

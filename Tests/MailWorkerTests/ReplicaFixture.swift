@@ -24,13 +24,14 @@ final class ReplicaFixture: @unchecked Sendable {
 
     @discardableResult
     func startReplica(slots: Int = 4, perTenantCap: Int = 4, lease: Int = 30, logTo: String? = nil,
-                      metricsPort: Int? = nil) throws -> Process {
+                      metricsPort: Int? = nil, extraArguments: [String] = []) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
         p.arguments = ["worker", "--database-url", url, "--migrations", TestDatabase.migrationsDirectory,
                        "--concurrency", "\(slots)", "--per-tenant-cap", "\(perTenantCap)", "--lease", "\(lease)",
                        "--shutdown-deadline", "5", "--log-level", "warning"]
         if let metricsPort { p.arguments! += ["--metrics-port", "\(metricsPort)"] }
+        p.arguments! += extraArguments
         p.standardOutput = FileHandle.nullDevice
         if let logTo {
             FileManager.default.createFile(atPath: logTo, contents: nil)

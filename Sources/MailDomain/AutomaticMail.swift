@@ -1,0 +1,45 @@
+import Foundation
+
+/// Recognises mail sent by machines (auto-replies, bounces, delivery reports), which must never open a
+/// support case nor trigger an automatic answer (RFC 3834 §2, RFC 3464).
+public enum AutomaticMail {
+    /// Why a message counts as automatic, or nil for mail written by a person.
+    public enum Reason: String, Sendable, Equatable {
+        /// `Auto-Submitted` with any value other than `no` (RFC 3834 §5).
+        case autoSubmitted
+        /// `X-Autoreply` / `X-Autorespond` (common auto-responders that predate RFC 3834).
+        case autoReplyHeader
+        /// A `multipart/report` top-level type: delivery status (RFC 3464) or disposition notifications.
+        case deliveryReport
+        /// A mailer-daemon style sender (`mailer-daemon@`, `postmaster@`).
+        case daemonSender
+    }
+
+    /// Decides from the top-level headers (any case, in order) and the From address.
+    public static func reason(headers: [(name: String, value: String)], from: String?) -> Reason? {
+        for (name, rawValue) in headers {
+            let value = rawValue.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
+            switch name.lowercased() {
+            case "auto-submitted":
+                // The value may carry parameters: `auto-replied; owner-email="..."`.
+                let keyword = value.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+                if keyword != "no" { return .autoSubmitted }
+            case "x-autoreply", "x-autorespond":
+                if !value.isEmpty, value != "no", value != "false" { return .autoReplyHeader }
+            case "content-type":
+                if value.hasPrefix("multipart/report") { return .deliveryReport }
+            default:
+                continue
+            }
+        }
+        if let local = from?.lowercased().split(separator: "@").first,
+           local == "mailer-daemon" || local == "postmaster" {
+            return .daemonSender
+        }
+        return nil
+    }
+
+    public static func isAutomatic(headers: [(name: String, value: String)], from: String?) -> Bool {
+        reason(headers: headers, from: from) != nil
+    }
+}

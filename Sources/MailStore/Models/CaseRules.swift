@@ -1,0 +1,22 @@
+import MailCore
+
+/// An account's Email-to-Case settings (the `case_*` columns of `mail_account`).
+public struct CaseRules: Sendable, Equatable {
+    public var create: Bool
+    /// `direct`, `round_robin` or `less_busy`; nil when the account does not create cases.
+    public var distribution: String?
+    public var teamID: TeamID?
+    public var position: String?
+    /// `direct`: the assignee; otherwise the fallback when no team user is eligible.
+    public var assignUserID: UserID?
+    public var reopenEnabled: Bool
+    public var reopenStatus: String
+    /// `related` or `any`.
+    public var numberTrust: String
+}
+
+/// Tenant-wide settings that linking and case handling read.
+public struct TenantCaseSettings: Sendable, Equatable {
+    public var businessToConsumer: Bool
+    public var closedCaseStatuses: [String]
+}

@@ -1,0 +1,167 @@
+import Foundation
+import Logging
+import MailCore
+import MailCrypto
+import MailDomain
+import MailStore
+
+/// Everything that happens to newly imported emails besides storing them: linking to a CRM record,
+/// Email-to-Case (join, create, reopen), distribution, the assignee's inbox, follows, streams and,
+/// last, notifications.
+///
+/// Runs inside the import transaction of the batch that stored the emails (called from
+/// `FolderImporter` only for emails that were new), so a crash loses none of it and a re-import,
+/// which finds the emails already stored, repeats none of it. Emails are routed in the order given,
+/// so a reply stored in the same batch as its original threads to it.
+struct InboundRouter: Sendable {
+    let settings: ImportSettings
+    let logger: Logger
+
+    /// Routes emails that `account` just stored for the first time; returns those that got a parent
+    /// record, for `notify` (which the caller runs after per-user filters have been applied).
+    @discardableResult
+    func route(_ conn: PostgresConnection, tenant: TenantID, account: MailAccountRecord,
+               emails: [(id: EmailID, email: NewEmail)]) throws -> [EmailID] {
+        guard !emails.isEmpty else { return [] }
+        let context = Context(
+            tenant: tenant, account: account,
+            tenantSettings: try TenantQueries.tenantCaseSettings(conn, tenant: tenant),
+            rules: account.kind == .group ? try MailAccountQueries.mailAccountCaseRules(conn, tenant: tenant, id: account.id) : nil,
+            signer: settings.recordTokenKey.map { RecordTokenSigner(master: $0, tenant: tenant) })
+        var linked: [EmailID] = []
+        for (id, email) in emails where try routeOne(conn, context, id: id, email: email) { linked.append(id) }
+        return linked
+    }
+
+    /// Notifies followers of the emails' records (see `NotificationQueries.notificationCreateForEmails`).
+    /// Runs last, so that every follow made by `route` (a new case's assignee) counts and per-user
+    /// "don't notify" filters have marked their users' copies.
+    func notify(_ conn: PostgresConnection, tenant: TenantID, emails: [EmailID]) throws {
+        try NotificationQueries.notificationCreateForEmails(conn, tenant: tenant, emails: emails)
+    }
+
+    struct Context {
+        var tenant: TenantID
+        var account: MailAccountRecord
+        var tenantSettings: TenantCaseSettings
+        var rules: CaseRules?
+        var signer: RecordTokenSigner?
+    }
+
+    /// Links one email; returns whether it got a parent record.
+    private func routeOne(_ conn: PostgresConnection, _ c: Context, id: EmailID, email: NewEmail) throws -> Bool {
+        let tenant = c.tenant
+        let threadIDs = RecordLinker.threadOrder(inReplyTo: email.inReplyTo, references: email.references)
+        // Rule 1: our own signed token; a verified token naming a record that no longer exists is skipped.
+        var token: RecordRef?
+        if let signer = c.signer {
+            for messageID in threadIDs {
+                guard let v = signer.verify(messageID) else { continue }
+                let ref = RecordRef(v.type, v.id)
+                if try RecordQueries.recordAccount(conn, tenant: tenant, ref).exists { token = ref; break }
+            }
+        }
+        // Rule 2: the parent of a held email of the thread, most specific header first.
+        var threadParent: RecordRef?
+        if token == nil, !threadIDs.isEmpty {
+            let parents = try EmailQueries.emailParentsByMessageID(conn, tenant: tenant, messageIDs: threadIDs)
+            threadParent = threadIDs.lazy.compactMap { parents[$0] }.first
+        }
+        let from = email.from?.address.lowercased()
+        let replyTo = email.recipients.first { $0.kind == .replyTo }?.address.lowercased()
+        let to = email.recipients.first { $0.kind == .to }?.address.lowercased()
+        let owners = try AddressOwnerQueries.addressOwnerRecords(conn, tenant: tenant,
+                                                                addresses: Array(Set([from, replyTo, to].compactMap { $0 })))
+        let link = RecordLinker.decide(.init(token: token, threadParent: threadParent, from: from, replyTo: replyTo, to: to,
+                                             owners: owners, businessToConsumer: c.tenantSettings.businessToConsumer))
+
+        let automatic = AutomaticMail.isAutomatic(headers: email.headers, from: from)
+        var tagged: CaseRouting.TaggedCase?
+        if let rules = c.rules, rules.create, link?.source.isThread != true,
+           let number = CaseNumberTag.parse(email.subject),
+           let tagCase = try CaseQueries.caseGetByNumber(conn, tenant: tenant, number: number) {
+            let related = try from.map { try CaseQueries.caseIsRelated(conn, tenant: tenant, id: tagCase.id, address: $0) } ?? false
+            tagged = .init(caseID: tagCase.id, senderRelated: related)
+        }
+        let action = CaseRouting.decide(link: link, tagged: tagged, trustAnySender: c.rules?.numberTrust == "any",
+                                        isAutomatic: automatic, createsCases: c.rules?.create ?? false)
+        let parent: RecordRef
+        switch action {
+        case .linkOnly:
+            guard let record = link?.record else { return false }
+            parent = record
+        case .join(let caseID):
+            parent = RecordRef(.supportCase, caseID)
+        case .create:
+            parent = RecordRef(.supportCase, try createCase(conn, c, id: id, email: email, from: from, owners: owners))
+        }
+
+        let account = try RecordQueries.recordAccount(conn, tenant: tenant, parent).account
+        try EmailQueries.emailSetParent(conn, tenant: tenant, email: id, parent: parent, crmAccount: account)
+        try StreamQueries.streamAdd(conn, tenant: tenant, record: parent, kind: .emailReceived, email: id)
+        if parent.type == .supportCase, let supportCase = try CaseQueries.caseGet(conn, tenant: tenant, id: parent.id) {
+            try CaseQueries.caseTouch(conn, tenant: tenant, id: supportCase.id)
+            if case .join = action, let rules = c.rules {
+                let senderIsUser = try from.map { !(try AddressOwnerQueries.addressOwnerUsers(conn, tenant: tenant, address: $0).isEmpty) } ?? false
+                if CaseRouting.reopens(status: supportCase.status, closedStatuses: c.tenantSettings.closedCaseStatuses,
+                                       reopenEnabled: rules.reopenEnabled, isAutomatic: automatic, senderIsUser: senderIsUser) {
+                    try CaseQueries.caseSetStatus(conn, tenant: tenant, id: supportCase.id, status: rules.reopenStatus)
+                    try StreamQueries.streamAdd(conn, tenant: tenant, record: parent, kind: .reopened, email: id,
+                                                data: ["from": supportCase.status, "to": rules.reopenStatus])
+                }
+            }
+            if let assignee = supportCase.assignedUserID {
+                try EmailQueries.emailDeliverToUser(conn, tenant: tenant, email: id, user: assignee)
+            }
+        }
+        return true
+    }
+
+    /// Opens a case for the first email of a thread and assigns it; returns the case id.
+    private func createCase(_ conn: PostgresConnection, _ c: Context, id: EmailID, email: NewEmail, from: String?,
+                            owners: [AddressOwner]) throws -> Int64 {
+        let tenant = c.tenant
+        let rules = c.rules!
+        let assignee = try distribute(conn, c, rules: rules)
+        let sender = RecordLinker.senderRecords(from, owners: owners)
+        let subject = email.subject?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
+        let description = email.bodyText ?? email.bodyHTML.map(PlainText.fromHTML)
+        // The case number is allocated here, after `distribute` took the pointer lock: numbers follow
+        // assignment order across replicas.
+        let created = try CaseQueries.caseCreate(conn, tenant: tenant, .init(
+            name: subject.isEmpty ? "(no subject)" : subject, description: description,
+            status: assignee == nil ? "New" : "Assigned", teamID: rules.teamID, assignedUserID: assignee,
+            contactID: sender.contact, accountID: sender.account, leadID: sender.lead, sourceAccountID: c.account.id))
+        let ref = RecordRef(.supportCase, created.id)
+        try StreamQueries.streamAdd(conn, tenant: tenant, record: ref, kind: .caseCreated, email: id,
+                                    data: ["number": String(created.number)])
+        if let assignee {
+            try StreamQueries.streamAdd(conn, tenant: tenant, record: ref, kind: .assigned, data: ["user_id": assignee.description])
+            try FollowQueries.followAdd(conn, tenant: tenant, user: assignee, record: ref)
+        } else {
+            logger.warning("no eligible user: case left unassigned", metadata: [
+                "case_number": "\(created.number)", "distribution": "\(rules.distribution ?? "direct")"])
+        }
+        return created.id
+    }
+
+    /// The assignee of a new case under the account's distribution, or nil when no one is eligible.
+    /// Round robin and less busy lock the (account, team) pointer first; see `pointerLock`.
+    private func distribute(_ conn: PostgresConnection, _ c: Context, rules: CaseRules) throws -> UserID? {
+        let tenant = c.tenant
+        func activeFallback() throws -> UserID? {
+            guard let user = rules.assignUserID else { return nil }
+            return try CaseDistributionPointerQueries.pointerUserIsActive(conn, tenant: tenant, user: user) ? user : nil
+        }
+        let mode = CaseDistribution.Mode(rawValue: rules.distribution ?? "direct") ?? .direct
+        guard mode != .direct, let team = rules.teamID else { return try activeFallback() }
+        let last = try CaseDistributionPointerQueries.pointerLock(conn, tenant: tenant, account: c.account.id, team: team)
+        let eligible = try CaseDistributionPointerQueries.pointerCandidates(conn, tenant: tenant, team: team, position: rules.position)
+            .map { CaseDistribution.Candidate($0.user, openCases: $0.openCases) }
+        guard let chosen = CaseDistribution.choose(mode, eligible: eligible, last: last, directUser: nil) else {
+            return try activeFallback()
+        }
+        try CaseDistributionPointerQueries.pointerSet(conn, tenant: tenant, account: c.account.id, team: team, user: chosen)
+        return chosen
+    }
+}
