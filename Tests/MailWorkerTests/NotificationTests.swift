@@ -50,4 +50,37 @@ import Testing
         #expect(!list.contains { $0.userID == outsider })
         #expect(list.allSatisfy { $0.kind == "email_received" })
     }
+
+    /// A follower's own "don't notify" filter suppresses only that follower's notification.
+    @Test func aUsersDontNotifyFilterSuppressesOnlyTheirNotification() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "quiet")
+        try f.server.deliverToMaildir(box, messages: [TestMessages.plain(id: "q1@initech.test", subject: "Printer")])
+        let (tenant, _) = try await f.tenant("quiet", accounts: [f.caseAccount(box, distribution: "direct")])
+        _ = try await f.importAll(tenant, runner: f.caseRunner())
+        let alice = try await f.userID(tenant, "alice"), bob = try await f.userID(tenant, "bob")
+        let supportCase = try #require(try await f.parent(tenant, "q1@initech.test"))
+        try await f.query(tenant) { conn in
+            try FollowQueries.followAdd(conn, tenant: tenant, user: bob, record: supportCase)
+            try conn.execute("""
+                INSERT INTO email_filter (tenant_id, name, scope, user_id, subject_pattern, action)
+                VALUES (\(tenant), 'bob-quiet', 'user', \(bob), '*still broken*', 'no_notify')
+                """)
+        }
+        try f.server.deliverToMaildir(box, messages: [
+            TestMessages.plain(id: "q2@initech.test", subject: "Re: Printer still broken",
+                               extraHeaders: ["In-Reply-To: <q1@initech.test>"]),
+            TestMessages.plain(id: "q3@initech.test", subject: "Re: Printer works now",
+                               extraHeaders: ["In-Reply-To: <q2@initech.test>"]),
+        ])
+        _ = try await f.importAll(tenant, runner: f.caseRunner())
+        let list = try await f.query(tenant) { try NotificationQueries.notificationList($0, tenant: tenant) }
+        func notified(_ messageID: String) async throws -> Set<UserID> {
+            let id = try await f.query(tenant) { try $0.query("SELECT id FROM email WHERE message_id = \(messageID)").one().decode(EmailID.self, at: 0) }
+            return Set(list.filter { $0.emailID == id }.map(\.userID))
+        }
+        #expect(try await f.parent(tenant, "q2@initech.test") == supportCase)
+        #expect(try await notified("q2@initech.test") == [alice])
+        #expect(try await notified("q3@initech.test") == [alice, bob])
+    }
 }
