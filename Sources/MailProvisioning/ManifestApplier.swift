@@ -157,19 +157,7 @@ public struct ManifestApplier: Sendable {
             autoReplyLimitWindowSeconds: Int(window))
         let (id, c) = try MailAccountQueries.mailAccountUpsertGroup(conn, tenant: tenant, settings)
         var n = c
-        // Re-seal a secret only when it changed: sealing uses a fresh nonce, so re-sealing an
-        // unchanged password would rewrite the row on every apply.
-        let existing = try MailAccountQueries.mailAccountGetSecrets(conn, tenant: tenant, id: id)
-        func sealed(_ new: Secret?, old: [UInt8]?, field: String) throws -> [UInt8]? {
-            guard let new else { return nil }
-            let context = MailAccountRecord.secretContext(tenant: tenant, account: id, field: field)
-            if let old, let current = try? secrets.openSecret(old, context: context), current == new { return old }
-            return try secrets.seal(new, context: context)
-        }
-        n += try MailAccountQueries.mailAccountSetSecrets(
-            conn, tenant: tenant, id: id,
-            imap: try sealed(g.imap.password, old: existing.imap, field: "imap_secret"),
-            smtp: try sealed(g.smtp?.password, old: existing.smtp, field: "smtp_secret"))
+        n += try setSecrets(id: id, tenant: tenant, imap: g.imap.password, smtp: g.smtp?.password, conn: conn, secrets: secrets)
         n += try MailAccountQueries.mailAccountTeamsSync(conn, tenant: tenant, id: id, teams: g.teams.compactMap { teams[$0] })
         // A monitored folder that is also the Sent folder files its mail as sent.
         let folders = g.imap.folders.map { (name: $0, target: $0 == g.imap.sentFolder ? "sent" : "inbox") }
