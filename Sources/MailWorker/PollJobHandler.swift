@@ -41,21 +41,26 @@ struct PollJobHandler: JobHandler {
     }
 
     private func pollLocked(tenant: TenantID, account: AccountID, folder: FolderID, job: Job) async throws {
-        guard let record = try await pool.transaction(tenant: tenant, { try MailAccountQueries.mailAccountGet($0, tenant: tenant, id: account) }),
-              record.isActive else {
+        // The account and its folder in one transaction.
+        let loaded = try await pool.transaction(tenant: tenant) { conn -> (MailAccountRecord, [MailFolderRecord])? in
+            guard let record = try MailAccountQueries.mailAccountGet(conn, tenant: tenant, id: account), record.isActive else {
+                return nil
+            }
+            return (record, try MailFolderQueries.mailFolderListActive(conn, tenant: tenant, account: account).filter { $0.id == folder })
+        }
+        guard let (record, folders) = loaded else {
             return  // disabled since the job was scheduled; the reconciler removes its schedule
         }
         let started = Date()
-        let reports = await importer.pollAccount(record, onlyFolder: folder)
-        let finished = Date()
-        let imported = reports.reduce(0) { $0 + $1.imported }
-        let error = reports.compactMap(\.error).first
         let worker = self.worker
-        try await pool.transaction(tenant: tenant) { conn in
+        // The poll log row is written in the transaction that records the poll's end.
+        let reports = await importer.pollAccount(record, onlyFolder: folder, folders: folders) { conn, reports in
+            let imported = reports.reduce(0) { $0 + $1.imported }
             try PollScheduleQueries.pollLogInsert(conn, tenant: tenant, folder: folder, worker: worker, trigger: "job",
-                                                  startedAt: started, finishedAt: finished, imported: imported, error: error)
+                                                  startedAt: started, finishedAt: Date(), imported: imported,
+                                                  error: reports.compactMap(\.error).first)
         }
-        if let error { throw WorkerError("poll failed: \(error)") }
+        if let error = reports.compactMap(\.error).first { throw WorkerError("poll failed: \(error)") }
     }
 }
 
