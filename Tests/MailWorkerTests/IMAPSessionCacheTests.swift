@@ -89,7 +89,8 @@ private final class ManualClock: Sendable {
         #expect(sessions.stats.idle == 0)
         let fresh = try await sessions.checkout(account: AccountID(2), endpoint: b, threadName: "t")
         #expect(fresh !== cb)
-        #expect(try await fresh.run { session in _ = try session.examine("INBOX"); return session.lastCommandConnected })
+        #expect(sessions.stats.opened == 3)
+        _ = try await fresh.run { try $0.examine("INBOX") }
         fresh.close()
     }
 
@@ -119,8 +120,9 @@ private final class ManualClock: Sendable {
         let f = try await WorkerFixture.make()
         let box = try f.server.createMailbox(prefix: "cache-poll")
         try f.server.deliverToMaildir(box, messages: [TestMessages.plain(id: "c1@initech.test", subject: "one", body: "1\n")])
+        let other = try f.server.createMailbox(prefix: "cache-poll")
         let (tenant, _) = try await f.tenant("cachepoll", accounts: [.init(name: "Support", mailbox: box),
-                                                                     .init(name: "Broken", mailbox: box, password: "wrong")])
+                                                                     .init(name: "Broken", mailbox: other, password: "wrong")])
         let sessions = IMAPSessionCache()
         let base = f.runner()
         let runner = ImportRunner(pool: f.pool, secrets: base.secrets, settings: base.settings, logger: base.logger,
