@@ -20,6 +20,8 @@ struct PollsCommand: AsyncParsableCommand {
     @Option(help: "Job slots per replica.") var concurrency = 8
     @Option(help: "Running polls per tenant across replicas.") var perTenantCap = 8
     @Option(help: "IMAP security of the accounts: starttls or none.") var security = "starttls"
+    @Option(help: "Idle IMAP connections each replica keeps between polls (0: connect for every poll).")
+    var imapIdleSessions = 256
     @Option(help: "The mailroom executable.") var mailroom = ".build/release/mailroom"
 
     func run() async throws {
@@ -35,9 +37,12 @@ struct PollsCommand: AsyncParsableCommand {
             log("provisioned \(accounts) accounts over \(tenants) tenants (largest \(sizes[0]), smallest \(sizes.min()!))")
             let startedAt = Date()
             for i in 0..<replicas { processes.append(try startWorker(db.url, index: i)) }
+            let servers = ProcessTreeUsage.testServerRoots()
             let before = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
+            let serversBefore = servers.map { ProcessTreeUsage.cpuSeconds(root: $0.pid) }
             try await Task.sleep(for: .seconds(duration))
             let after = processes.map { ProcessUsage.read(pid: $0.processIdentifier) }
+            let serversAfter = servers.map { ProcessTreeUsage.cpuSeconds(root: $0.pid) }
             let endedAt = Date()
             for p in processes where p.isRunning { kill(p.processIdentifier, SIGTERM) }
             for p in processes { p.waitUntilExit() }
@@ -55,6 +60,15 @@ struct PollsCommand: AsyncParsableCommand {
             let lags = loaded!
             print(PollLag.report(lags, fleet: fleet, sizes: sizes, duration: endedAt.timeIntervalSince(startedAt),
                                  usage: zip(before, after).map { ($0, $1) }, replicas: replicas, concurrency: concurrency))
+            // Server CPU over the run, per poll done (the shared servers also serve other clients: an upper bound).
+            let polls = lags.filter { !$0.overdue }.count
+            print("imap idle sessions per replica: \(imapIdleSessions)")
+            for (i, server) in servers.enumerated() {
+                guard let a = serversBefore[i], let b = serversAfter[i] else { continue }
+                print(String(format: "%@ CPU: %.1f s over the run (%.0f %% of one core), %.2f ms per poll",
+                             server.name, b - a, 100 * (b - a) / endedAt.timeIntervalSince(startedAt),
+                             polls > 0 ? 1000 * (b - a) / Double(polls) : 0))
+            }
         } catch {
             for p in processes where p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
             await db.drop()
@@ -68,7 +82,7 @@ struct PollsCommand: AsyncParsableCommand {
         p.executableURL = URL(fileURLWithPath: mailroom)
         p.arguments = ["worker", "--database-url", url, "--migrations", TestDatabase.migrationsDirectory,
                        "--concurrency", "\(concurrency)", "--per-tenant-cap", "\(perTenantCap)", "--shutdown-deadline", "5",
-                       "--log-level", "error"]
+                       "--imap-idle-sessions", "\(imapIdleSessions)", "--log-level", "error"]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.standardError
         try p.run()

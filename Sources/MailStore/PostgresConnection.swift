@@ -124,11 +124,11 @@ public final class PostgresConnection: @unchecked Sendable {
     /// Runs `body` in a transaction. With a tenant, the transaction carries it in
     /// `mailroom.tenant_id`, the setting every row-level security policy reads.
     public func transaction<T>(tenant: TenantID? = nil, isolation: String? = nil, _ body: () throws -> T) throws -> T {
-        try executeScript(isolation.map { "BEGIN ISOLATION LEVEL \($0)" } ?? "BEGIN")
+        let begin = isolation.map { "BEGIN ISOLATION LEVEL \($0)" } ?? "BEGIN"
+        // BEGIN and the tenant setting in one round trip: a tenant id is an integer, so writing it
+        // into the text cannot inject anything.
+        try executeScript(tenant.map { "\(begin); SELECT set_config('mailroom.tenant_id', '\($0.rawValue)', true)" } ?? begin)
         do {
-            if let tenant {
-                try execute("SELECT set_config('mailroom.tenant_id', \(tenant.description), true)")
-            }
             let value = try body()
             try executeScript("COMMIT")
             return value

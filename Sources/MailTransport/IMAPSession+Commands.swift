@@ -15,6 +15,13 @@ extension IMAPSession {
         return result
     }
 
+    /// `NOOP` (RFC 3501 §6.1.2): proves the connection and the login still work. Connects and logs
+    /// in first when the session has no connection. A connection the server dropped while idle is
+    /// replaced once (see `perform`), so a failure here means the server cannot be used now.
+    public func noop() throws {
+        try command("NOOP", in: nil) { _ = try IMAPResponseParser.completedResponses($0) }
+    }
+
     /// The mailbox's UIDVALIDITY, UIDNEXT, message count and (with CONDSTORE) HIGHESTMODSEQ, read
     /// from a fresh `SELECT "folder"` (RFC 3501 §6.3.1), sent as a custom command on the folder's URL.
     ///

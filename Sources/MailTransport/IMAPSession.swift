@@ -65,6 +65,9 @@ public final class IMAPSession {
         try handle.set(CURLOPT_TCP_KEEPALIVE, 1)
         // One session, one connection: when a new one is opened the old one is closed, never reused.
         try handle.set(CURLOPT_MAXCONNECTS, 1)
+        // libcurl refuses to reuse a connection idle for more than 118 s by default; a session kept
+        // between polls (see the worker's session cache) decides its own idle limit.
+        try handle.set(CURLOPT_MAXAGE_CONN, 3600)
         // Credentials as options, never in the URL, so no URL or error text can carry them.
         try handle.set(CURLOPT_USERNAME, endpoint.username)
         try handle.set(CURLOPT_PASSWORD, endpoint.password.value)
@@ -82,6 +85,10 @@ public final class IMAPSession {
         try handle.set(CURLOPT_LOW_SPEED_TIME, ioSeconds)
         try handle.set(CURLOPT_SERVER_RESPONSE_TIMEOUT, ioSeconds)
     }
+
+    /// True when the session's connection was opened by its last command (a new TCP connection and
+    /// login), false when an open connection was reused.
+    public var lastCommandConnected: Bool { handle.info(CURLINFO_NUM_CONNECTS) > 0 }
 
     // MARK: - Transfers
 

@@ -39,16 +39,17 @@ struct FolderImporter: Sendable {
     func poll(account: MailAccountRecord, folder initial: MailFolderRecord, imap: IMAPConnection) async throws -> ImportReport {
         let tenant = account.tenantID
         var report = ImportReport(tenantID: tenant, accountID: account.id, folderID: initial.id)
-        try await pool.transaction(tenant: tenant) { conn in
+        // The start is recorded and the cursor read in one transaction, before EXAMINE: reading it
+        // after would not make it fresher (the row lock ends with the transaction either way), and
+        // every store re-reads the cursor under its lock before moving it.
+        let folder = try await pool.transaction(tenant: tenant) { conn in
             try MailFolderQueries.mailFolderPollStarted(conn, tenant: tenant, id: initial.id)
+            return try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: initial.id)
         }
         let name = initial.name
         // Filters are read once per poll: a change in the database applies to the next poll.
         let filing = try await MailFiling.load(pool, account: account)
         let status = try await imap.run { try $0.examine(name) }
-        let folder = try await pool.transaction(tenant: tenant) { conn in
-            try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: initial.id)
-        }
         let plan = FolderSyncPlan.decide(
             cursor: .init(uidValidity: folder.uidValidity, lastUID: folder.lastUID),
             serverValidity: status.uidValidity, serverUIDNext: status.uidNext, exists: status.exists,
@@ -103,10 +104,9 @@ struct FolderImporter: Sendable {
         }
         for task in inFlight { report.add(try await task.value) }
 
-        let uidNext = status.uidNext
-        try await pool.transaction(tenant: tenant) { conn in
-            try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: folder.id, uidNext: uidNext, error: nil)
-        }
+        // The caller records the finished poll (`mailFolderPollFinished` with this UIDNEXT) in its
+        // closing transaction.
+        report.uidNext = status.uidNext
         return report
     }
 

@@ -16,6 +16,8 @@ public struct ImportReport: Sendable, Equatable {
     public var uidValidityChanged = false
     /// Set when the poll itself failed (connection, login, server error).
     public var error: String?
+    /// The folder's UIDNEXT as the poll saw it (nil when the poll failed before EXAMINE).
+    public var uidNext: UID?
 
     public init(tenantID: TenantID, accountID: AccountID, folderID: FolderID) {
         self.tenantID = tenantID

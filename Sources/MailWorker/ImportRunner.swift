@@ -16,16 +16,20 @@ public struct ImportRunner: Sendable {
     public let metrics: WorkerMetrics?
     /// Tenant slugs for log lines and metric labels.
     public let tenants: TenantDirectory
+    /// Keeps IMAP connections open between polls when set (the long-running worker); without it
+    /// every poll connects, logs in and logs out.
+    public let sessions: IMAPSessionCache?
 
     public init(pool: PostgresPool, secrets: SecretBox, settings: ImportSettings = .init(),
                 logger: Logger = Logger(label: "mailroom.import"), metrics: WorkerMetrics? = nil,
-                tenants: TenantDirectory? = nil) {
+                tenants: TenantDirectory? = nil, sessions: IMAPSessionCache? = nil) {
         self.pool = pool
         self.secrets = secrets
         self.settings = settings
         self.logger = logger
         self.metrics = metrics
         self.tenants = tenants ?? TenantDirectory(pool: pool)
+        self.sessions = sessions
     }
 
     /// Runs until a full pass over every account fetched nothing; returns every folder's totals.
@@ -69,9 +73,17 @@ public struct ImportRunner: Sendable {
         return all
     }
 
+    /// Runs in the transaction that records a poll's end, with the poll's reports.
+    public typealias PollClosing = @Sendable (PostgresConnection, [ImportReport]) throws -> Void
+
     /// One poll of every active folder of the account. Connection and login failures are recorded
     /// on the account and its folders with a clear message; nothing is thrown.
-    public func pollAccount(_ account: MailAccountRecord, onlyFolder: FolderID? = nil) async -> [ImportReport] {
+    /// - Parameters:
+    ///   - folders: the folders to poll when the caller has just read them; nil lists the active ones.
+    ///   - closing: extra writes for the transaction that records the poll's end (one transaction
+    ///     per poll records every folder's end, the account's error and `closing`'s rows).
+    public func pollAccount(_ account: MailAccountRecord, onlyFolder: FolderID? = nil, folders listed: [MailFolderRecord]? = nil,
+                            closing: PollClosing? = nil) async -> [ImportReport] {
         let tenant = account.tenantID
         let slug = await tenants.slug(tenant)
         var log = logger
@@ -81,29 +93,51 @@ public struct ImportRunner: Sendable {
         log[metadataKey: "account_id"] = "\(account.id)"
         let folders: [MailFolderRecord]
         do {
-            folders = try await pool.transaction(tenant: tenant) { try MailFolderQueries.mailFolderListActive($0, tenant: tenant, account: account.id) }
-                .filter { onlyFolder == nil || $0.id == onlyFolder }
+            var all = listed ?? []
+            if listed == nil {
+                all = try await pool.transaction(tenant: tenant) { try MailFolderQueries.mailFolderListActive($0, tenant: tenant, account: account.id) }
+            }
+            folders = all.filter { onlyFolder == nil || $0.id == onlyFolder }
         } catch {
             log.error("cannot list folders", metadata: ["error": "\(error)"])
+            if let closing { await recordQuietly(log) { try await pool.transaction(tenant: tenant) { try closing($0, []) } } }
             return []
         }
         let endpoint: IMAPEndpoint
         do {
             endpoint = try makeEndpoint(account)
         } catch {
-            await recordFailure(account: account, folders: folders, message: "\(error)", log: log)
-            return folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
+            let reports = folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
+            await recordFailure(account: account, folders: folders, message: "\(error)", log: log, closing: closing, reports: reports)
+            return reports
         }
         let imap: IMAPConnection
         do {
-            imap = try await IMAPConnection(endpoint: endpoint, threadName: "imap-\(tenant)-\(account.id)")
+            if let sessions {
+                imap = try await sessions.checkout(account: account.id, endpoint: endpoint, threadName: "imap-\(tenant)-\(account.id)")
+            } else {
+                imap = try await IMAPConnection(endpoint: endpoint, threadName: "imap-\(tenant)-\(account.id)")
+            }
         } catch {
             if error is TransportError { metrics?.imapError(tenant: slug) }
-            await recordFailure(account: account, folders: folders, message: "\(error)", log: log)
-            return folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
+            let reports = folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
+            await recordFailure(account: account, folders: folders, message: "\(error)", log: log, closing: closing, reports: reports)
+            return reports
         }
-        defer { imap.close() }
         var reports: [ImportReport] = []
+        // A cached connection goes back only after a poll without any error: after a failure its
+        // state (selection, half-read response) is unknown.
+        defer {
+            if let sessions {
+                if reports.count == folders.count, reports.allSatisfy({ $0.error == nil }) {
+                    sessions.checkin(imap, endpoint: endpoint)
+                } else {
+                    sessions.discard(imap)
+                }
+            } else {
+                imap.close()
+            }
+        }
         var accountError: String?
         for folder in folders {
             var flog = log
@@ -133,21 +167,29 @@ public struct ImportRunner: Sendable {
             }
         }
         let finalError = accountError
+        let finished = reports
         await recordQuietly(log) {
             try await pool.transaction(tenant: tenant) { conn in
+                // Failed folders recorded their end when they failed; the successful ones end here.
+                for r in finished where r.error == nil {
+                    try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: r.folderID, uidNext: r.uidNext, error: nil)
+                }
                 try MailAccountQueries.mailAccountSetError(conn, tenant: tenant, id: account.id, error: finalError)
+                try closing?(conn, finished)
             }
         }
         return reports
     }
 
-    private func recordFailure(account: MailAccountRecord, folders: [MailFolderRecord], message: String, log: Logger) async {
+    private func recordFailure(account: MailAccountRecord, folders: [MailFolderRecord], message: String, log: Logger,
+                               closing: PollClosing?, reports: [ImportReport]) async {
         log.error("account cannot be polled", metadata: ["error": "\(message)"])
         let tenant = account.tenantID
         await recordQuietly(log) {
             try await pool.transaction(tenant: tenant) { conn in
                 try MailAccountQueries.mailAccountSetError(conn, tenant: tenant, id: account.id, error: message)
                 for f in folders { try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: f.id, uidNext: nil, error: message) }
+                try closing?(conn, reports)
             }
         }
     }

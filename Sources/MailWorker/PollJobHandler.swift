@@ -41,22 +41,26 @@ struct PollJobHandler: JobHandler {
     }
 
     private func pollLocked(tenant: TenantID, account: AccountID, folder: FolderID, job: Job) async throws {
-        // Only a pollable account: active, and (personal) with an active owner. Disabled or deactivated
-        // since the job was scheduled: the reconciler removes its schedule.
-        guard let record = try await pool.transaction(tenant: tenant, {
-            try MailAccountQueries.mailAccountGetPollable($0, tenant: tenant, id: account)
-        }) else { return }
-        let started = Date()
-        let reports = await importer.pollAccount(record, onlyFolder: folder)
-        let finished = Date()
-        let imported = reports.reduce(0) { $0 + $1.imported }
-        let error = reports.compactMap(\.error).first
-        let worker = self.worker
-        try await pool.transaction(tenant: tenant) { conn in
-            try PollScheduleQueries.pollLogInsert(conn, tenant: tenant, folder: folder, worker: worker, trigger: "job",
-                                                  startedAt: started, finishedAt: finished, imported: imported, error: error)
+        // The account and its folder in one transaction. Only a pollable account: active, and
+        // (personal) with an active owner. Disabled or deactivated since the job was scheduled: the
+        // reconciler removes its schedule.
+        let loaded = try await pool.transaction(tenant: tenant) { conn -> (MailAccountRecord, [MailFolderRecord])? in
+            guard let record = try MailAccountQueries.mailAccountGetPollable(conn, tenant: tenant, id: account) else {
+                return nil
+            }
+            return (record, try MailFolderQueries.mailFolderListActive(conn, tenant: tenant, account: account).filter { $0.id == folder })
         }
-        if let error { throw WorkerError("poll failed: \(error)") }
+        guard let (record, folders) = loaded else { return }
+        let started = Date()
+        let worker = self.worker
+        // The poll log row is written in the transaction that records the poll's end.
+        let reports = await importer.pollAccount(record, onlyFolder: folder, folders: folders) { conn, reports in
+            let imported = reports.reduce(0) { $0 + $1.imported }
+            try PollScheduleQueries.pollLogInsert(conn, tenant: tenant, folder: folder, worker: worker, trigger: "job",
+                                                  startedAt: started, finishedAt: Date(), imported: imported,
+                                                  error: reports.compactMap(\.error).first)
+        }
+        if let error = reports.compactMap(\.error).first { throw WorkerError("poll failed: \(error)") }
     }
 }
 

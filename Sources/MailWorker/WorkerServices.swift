@@ -12,14 +12,18 @@ public struct WorkerServices: Sendable {
     public let maintenance: Maintenance
     public let listener: NotificationListener
     public let metrics: WorkerMetrics
+    /// IMAP connections kept open between polls (nil when `sessionConfig.maxIdle` is 0).
+    public let sessions: IMAPSessionCache?
 
     public init(pool: PostgresPool, conninfo: String, secrets: SecretBox, runnerConfig: JobRunnerConfiguration,
                 importSettings: ImportSettings = .init(), maintenanceConfig: Maintenance.Configuration = .init(),
-                logger: Logger) {
+                sessionConfig: IMAPSessionCache.Configuration = .init(), logger: Logger) {
         let metrics = WorkerMetrics()
         let tenants = TenantDirectory(pool: pool)
+        let sessions = sessionConfig.maxIdle > 0 ? IMAPSessionCache(sessionConfig) : nil
+        self.sessions = sessions
         let importer = ImportRunner(pool: pool, secrets: secrets, settings: importSettings, logger: logger,
-                                    metrics: metrics, tenants: tenants)
+                                    metrics: metrics, tenants: tenants, sessions: sessions)
         let handlers: [String: any JobHandler] = [
             "poll": PollJobHandler(pool: pool, importer: importer, worker: runnerConfig.owner, logger: logger),
             "trace": TraceJobHandler(),
@@ -43,7 +47,18 @@ public struct WorkerServices: Sendable {
     /// Each loop stops at graceful shutdown (SIGTERM): cancellation is the runner's signal to stop
     /// claiming, let in-flight jobs finish within the deadline and hand back the rest.
     public var services: [any Service] {
-        [StoppingService(runner.run), StoppingService(maintenance.run), StoppingService(listener.run)]
+        var all: [any Service] = [StoppingService(runner.run), StoppingService(maintenance.run), StoppingService(listener.run)]
+        if let sessions {
+            // Expiry also happens on every checkout and checkin; this closes connections of a quiet replica.
+            all.append(StoppingService {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(10))
+                    sessions.closeExpired()
+                }
+                sessions.closeAll()
+            })
+        }
+        return all
     }
 }
 

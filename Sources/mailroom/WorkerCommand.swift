@@ -32,6 +32,12 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Messages stored per transaction (the cursor moves once per batch).")
     var batchSize = 50
 
+    @Option(help: "Logged-in IMAP connections this replica keeps open between polls (0: connect for every poll).")
+    var imapIdleSessions = 256
+
+    @Option(help: "Seconds an idle IMAP connection is kept before it is closed.")
+    var imapIdleSeconds = 300
+
     @Option(name: .customLong("tenant"), help: "Only poll this tenant (repeatable); default: every active tenant.")
     var tenants: [String] = []
 
@@ -63,8 +69,11 @@ struct WorkerCommand: AsyncParsableCommand {
         config.lease = .seconds(max(2, lease))
         config.heartbeatEvery = .seconds(max(1, lease / 3))
         let conninfo = try global.resolveDatabase()
+        var sessions = IMAPSessionCache.Configuration()
+        sessions.maxIdle = max(0, imapIdleSessions)
+        sessions.idleExpiry = .seconds(max(1, imapIdleSeconds))
         let worker = WorkerServices(pool: pool, conninfo: conninfo, secrets: SecretBox(key: try global.resolveSecretKey()),
-                                    runnerConfig: config, importSettings: settings, logger: logger)
+                                    runnerConfig: config, importSettings: settings, sessionConfig: sessions, logger: logger)
         var services = worker.services
         if let metricsPort {
             let metrics = worker.metrics
