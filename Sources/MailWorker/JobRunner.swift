@@ -22,7 +22,7 @@ public struct JobRunnerConfiguration: Sendable {
     /// The longest an idle runner waits before checking for due work without a notification.
     /// Re-armed periodic jobs (polls) become due in the future without a notification, so this
     /// bounds how late an idle replica starts them; a claim that finds nothing costs well under 1 ms.
-    public var idleWait: Duration = .milliseconds(250)
+    public var idleWait: Duration = .seconds(1)
     public var retryBase: Duration = .seconds(5)
     public var retryCap: Duration = .seconds(3600)
     /// On shutdown, in-flight jobs get this long to finish before they are handed back.
@@ -66,12 +66,7 @@ public final class JobRunner: Sendable {
     /// Runs until the calling task is cancelled, then shuts down gracefully and returns.
     public func run() async {
         let heartbeat = Task { [self] in await heartbeatLoop() }
-        let ticker = Task { [self] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: config.idleWait)
-                nudge()
-            }
-        }
+        let ticker = Task { [self] in await idleTicker() }
         while !Task.isCancelled {
             let (free, outcomes) = tracker.beginTurn(slots: config.slots)
             let claimed = await completeAndClaim(free, outcomes)
@@ -85,6 +80,25 @@ public final class JobRunner: Sendable {
         // Shutdown runs in an unstructured task: this one is cancelled, and sleeps would end at once.
         await Task { [self] in await shutdown() }.value
         heartbeat.cancel()
+    }
+
+    /// Wakes the loop when the earliest ready job falls due, and at least every `idleWait`. A periodic
+    /// job re-armed for later gets no notification when its time comes; waking at its due time (not on
+    /// the next fixed tick) means a tenant with one mailbox waits no longer than one with thousands,
+    /// whose jobs keep the runners busy anyway.
+    private func idleTicker() async {
+        let kinds = config.kinds, longest = config.idleWait
+        while !Task.isCancelled {
+            var wait = longest
+            if let dueIn = try? await pool.withConnection({ try JobQueries.jobNextDueIn($0, kinds: kinds) }) {
+                // Due later: wake 2 ms after (a claim a hair too soon finds nothing and waits again).
+                // Already due but unclaimed: slots or tenant caps are full, and a finishing job wakes
+                // the loop anyway; check again soon without spinning.
+                wait = dueIn > 0 ? min(longest, .milliseconds(Int64(dueIn * 1000) + 2)) : min(longest, .milliseconds(100))
+            }
+            try? await Task.sleep(for: wait)
+            nudge()
+        }
     }
 
     /// One turn: the finished jobs' outcomes go back and up to `limit` new jobs are claimed, in one

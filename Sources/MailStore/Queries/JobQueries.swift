@@ -76,11 +76,32 @@ public enum JobQueries {
                 RETURNING j.id, j.tenant_id, j.kind, j.payload::text, j.attempt, j.max_attempts, j.lease_epoch,
                           j.repeat_every IS NOT NULL
             ), turned AS (
+                -- The turn is a fairness hint, so a row another replica is moving right now is skipped,
+                -- not waited for: waiting on several tenants' rows in plan order deadlocked replicas
+                -- that claimed for overlapping tenants.
                 UPDATE job_tenant_turn tt SET last_claimed_at = clock_timestamp()
-                WHERE tt.tenant_id IN (SELECT DISTINCT tenant_id FROM claimed)
+                FROM (SELECT t.tenant_id FROM job_tenant_turn t
+                      WHERE t.tenant_id IN (SELECT DISTINCT tenant_id FROM claimed)
+                      FOR UPDATE SKIP LOCKED) mine
+                WHERE tt.tenant_id = mine.tenant_id
             )
             SELECT * FROM claimed
             """
+    }
+
+    /// Seconds until the earliest ready job falls due (negative: overdue), nil when none is ready.
+    /// One probe of `job_ready` per tenant, so it stays cheap with many ready jobs; measured by the
+    /// database's clock, like `run_at`.
+    public static func jobNextDueIn(_ conn: PostgresConnection, kinds: [String]? = nil) throws -> Double? {
+        let all = kinds == nil, kindFilter = PostgresArray(kinds ?? [])
+        return try conn.query("""
+            SELECT extract(epoch FROM min(n.run_at) - now())::float8
+            FROM job_tenant_turn tt CROSS JOIN LATERAL (
+                SELECT j.run_at FROM job j
+                WHERE j.tenant_id = tt.tenant_id AND j.state = 'ready' AND (\(all) OR j.kind = ANY(\(kindFilter)::text[]))
+                ORDER BY j.run_at LIMIT 1
+            ) n
+            """, prepared: true).first?.decode(Double?.self, at: 0)
     }
 
     /// One turn of a runner: completes `outcomes`, then claims up to `limit` jobs (none when 0), in one
