@@ -223,6 +223,7 @@ struct FolderImporter: Sendable {
                     }
                 }
                 let results = try EmailQueries.emailImportBatch(conn, tenant: tenant, items: emails)
+                try AutoReplier.afterImport(conn, tenant: tenant, account: account, stored: zip(results, emails).map { ($0.emailID, $1.email, $0.isNew) })
                 for (r, e) in zip(results, emails) {
                     if r.isNew { out.imported += 1 } else { out.linked += 1 }
                     if e.email.isHeaderOnly { out.headerOnly += 1 }
@@ -248,6 +249,7 @@ struct FolderImporter: Sendable {
                     if isolate { try conn.executeScript("SAVEPOINT one_message") }
                     do {
                         let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: placement)
+                        try AutoReplier.afterImport(conn, tenant: tenant, account: account, stored: [(r.emailID, email, r.isNew)])
                         if isolate { try conn.executeScript("RELEASE SAVEPOINT one_message") }
                         if r.isNew { out.imported += 1 } else { out.linked += 1 }
                         if email.isHeaderOnly { out.headerOnly += 1 }
@@ -286,6 +288,7 @@ struct FolderImporter: Sendable {
                     do {
                         let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: .init(
                             accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: uid, target: placementTarget))
+                        try AutoReplier.afterImport(conn, tenant: tenant, account: account, stored: [(r.emailID, email, r.isNew)])
                         try conn.executeScript("RELEASE SAVEPOINT retry")
                         try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: r.emailID)
                         ok += 1
