@@ -24,6 +24,8 @@ struct StatusCommand: AsyncParsableCommand {
         var slug: String
         var queue: QueueStatusQueries.TenantQueue
         var folders: [FolderStatusQueries.FolderStatus]
+        /// Accounts whose last SMTP attempt failed (connection, TLS, login), with when people were alerted.
+        var smtpFailures: [MailAccountQueries.SMTPHealth] = []
     }
 
     func run() async throws {
@@ -54,10 +56,12 @@ struct StatusCommand: AsyncParsableCommand {
         let queues = try await pool.withConnection { try QueueStatusQueries.queueDepthByTenant($0, tenant: only) }
         var out: [TenantStatus] = []
         for t in tenants.sorted(by: { $0.slug < $1.slug }) {
-            let folders = try await pool.transaction(tenant: t.id) { try FolderStatusQueries.folderStatusList($0, tenant: t.id) }
+            let (folders, smtp) = try await pool.transaction(tenant: t.id) {
+                (try FolderStatusQueries.folderStatusList($0, tenant: t.id), try MailAccountQueries.mailAccountListSMTPFailing($0, tenant: t.id))
+            }
             let queue = queues.first { $0.tenant == t.slug }
                 ?? QueueStatusQueries.TenantQueue(tenant: t.slug)
-            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders))
+            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, smtpFailures: smtp))
         }
         return out
     }
@@ -87,7 +91,15 @@ struct StatusCommand: AsyncParsableCommand {
                                 "\(f.failuresRetrying)", "\(f.failuresFailed)", oneLine(f.lastError, max: 60)])
             }
         }
-        return TextTable.render(queues) + "\n\n" + TextTable.render(folders)
+        var smtp: [[String]] = [["tenant", "account", "address", "smtp failing since", "alerted", "error"]]
+        for t in report {
+            for a in t.smtpFailures {
+                smtp.append([t.slug, a.name, a.address, a.lastErrorAt.map { duration(now.timeIntervalSince($0)) + " ago" } ?? "-",
+                             a.alertedAt.map { duration(now.timeIntervalSince($0)) + " ago" } ?? "no", oneLine(a.lastError, max: 60)])
+            }
+        }
+        let smtpTable = smtp.count > 1 ? "\n\n" + TextTable.render(smtp) : ""
+        return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable
     }
 
     /// The JSON document: `{"generated_at", "tenants": [{"tenant", "queue": {...}, "backlog",
@@ -104,6 +116,10 @@ struct StatusCommand: AsyncParsableCommand {
                           "max_lag_seconds": q.maxLagSeconds, "poll_lag_seconds": q.pollLagSeconds] as [String: Any],
                 "backlog": t.folders.compactMap(\.backlog).reduce(0, +),
                 "failing_folders": t.folders.filter { $0.consecutiveFailures > 0 }.count,
+                "smtp_failures": t.smtpFailures.map { a -> [String: Any] in
+                    ["account": a.name, "account_id": a.accountID.rawValue, "address": a.address, "last_error": value(a.lastError),
+                     "last_error_at": date(a.lastErrorAt), "alerted_at": date(a.alertedAt)]
+                },
                 "folders": t.folders.map { f -> [String: Any] in
                     [
                         "account": f.account, "account_id": f.accountID.rawValue,
