@@ -46,7 +46,7 @@ struct SendJobHandler: JobHandler {
             try await recordFailure(email, error: "\(error)", final: true, accountFailure: false)
             return
         }
-        let recipients = (email.to + email.cc + email.bcc).map(\.address)
+        let recipients = email.envelopeRecipients
         let key = SMTPConnectionCache.key(tenant: tenant, account: email.account)
         do {
             let connection = try await connections.connection(key: key, endpoint: endpoint)
@@ -65,25 +65,8 @@ struct SendJobHandler: JobHandler {
         if email.account.storeSent { await appendToSent(email, bytes: bytes) }
     }
 
-    /// The MIME message of a queued email. Auto-replies say so (RFC 3834) and name our account in X-Loop.
-    static func message(_ e: OutgoingEmail, date: Date) -> OutgoingMessage {
-        var m = OutgoingMessage(from: MailAddress(name: e.from.name, address: e.from.address), subject: e.subject, date: date,
-                                messageID: e.messageID)
-        m.to = e.to.map { MailAddress(name: $0.name, address: $0.address) }
-        m.cc = e.cc.map { MailAddress(name: $0.name, address: $0.address) }
-        m.replyTo = e.replyTo.map { MailAddress(name: $0.name, address: $0.address) }
-        m.inReplyTo = e.inReplyTo
-        m.references = e.references
-        m.textBody = e.bodyText
-        m.htmlBody = e.bodyHTML
-        m.attachments = e.attachments.map { .init(filename: $0.filename, contentType: $0.contentType, data: $0.data) }
-        if e.isAutoReply {
-            m.autoSubmitted = "auto-replied"
-            m.suppressAutoResponses = true
-            m.extraHeaders = [HeaderField(name: "X-Loop", value: e.account.address)]
-        }
-        return m
-    }
+    /// The MIME message of a queued email (`OutgoingEmail.message(date:)`).
+    static func message(_ e: OutgoingEmail, date: Date) -> OutgoingMessage { e.message(date: date) }
 
     private func recordFailure(_ email: OutgoingEmail, error: String, final: Bool, accountFailure: Bool) async throws {
         let tenant = email.tenantID, logger = self.logger
