@@ -57,6 +57,7 @@ import Testing
                                                     server: server, secrets: SecretBox(key: key), pool: pool)
         let id = try await pool.transaction(tenant: tenant) { conn -> EmailID in
             let account: AccountID = try conn.query("SELECT id FROM mail_account WHERE name = 'Support'").one().decode(at: 0)
+            try conn.execute("UPDATE app_user SET is_admin = true WHERE username = 'alice'")
             let alice: UserID = try conn.query("SELECT id FROM app_user WHERE username = 'alice'").one().decode(at: 0)
             let id = try EmailQueries.emailQueue(conn, tenant: tenant, EmailDraft(account: account, user: alice,
                                                                                   to: ["customer@tempfail.test"], subject: "Later", text: "x"))
