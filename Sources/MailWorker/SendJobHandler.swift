@@ -15,6 +15,9 @@ import Synchronization
 /// The one unavoidable window is between the server's 250 and that commit: a crash there leaves the
 /// row 'Sending', the job's lease expires, and the message is submitted again.
 ///
+/// Before each attempt the sender's permission is checked again (`EmailQueries.emailSendRefusal`):
+/// a permission revoked after queueing fails the email with the reason, unsent.
+///
 /// Failures: temporary ones (4xx, connection errors, timeouts) are rethrown so the job retries with
 /// its backoff, until its last attempt marks the email Failed; permanent ones (5xx, TLS, composing)
 /// mark it Failed at once and end the job. Account-level failures (connect, TLS, authentication,
@@ -33,8 +36,14 @@ struct SendJobHandler: JobHandler {
         let tenant = job.tenantID, id = EmailID(p.email)
         guard let email = try await pool.transaction(tenant: tenant, { conn -> OutgoingEmail? in
             guard try EmailQueries.emailSendAttemptStart(conn, tenant: tenant, id: id) else { return nil }
+            // Permission is checked again now, not only at queueing: a grant revoked meanwhile fails
+            // the email (final, with the reason) and nothing is submitted.
+            if let refusal = try EmailQueries.emailSendRefusal(conn, tenant: tenant, id: id) {
+                try EmailQueries.emailRecordSendFailure(conn, tenant: tenant, id: id, error: refusal, final: true)
+                return nil
+            }
             return try EmailQueries.emailGetOutgoing(conn, tenant: tenant, id: id)
-        }) else { return }  // already sent, failed or deleted
+        }) else { return }  // already sent, failed, deleted, or no longer permitted
 
         let date = Date()
         let bytes: [UInt8]

@@ -66,6 +66,28 @@ extension EmailQueries {
             """) == 1
     }
 
+    /// Re-checks, right before submission, that the queued email may still go out: the sending
+    /// user's permission on the account (`mailroom_may_send`, as at queueing: a role, team or admin
+    /// flag changed since, the user or account deactivated), or for an auto-reply, that the account
+    /// is active with auto-replies on. Returns nil when it may, else the reason, naming user and account.
+    public static func emailSendRefusal(_ conn: PostgresConnection, tenant: TenantID, id: EmailID) throws -> String? {
+        guard let row = try conn.query("""
+            SELECT CASE WHEN e.created_by_user_id IS NULL THEN e.is_auto_reply AND a.is_active AND a.auto_reply_enabled
+                        ELSE mailroom_may_send(e.created_by_user_id, e.send_account_id) END,
+                   e.created_by_user_id IS NULL, coalesce(u.username, e.created_by_user_id::text), a.name, a.address
+            FROM email e JOIN mail_account a ON a.tenant_id = e.tenant_id AND a.id = e.send_account_id
+            LEFT JOIN app_user u ON u.tenant_id = e.tenant_id AND u.id = e.created_by_user_id
+            WHERE e.tenant_id = \(tenant) AND e.id = \(id)
+            """).first else { return "the account to send from no longer exists" }
+        if try row.decode(Bool.self, at: 0) { return nil }
+        let account = "\(try row.decode(String.self, at: 3)) <\(try row.decode(String.self, at: 4))>"
+        if try row.decode(Bool.self, at: 1) {
+            return "auto-reply not sent: mail account \(account) is inactive or its auto-replies were turned off after queueing"
+        }
+        return "not sent: user \(try row.decode(String.self, at: 2)) may no longer send from mail account \(account) "
+            + "(permission checked again at send time)"
+    }
+
     /// Records that the server accepted the email: status Sent, the Date it carries, the size sent,
     /// and the account's SMTP error cleared, in ONE statement, run right after acceptance. The only
     /// window where a crash makes the message go out twice is between the server's 250 and this
