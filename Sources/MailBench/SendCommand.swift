@@ -20,6 +20,8 @@ import MailWorker
 /// - end to end: N drafts queued through `mailroom_queue_email` (`--queuers` connections, one
 ///   transaction per email, as a CRM would), sent by the workers; timed from the first `queued_at`
 ///   to the last `sent_at` (database clock). Then every message must reach the recipient's mailbox.
+/// - workers draining: the same N drafts queued in one transaction (untimed), timed from its commit
+///   to the last Sent: the workers' own rate, without the queueing callers' pace.
 /// - floor: the N queued emails re-composed exactly as the worker composes them (same Date and
 ///   Message-ID; composing is untimed), then submitted by `--workers` `SMTPConnection`s in parallel
 ///   (one per worker process: a worker submits through one connection per account), timed from the
@@ -107,6 +109,7 @@ struct SendCommand: AsyncParsableCommand {
             // End to end.
             let wallStart = ContinuousClock.now
             let ids = try await queueAll(drafts, pool: pool, tenant: tenant)
+            r.queueing = IngestCommand.seconds(ContinuousClock.now - wallStart)
             try await waitUntilSent(ids, pool: pool, tenant: tenant)
             r.wall = IngestCommand.seconds(ContinuousClock.now - wallStart)
             let (span, bytes, failed) = try await pool.transaction(tenant: tenant) { conn in
@@ -124,6 +127,19 @@ struct SendCommand: AsyncParsableCommand {
                 throw BenchFailure("round \(round): the mailbox holds \(try server.messageCount(recipient) - before) new messages, expected \(deliveries)")
             }
 
+            // Worker drain: the same drafts queued in ONE transaction (untimed), so the workers find
+            // them all at once; timed from the commit to the last Sent. Isolates the workers from the
+            // rate of mailroom_queue_email calls.
+            let drainIDs = try await pool.transaction(tenant: tenant) { conn in
+                try drafts.map { try EmailQueries.emailQueue(conn, tenant: tenant, $0) }
+            }
+            let drainStart = ContinuousClock.now
+            try await waitUntilSent(drainIDs, pool: pool, tenant: tenant)
+            r.drain = IngestCommand.seconds(ContinuousClock.now - drainStart)
+            guard try await waitForCount(server, recipient, atLeast: before + 2 * deliveries, timeout: .seconds(120)) else {
+                throw BenchFailure("round \(round): drained messages missing from the mailbox")
+            }
+
             // Floor: the same emails, composed as the worker did, submitted by libcurl alone.
             let messages = try await composeSent(ids, pool: pool, tenant: tenant)
             let endpoint = SMTPEndpoint(host: server.host, port: server.submissionPort, security: .starttls, verifyTLS: false,
@@ -134,7 +150,7 @@ struct SendCommand: AsyncParsableCommand {
             try await submitAll(messages, endpoint: endpoint, connections: workers)
             r.floor = IngestCommand.seconds(ContinuousClock.now - floorStart)
             r.floorBytes = floorBytes
-            guard try await waitForCount(server, recipient, atLeast: before + 2 * deliveries, timeout: .seconds(120)) else {
+            guard try await waitForCount(server, recipient, atLeast: before + 3 * deliveries, timeout: .seconds(120)) else {
                 throw BenchFailure("round \(round): floor messages missing from the mailbox")
             }
             // Empty the mailbox between rounds: Dovecot's work per delivery must not grow with rounds.
@@ -230,27 +246,30 @@ struct SendCommand: AsyncParsableCommand {
 
     struct RoundResult {
         var round: Int
-        var endToEnd = 0.0, wall = 0.0, floor = 0.0
+        /// Seconds until the last email was queued (the workers send meanwhile).
+        var endToEnd = 0.0, wall = 0.0, floor = 0.0, queueing = 0.0, drain = 0.0
         var bytes = 0, floorBytes = 0
 
         func line(_ n: Int) -> String {
-            String(format: "round %d: end to end %6.0f emails/s (%.2f s queue→sent, %.2f s wall, %d KiB), "
-                + "libcurl floor %6.0f emails/s (%.2f s, %d KiB), ratio %.2f",
-                round, Double(n) / endToEnd, endToEnd, wall, bytes / 1024, Double(n) / floor, floor, floorBytes / 1024, floor / endToEnd)
+            String(format: "round %d: end to end %6.0f emails/s (%.2f s queue→sent, %.2f s wall, all queued after %.2f s, %d KiB), "
+                + "workers draining %6.0f emails/s (%.2f s), libcurl floor %6.0f emails/s (%.2f s, %d KiB), ratio %.2f",
+                round, Double(n) / endToEnd, endToEnd, wall, queueing, bytes / 1024, Double(n) / drain, drain, Double(n) / floor, floor, floorBytes / 1024, floor / endToEnd)
         }
     }
 
     private func printSummary(_ results: [RoundResult]) {
         let n = Double(emails)
         print("")
-        print("| round | end to end emails/s | libcurl floor emails/s | end to end / floor |")
-        print("|------:|------:|------:|------:|")
-        for r in results {
-            print(String(format: "| %d | %.0f | %.0f | %.2f |", r.round, n / r.endToEnd, n / r.floor, r.floor / r.endToEnd))
+        print("| round | queue→sent emails/s | queueing alone emails/s | workers draining emails/s | libcurl floor emails/s "
+            + "| queue→sent / floor | draining / floor |")
+        print("|------:|------:|------:|------:|------:|------:|------:|")
+        func row(_ label: String, _ v: [Double]) {
+            print("| \(label) " + String(format: "| %.0f | %.0f | %.0f | %.0f | %.2f | %.2f |", v[0], v[1], v[2], v[3], v[4], v[5]))
         }
-        if results.count > 1 {
-            print(String(format: "| median | %.0f | %.0f | %.2f |", IngestCommand.median(results.map { n / $0.endToEnd }),
-                         IngestCommand.median(results.map { n / $0.floor }), IngestCommand.median(results.map { $0.floor / $0.endToEnd })))
+        let values = results.map { r in
+            [n / r.endToEnd, n / r.queueing, n / r.drain, n / r.floor, r.floor / r.endToEnd, r.floor / r.drain]
         }
+        for (r, v) in zip(results, values) { row("\(r.round)", v) }
+        if results.count > 1 { row("median", (0..<6).map { i in IngestCommand.median(values.map { $0[i] }) }) }
     }
 }
