@@ -17,7 +17,13 @@ import Testing
 @Suite struct SendTemporaryFailureTests {
     /// What the runner did, attempt by attempt, seen from inside the handler.
     final class AttemptLog: Sendable {
-        struct Entry: Sendable { var attempt: Int; var startedAt: ContinuousClock.Instant; var statusAfter: String; var error: String? }
+        struct Entry: Sendable {
+            var attempt: Int
+            var startedAt: ContinuousClock.Instant
+            var endedAt: ContinuousClock.Instant
+            var statusAfter: String
+            var error: String?
+        }
         let entries = Mutex<[Entry]>([])
     }
 
@@ -35,7 +41,8 @@ import Testing
                 let row = try conn.query("SELECT status, send_error FROM email WHERE tenant_id = \(job.tenantID)").one()
                 return (try row.decode(at: 0), try row.decode(at: 1))
             }
-            log.entries.withLock { $0.append(.init(attempt: job.attempt, startedAt: start, statusAfter: status, error: error)) }
+            let end = ContinuousClock.now
+            log.entries.withLock { $0.append(.init(attempt: job.attempt, startedAt: start, endedAt: end, statusAfter: status, error: error)) }
             if let thrown { throw thrown }
         }
     }
@@ -116,17 +123,17 @@ import Testing
         }
         #expect(accountError == nil)
 
-        // Attempts 1 and 2 left the email queued with the reason; the gaps grow with the backoff
-        // (400 ms · 2^(attempt-1), ±20 %).
+        // Attempts 1 and 2 left the email queued with the reason; the pauses between attempts grow with
+        // the backoff (400 ms · 2^(attempt-1), ±20 %): at least 320 ms, then at least 640 ms, more than
+        // the first can be. Lower bounds only: a loaded machine may start a due job late, never early.
         let entries = log.entries.withLock { $0 }
         #expect(entries.map(\.attempt) == [1, 2, 3])
         #expect(entries.map(\.statusAfter) == ["Sending", "Sending", "Failed"])
         #expect(entries.allSatisfy { $0.error?.contains("450") == true })
         if entries.count == 3 {
-            let gap1 = entries[1].startedAt - entries[0].startedAt, gap2 = entries[2].startedAt - entries[1].startedAt
-            #expect(gap1 >= .milliseconds(320), "\(gap1)")
-            #expect(gap2 >= .milliseconds(640), "\(gap2)")
-            #expect(gap2 > gap1)
+            let pause1 = entries[1].startedAt - entries[0].endedAt, pause2 = entries[2].startedAt - entries[1].endedAt
+            #expect(pause1 >= .milliseconds(320), "\(pause1)")
+            #expect(pause2 >= .milliseconds(640), "\(pause2)")
         }
     }
 }
