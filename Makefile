@@ -6,6 +6,7 @@
 #   make chaos                replicas killed, servers restarted while mail arrives; exactly-once check
 #   make chaos CHAOS_ARGS='--duration 60'
 #   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks.md)
+#   make bench-send           emails/s queued and sent by workers through Postfix, beside libcurl alone
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
@@ -14,7 +15,7 @@ BENCH_ARGS ?=
 CHAOS_ARGS ?=
 
 .PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest bench-queue
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest bench-queue bench-send
 
 all: build
 
@@ -65,3 +66,9 @@ bench-ingest:
 # Job queue throughput (JobRunner vs pgbench vs PgQueuer) and poll lag at scale (docs/benchmarks.md).
 bench-queue: deps
 	scripts/bench-queue.sh
+
+# Emails queued through mailroom_queue_email and sent by `mailroom worker` processes through the test
+# Postfix, beside libcurl submitting the same messages alone (docs/benchmarks.md).
+#   make bench-send BENCH_ARGS='--emails 500 --rounds 1'
+bench-send: deps
+	scripts/bench-send.sh $(BENCH_ARGS)

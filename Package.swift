@@ -66,7 +66,7 @@ let package = Package(
 
         // Benchmarks against the real test servers (make bench-ingest)
         .executableTarget(name: "mailroom-bench", dependencies: [
-            "MailTesting", "MailWorker", "MailProvisioning", "MailTransport", "MailProtocol", "MailStore", "MailCrypto",
+            "MailTesting", "MailWorker", "MailProvisioning", "MailTransport", "MailProtocol", "MailStore", "MailCrypto", "MailMIME",
             "MailCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/MailBench"),

@@ -6,6 +6,7 @@
 #   scripts/testenv.sh status           one line per server
 #   scripts/testenv.sh restart-dovecot  stop and start Dovecot (tests of dropped connections)
 #   scripts/testenv.sh restart-postgres stop and start PostgreSQL (tests of lost database connections)
+#   scripts/testenv.sh reload-postfix   rewrite Postfix's config and `postfix reload` a running Postfix
 #
 # State lives under ./.testenv (gitignored). Servers run as unprivileged users: PostgreSQL as `postgres`,
 # mail storage as `mailroom-mail` (created when missing), Postfix daemons as `postfix`. Needs root.
@@ -365,6 +366,8 @@ EOF
 
 dovecot_start() {
     if dovecot_running; then return; fi
+    # A stale pid file of a Dovecot that is gone (never the file of a running one: `up` is idempotent).
+    rm -f "$DOVECOT_BASE_DIR/master.pid"
     local port
     for port in "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT"; do require_free_port "$port"; done
     dovecot_configure
@@ -383,7 +386,6 @@ dovecot_stop() {
         kill -TERM "$pid"
         wait_pid_gone "$pid" "Dovecot"
     fi
-    rm -f "$DOVECOT_BASE_DIR/master.pid"
 }
 
 # --- Postfix ------------------------------------------------------------------------------------------
@@ -435,6 +437,14 @@ smtpd_tls_security_level = may
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = $DOVECOT_BASE_DIR/auth-postfix
 smtpd_sasl_auth_enable = no
+
+# Test domain tempfail.test: every recipient there is refused at RCPT TO with a temporary 450
+# (MX and submission alike), so sending tests meet a real 4xx from a real server.
+smtpd_recipient_restrictions = check_recipient_access texthash:$POSTFIX_CONF_DIR/recipient_access
+EOF
+    write_if_changed "$POSTFIX_CONF_DIR/recipient_access" <<EOF && changed=1
+# Written by scripts/testenv.sh (check_recipient_access, texthash: read when smtpd starts).
+tempfail.test 450 4.2.0 Mailbox temporarily unavailable (test domain tempfail.test)
 EOF
     # No chroot anywhere: the queue lives inside the checkout.
     write_if_changed "$POSTFIX_CONF_DIR/master.cf" <<EOF && changed=1
@@ -473,7 +483,19 @@ postlog    unix-dgram n - n - 1 postlogd
 EOF
     if ((changed)); then
         # Postfix skips config files younger than a second or two; date fresh ones back instead of waiting.
-        touch -d '-10 seconds' "$POSTFIX_CONF_DIR/main.cf" "$POSTFIX_CONF_DIR/master.cf"
+        touch -d '-10 seconds' "$POSTFIX_CONF_DIR/main.cf" "$POSTFIX_CONF_DIR/master.cf" "$POSTFIX_CONF_DIR/recipient_access"
+    fi
+    ((changed))
+}
+
+# Applies a changed configuration to a running Postfix without stopping it (`postfix reload`: the
+# master re-reads main.cf and master.cf and restarts its daemons as they finish).
+postfix_reload() {
+    if postfix_configure && postfix_running; then
+        postfix -c "$POSTFIX_CONF_DIR" reload >>"$POSTFIX_DIR/start.log" 2>&1 || die "postfix reload failed (see $POSTFIX_DIR/start.log)"
+        echo "postfix reloaded with the new configuration"
+    else
+        echo "postfix configuration unchanged or postfix not running"
     fi
 }
 
@@ -481,7 +503,7 @@ postfix_start() {
     if postfix_running; then return; fi
     local port
     for port in "$MX_PORT" "$SUBMISSION_PORT"; do require_free_port "$port"; done
-    postfix_configure
+    postfix_configure || true
     rm -f "$POSTFIX_QUEUE/pid/master.pid"
     postfix -c "$POSTFIX_CONF_DIR" start >>"$POSTFIX_DIR/start.log" 2>&1 \
         || die "Postfix did not start (see $POSTFIX_DIR/start.log and postfix.log)"
@@ -547,8 +569,9 @@ down) down ;;
 status) status ;;
 restart-dovecot) prepare_base; dovecot_stop; dovecot_start ;;
 restart-postgres) prepare_base; pg_stop; pg_start ;;
+reload-postfix) postfix_reload ;;
 *)
-    echo "usage: $0 up|down|status|restart-dovecot|restart-postgres" >&2
+    echo "usage: $0 up|down|status|restart-dovecot|restart-postgres|reload-postfix" >&2
     exit 2
     ;;
 esac

@@ -12,5 +12,9 @@ static inline CURLcode mr_curl_setopt_slist(CURL *h, CURLoption o, struct curl_s
 typedef size_t (*mr_curl_data_cb)(char *, size_t, size_t, void *);
 static inline CURLcode mr_curl_setopt_datacb(CURL *h, CURLoption o, mr_curl_data_cb _Nullable cb) { return curl_easy_setopt(h, o, cb); }
 static inline CURLcode mr_curl_getinfo_long(CURL *h, CURLINFO i, long *out) { return curl_easy_getinfo(h, i, out); }
+// SMTP envelope recipients: libcurl keeps the list pointer, so it must outlive the transfer.
+static inline struct curl_slist *_Nullable mr_curl_slist_append(struct curl_slist *_Nullable list, const char *value) {
+    return curl_slist_append(list, value);
+}
 #pragma clang assume_nonnull end
 #endif

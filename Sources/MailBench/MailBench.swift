@@ -5,7 +5,7 @@ import ArgumentParser
 struct MailBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailroom-bench",
-        abstract: "Mailroom benchmarks against the local test PostgreSQL and Dovecot.",
-        subcommands: [IngestCommand.self]
+        abstract: "Mailroom benchmarks against the local test PostgreSQL, Dovecot and Postfix.",
+        subcommands: [IngestCommand.self, SendCommand.self]
     )
 }

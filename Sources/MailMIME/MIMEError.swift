@@ -1,5 +1,6 @@
-/// The one error of the MIME layer: thrown only when the input holds nothing usable as a message.
-/// Anything malformed but tolerable is reported in `ParsedMessage.problems` instead.
+/// The one error of the MIME layer: thrown when the input holds nothing usable as a message, or when
+/// an outgoing message cannot be composed. Anything malformed but tolerable in parsed mail is
+/// reported in `ParsedMessage.problems` instead.
 public struct MIMEError: Error, Sendable, CustomStringConvertible {
     /// What went wrong, as an extensible set of codes.
     public struct Code: Sendable, Hashable, CustomStringConvertible {
@@ -13,6 +14,10 @@ public struct MIMEError: Error, Sendable, CustomStringConvertible {
         public static let noMessage = Code("noMessage")
         /// A message was constructed but it has neither header fields nor any content.
         public static let nothingUsable = Code("nothingUsable")
+        /// A value cannot become a header field (a line break, a malformed message id).
+        public static let invalidHeader = Code("invalidHeader")
+        /// GMime could not build the message.
+        public static let composeFailed = Code("composeFailed")
     }
 
     public var code: Code

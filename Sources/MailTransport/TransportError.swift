@@ -30,6 +30,8 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         public static let responseTooLarge = Code("responseTooLarge")
         /// The server's answer could not be understood, or a request could not be expressed.
         public static let protocolError = Code("protocolError")
+        /// The SMTP server refused the sender, a recipient or the message (`replyCode` says how).
+        public static let rejected = Code("rejected")
 
         public var description: String { name }
     }
@@ -38,16 +40,31 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
     /// libcurl's `CURLcode`, when the error came from libcurl.
     public var curlCode: Int?
     public var detail: String
+    /// The SMTP reply code that ended the transaction (e.g. 554), when an SMTP server answered.
+    public var replyCode: Int?
+    /// `IMAP` or `SMTP`: which protocol failed.
+    public var service: String
 
-    public init(_ code: Code, curlCode: Int? = nil, detail: String) {
+    public init(_ code: Code, curlCode: Int? = nil, detail: String, replyCode: Int? = nil, service: String = "IMAP") {
         self.code = code
         self.curlCode = curlCode
         self.detail = detail
+        self.replyCode = replyCode
+        self.service = service
     }
 
     public var description: String {
         let curl = curlCode.map { " (curl \($0))" } ?? ""
-        return "IMAP transport error \(code)\(curl): \(detail)"
+        let reply = replyCode.map { " reply \($0)" } ?? ""
+        return "\(service) transport error \(code)\(curl)\(reply): \(detail)"
+    }
+
+    /// For submission: worth trying again later. A 4xx reply (RFC 5321 §4.2.1: transient negative
+    /// completion), a failed connection, a timeout or a dropped connection are temporary; a 5xx reply
+    /// (refused recipient, failed authentication), a TLS failure or anything else is permanent.
+    public var isTemporary: Bool {
+        if let replyCode { return (400..<500).contains(replyCode) }
+        return isTransient
     }
 
     /// Worth retrying later with the same request: the failure says nothing about the request.

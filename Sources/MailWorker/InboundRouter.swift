@@ -142,6 +142,9 @@ struct InboundRouter: Sendable {
             logger.warning("no eligible user: case left unassigned", metadata: [
                 "case_number": "\(created.number)", "distribution": "\(rules.distribution ?? "direct")"])
         }
+        let caseName = subject.isEmpty ? "(no subject)" : subject
+        try AutoReplier.enqueueIfAllowed(conn, tenant: tenant, account: c.account, emailID: id, email: email,
+                                         caseRef: (created.number, caseName), signer: c.signer, caseID: created.id)
         return created.id
     }
 

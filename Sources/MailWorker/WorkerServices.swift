@@ -28,6 +28,7 @@ public struct WorkerServices: Sendable {
             "poll": PollJobHandler(pool: pool, importer: importer, worker: runnerConfig.owner, logger: logger),
             "trace": TraceJobHandler(),
             "noop": NoopJobHandler(),
+            "send": SendJobHandler(pool: pool, secrets: secrets, importer: importer, connections: SMTPConnectionCache(), logger: logger),
         ]
         let runner = JobRunner(pool: pool, handlers: handlers, config: runnerConfig, metrics: metrics, tenants: tenants,
                                logger: logger)

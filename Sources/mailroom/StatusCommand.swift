@@ -26,6 +26,8 @@ struct StatusCommand: AsyncParsableCommand {
         var folders: [FolderStatusQueries.FolderStatus]
         /// Open cases nobody could be assigned (no eligible user when they were created).
         var unassignedCases = 0
+        /// Accounts whose last SMTP attempt failed (connection, TLS, login), with when people were alerted.
+        var smtpFailures: [MailAccountQueries.SMTPHealth] = []
     }
 
     func run() async throws {
@@ -56,11 +58,13 @@ struct StatusCommand: AsyncParsableCommand {
         let queues = try await pool.withConnection { try QueueStatusQueries.queueDepthByTenant($0, tenant: only) }
         var out: [TenantStatus] = []
         for t in tenants.sorted(by: { $0.slug < $1.slug }) {
-            let folders = try await pool.transaction(tenant: t.id) { try FolderStatusQueries.folderStatusList($0, tenant: t.id) }
+            let (folders, smtp) = try await pool.transaction(tenant: t.id) {
+                (try FolderStatusQueries.folderStatusList($0, tenant: t.id), try MailAccountQueries.mailAccountListSMTPFailing($0, tenant: t.id))
+            }
             let queue = queues.first { $0.tenant == t.slug }
                 ?? QueueStatusQueries.TenantQueue(tenant: t.slug)
             let unassigned = try await pool.transaction(tenant: t.id) { try CaseQueries.caseCountUnassignedOpen($0, tenant: t.id) }
-            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, unassignedCases: unassigned))
+            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, unassignedCases: unassigned, smtpFailures: smtp))
         }
         return out
     }
@@ -91,7 +95,15 @@ struct StatusCommand: AsyncParsableCommand {
                                 "\(f.messagesSkipped)", "\(f.failuresRetrying)", "\(f.failuresFailed)", oneLine(f.lastError, max: 60)])
             }
         }
-        return TextTable.render(queues) + "\n\n" + TextTable.render(folders)
+        var smtp: [[String]] = [["tenant", "account", "address", "smtp failing since", "alerted", "error"]]
+        for t in report {
+            for a in t.smtpFailures {
+                smtp.append([t.slug, a.name, a.address, a.lastErrorAt.map { duration(now.timeIntervalSince($0)) + " ago" } ?? "-",
+                             a.alertedAt.map { duration(now.timeIntervalSince($0)) + " ago" } ?? "no", oneLine(a.lastError, max: 60)])
+            }
+        }
+        let smtpTable = smtp.count > 1 ? "\n\n" + TextTable.render(smtp) : ""
+        return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable
     }
 
     /// The JSON document: `{"generated_at", "tenants": [{"tenant", "queue": {...}, "backlog",
@@ -109,6 +121,10 @@ struct StatusCommand: AsyncParsableCommand {
                 "backlog": t.folders.compactMap(\.backlog).reduce(0, +),
                 "failing_folders": t.folders.filter { $0.consecutiveFailures > 0 }.count,
                 "unassigned_cases": t.unassignedCases,
+                "smtp_failures": t.smtpFailures.map { a -> [String: Any] in
+                    ["account": a.name, "account_id": a.accountID.rawValue, "address": a.address, "last_error": value(a.lastError),
+                     "last_error_at": date(a.lastErrorAt), "alerted_at": date(a.alertedAt)]
+                },
                 "folders": t.folders.map { f -> [String: Any] in
                     [
                         "account": f.account, "account_id": f.accountID.rawValue,

@@ -42,6 +42,25 @@ public enum NotificationQueries {
             """)
     }
 
+    /// Alerts people that a mail account's SMTP is failing: the owner of a personal account, every
+    /// active admin of the tenant for a group account. The caller decides how often (at most once a
+    /// day per account, `SMTPAlertPolicy`). `data` holds the account and the error text, which never
+    /// carries a secret.
+    @discardableResult
+    public static func notificationCreateSMTPFailure(_ conn: PostgresConnection, tenant: TenantID, account: AccountID,
+                                                     error: String) throws -> Int {
+        try conn.execute("""
+            INSERT INTO notification (tenant_id, user_id, kind, data)
+            SELECT \(tenant), u.id, 'smtp_failure',
+                   jsonb_build_object('account_id', a.id, 'account', a.name, 'address', a.address, 'error', \(error)::text)
+            FROM mail_account a
+            JOIN app_user u ON u.tenant_id = a.tenant_id AND u.is_active
+                AND ((a.kind = 'personal' AND u.id = a.owner_user_id) OR (a.kind = 'group' AND u.is_admin))
+            WHERE a.tenant_id = \(tenant) AND a.id = \(account)
+            ORDER BY u.id
+            """)
+    }
+
     public struct Notification: Sendable, Equatable {
         public var userID: UserID
         public var kind: String

@@ -1,0 +1,92 @@
+import Foundation
+import MailCore
+
+/// What a caller asks to send (the arguments of `mailroom_queue_email`).
+public struct EmailDraft: Sendable {
+    public struct Attachment: Sendable, Equatable {
+        public var filename: String?
+        public var contentType: String
+        public var data: [UInt8]
+        public init(filename: String?, contentType: String, data: [UInt8]) {
+            self.filename = filename
+            self.contentType = contentType
+            self.data = data
+        }
+    }
+
+    public var account: AccountID
+    /// The sending user: the permission check is theirs.
+    public var user: UserID
+    public var to: [String]
+    public var cc: [String]
+    public var bcc: [String]
+    public var subject: String?
+    public var text: String?
+    public var html: String?
+    public var attachments: [Attachment]
+    /// `case`, `contact`, `account`, `lead` or `opportunity`, with its id.
+    public var parent: (type: String, id: Int64)?
+    public var replyToEmail: EmailID?
+    /// Without brackets; nil for a random one in the account's domain.
+    public var messageID: String?
+
+    public init(account: AccountID, user: UserID, to: [String], cc: [String] = [], bcc: [String] = [], subject: String?,
+                text: String?, html: String? = nil, attachments: [Attachment] = [], parent: (type: String, id: Int64)? = nil,
+                replyToEmail: EmailID? = nil, messageID: String? = nil) {
+        self.account = account
+        self.user = user
+        self.to = to
+        self.cc = cc
+        self.bcc = bcc
+        self.subject = subject
+        self.text = text
+        self.html = html
+        self.attachments = attachments
+        self.parent = parent
+        self.replyToEmail = replyToEmail
+        self.messageID = messageID
+    }
+}
+
+/// A queued email as the sender needs it: the row, its envelope and the account's SMTP settings.
+/// The SMTP secret stays sealed; the worker opens it right before connecting.
+public struct OutgoingEmail: Sendable {
+    public struct Address: Sendable, Equatable {
+        public var address: String
+        public var name: String?
+    }
+
+    public var tenantID: TenantID
+    public var id: EmailID
+    public var status: String
+    public var messageID: String
+    public var subject: String?
+    public var from: Address
+    public var to: [Address]
+    public var cc: [Address]
+    public var bcc: [Address]
+    public var replyTo: [Address]
+    public var bodyText: String?
+    public var bodyHTML: String?
+    public var inReplyTo: String?
+    public var references: [String]
+    public var isAutoReply: Bool
+    public var attachments: [EmailDraft.Attachment]
+    public var account: SMTPAccount
+}
+
+/// An account's SMTP settings and the IMAP settings store-sent needs.
+public struct SMTPAccount: Sendable, Equatable {
+    public var id: AccountID
+    public var kind: MailAccountRecord.Kind
+    public var address: String
+    public var host: String?
+    public var port: Int?
+    public var security: String
+    public var verifyTLS: Bool
+    public var username: String?
+    public var auth: String
+    public var secret: [UInt8]?
+    public var storeSent: Bool
+    public var sentFolder: String?
+}

@@ -1,0 +1,159 @@
+import CCurl
+import Foundation
+import MailCore
+
+/// Submits messages over SMTP with libcurl: one `CURL*` handle whose connection libcurl keeps open
+/// between messages (each `send` is one MAIL FROM / RCPT TO / DATA transaction).
+///
+/// Not Sendable and every method blocks: create and use a session on one `IOThread`.
+///
+/// How libcurl's SMTP support shapes this type:
+/// - Messages must have CRLF line ends: libcurl dot-stuffs only those, and with LF-only input a line
+///   holding a single `.` would end the message early (`MessageComposer` writes CRLF).
+/// - With STARTTLS libcurl skips AUTH silently when the server does not offer it, and without
+///   `CURLUSESSL_ALL` it would talk in clear text: TLS is always required unless `.none`.
+/// - One refused recipient aborts the transaction (no `CURLOPT_MAIL_RCPT_ALLOWFAILS`): the message
+///   goes to all recipients or to none, so a retry never delivers twice to the accepted ones.
+/// - Every line the server sent reaches the header callback: the last 4xx/5xx line there is the
+///   server's reason, kept (password scrubbed) in the error.
+public final class SMTPSession {
+    public let endpoint: SMTPEndpoint
+    let handle: CurlEasyHandle
+    /// The last server reply line of the last transfer, for callers that log acceptance.
+    public private(set) var lastReply: String?
+
+    public init(endpoint: SMTPEndpoint) throws {
+        guard (1...65535).contains(endpoint.port), !endpoint.host.isEmpty,
+            !endpoint.host.contains(where: { $0 == "/" || $0 == "@" || $0.isWhitespace })
+        else {
+            throw TransportError(.protocolError, detail: "invalid SMTP endpoint \(endpoint.host):\(endpoint.port)", service: "SMTP")
+        }
+        self.endpoint = endpoint
+        handle = try CurlEasyHandle()
+        try configure()
+    }
+
+    private func configure() throws {
+        let e = endpoint
+        let scheme = e.security == .tls ? "smtps" : "smtp"
+        let helo = (e.heloName ?? "").filter { $0.isLetter || $0.isNumber || $0 == "." || $0 == "-" }
+        try handle.set(CURLOPT_URL, "\(scheme)://\(e.host):\(e.port)/\(helo)")
+        try handle.set(CURLOPT_PROTOCOLS_STR, "smtp,smtps")
+        try handle.set(CURLOPT_NOSIGNAL, 1)
+        try handle.set(CURLOPT_TCP_KEEPALIVE, 1)
+        try handle.set(CURLOPT_MAXCONNECTS, 1)
+        try handle.set(CURLOPT_UPLOAD, 1)
+        if e.authentication != .none {
+            // Credentials as options, never in the URL, so no URL or error text can carry them.
+            try handle.set(CURLOPT_USERNAME, e.username)
+            try handle.set(CURLOPT_PASSWORD, e.password.value)
+            try handle.set(CURLOPT_LOGIN_OPTIONS, e.authentication == .plain ? "AUTH=PLAIN" : "AUTH=LOGIN")
+        }
+        switch e.security {
+        case .none: try handle.set(CURLOPT_USE_SSL, Int(CURLUSESSL_NONE.rawValue))
+        case .starttls, .tls: try handle.set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+        }
+        try handle.set(CURLOPT_SSL_VERIFYPEER, e.verifyTLS ? 1 : 0)
+        try handle.set(CURLOPT_SSL_VERIFYHOST, e.verifyTLS ? 2 : 0)
+        // libcurl has no default timeouts: a stalled server would hang the thread forever.
+        try handle.set(CURLOPT_CONNECTTIMEOUT_MS, max(1, milliseconds(e.connectTimeout)))
+        let ioSeconds = max(1, (milliseconds(e.ioTimeout) + 999) / 1000)
+        try handle.set(CURLOPT_LOW_SPEED_LIMIT, 1)
+        try handle.set(CURLOPT_LOW_SPEED_TIME, ioSeconds)
+        try handle.set(CURLOPT_SERVER_RESPONSE_TIMEOUT, ioSeconds)
+    }
+
+    /// Submits `message` (CRLF line ends) from envelope sender `from` to every address of
+    /// `recipients` (To, Cc and Bcc alike). Returns when the server accepted the message (250 after
+    /// DATA); throws `TransportError` otherwise, with `replyCode` when the server refused, and
+    /// `isTemporary` telling a retry apart from a permanent failure.
+    public func send(from: String, recipients: [String], message: [UInt8]) throws {
+        let envelope = [from] + recipients
+        guard !recipients.isEmpty,
+            envelope.allSatisfy({ !$0.isEmpty && !$0.contains(where: { $0 == "<" || $0 == ">" || $0.isNewline || $0 == " " }) })
+        else { throw TransportError(.protocolError, detail: "invalid envelope address", service: "SMTP") }
+        var slist: UnsafeMutablePointer<curl_slist>?
+        for r in recipients { slist = r.withCString { mr_curl_slist_append(slist, $0) } }
+        defer { curl_slist_free_all(slist) }
+        try handle.set(CURLOPT_MAIL_FROM, "<\(from)>")
+        try handle.setList(CURLOPT_MAIL_RCPT, slist)
+        defer { try? handle.setList(CURLOPT_MAIL_RCPT, nil) }
+        try handle.set(CURLOPT_INFILESIZE_LARGE, offset: message.count)
+
+        var retried = false
+        while true {
+            let transfer = CurlTransfer(upload: message, limit: 1 << 20)
+            let (code, text) = handle.perform(transfer)
+            let reply = Self.lastReply(transfer.header)
+            lastReply = reply.map { scrub($0.line) }
+            if code == CURLE_OK { return }
+            let reused = handle.info(CURLINFO_NUM_CONNECTS) == 0
+            let error = classify(code, message: text, reply: reply)
+            // A pooled connection the server closed fails before any byte arrives: nothing was
+            // submitted, so one more try on a fresh connection cannot send the message twice.
+            if !retried, reused, transfer.header.isEmpty, error.code == .connectionLost || error.code == .protocolError {
+                retried = true
+                continue
+            }
+            throw error
+        }
+    }
+
+    /// The last reply line with a 4xx or 5xx code (else the last reply line) of a server byte stream.
+    static func lastReply(_ stream: [UInt8]) -> (code: Int, line: String)? {
+        let lines = String(decoding: stream, as: UTF8.self).split(whereSeparator: { $0 == "\r\n" || $0 == "\n" || $0 == "\r" })
+        var last: (Int, String)?
+        var lastFailure: (Int, String)?
+        for line in lines {
+            guard line.count >= 3, let code = Int(line.prefix(3)), (200..<600).contains(code) else { continue }
+            let entry = (code, String(line.prefix(300)))
+            last = entry
+            if code >= 400 { lastFailure = entry }
+        }
+        return lastFailure ?? last
+    }
+
+    func classify(_ code: CURLcode, message: String, reply: (code: Int, line: String)?) -> TransportError {
+        let failedReply = reply.flatMap { $0.code >= 400 ? $0 : nil }
+        let kind: TransportError.Code
+        switch code {
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_PROXY:
+            kind = .connectFailed
+        case CURLE_OPERATION_TIMEDOUT:
+            kind = .timeout
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_USE_SSL_FAILED, CURLE_SSL_CERTPROBLEM,
+            CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+            CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CRL_BADFILE:
+            kind = .tlsFailed
+        case CURLE_LOGIN_DENIED:
+            kind = .authenticationFailed
+        case _ where failedReply != nil:
+            kind = .rejected
+        case CURLE_SEND_ERROR, CURLE_RECV_ERROR, CURLE_GOT_NOTHING, CURLE_PARTIAL_FILE:
+            kind = .connectionLost
+        default:
+            kind = .protocolError
+        }
+        var detail = message
+        if let failedReply { detail += ": \(failedReply.line)" }
+        return TransportError(kind, curlCode: Int(code.rawValue), detail: scrub(detail), replyCode: failedReply?.code,
+                              service: "SMTP")
+    }
+
+    /// Removes the password from text that may end up in logs.
+    func scrub(_ text: String) -> String {
+        let password = endpoint.password.value
+        guard password.count >= 3 else { return text }
+        return text.replacingOccurrences(of: password, with: "<redacted>")
+    }
+}
+
+extension CurlEasyHandle {
+    /// Sets a `curl_slist` option; the list must outlive every transfer that uses it.
+    func setList(_ option: CURLoption, _ list: UnsafeMutablePointer<curl_slist>?) throws {
+        let code = mr_curl_setopt_slist(raw, option, list)
+        guard code == CURLE_OK else {
+            throw TransportError(.protocolError, curlCode: Int(code.rawValue), detail: "setting libcurl list option \(option.rawValue) failed")
+        }
+    }
+}

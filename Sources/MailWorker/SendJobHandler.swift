@@ -1,0 +1,159 @@
+import Foundation
+import Logging
+import MailCore
+import MailCrypto
+import MailDomain
+import MailMIME
+import MailStore
+import MailTransport
+import Synchronization
+
+/// Runs a `send` job: composes the queued email, submits it over SMTP, records the outcome.
+///
+/// At most once per queueing: the attempt starts only while the row is still 'Sending', and 'Sent'
+/// is recorded in one statement right after the server's acceptance (`EmailQueries.emailMarkSent`).
+/// The one unavoidable window is between the server's 250 and that commit: a crash there leaves the
+/// row 'Sending', the job's lease expires, and the message is submitted again.
+///
+/// Before each attempt the sender's permission is checked again (`EmailQueries.emailSendRefusal`):
+/// a permission revoked after queueing fails the email with the reason, unsent.
+///
+/// Failures: temporary ones (4xx, connection errors, timeouts) are rethrown so the job retries with
+/// its backoff, until its last attempt marks the email Failed; permanent ones (5xx, TLS, composing)
+/// mark it Failed at once and end the job. Account-level failures (connect, TLS, authentication,
+/// timeout) are recorded on the account and alert its people at most once a day.
+struct SendJobHandler: JobHandler {
+    let pool: PostgresPool
+    let secrets: SecretBox
+    let importer: ImportRunner
+    let connections: SMTPConnectionCache
+    let logger: Logger
+
+    struct Payload: Decodable { var email: Int64 }
+
+    func handle(_ job: Job) async throws {
+        let p = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
+        let tenant = job.tenantID, id = EmailID(p.email)
+        guard let email = try await pool.transaction(tenant: tenant, { conn -> OutgoingEmail? in
+            guard try EmailQueries.emailSendAttemptStart(conn, tenant: tenant, id: id) else { return nil }
+            // Permission is checked again now, not only at queueing: a grant revoked meanwhile fails
+            // the email (final, with the reason) and nothing is submitted.
+            if let refusal = try EmailQueries.emailSendRefusal(conn, tenant: tenant, id: id) {
+                try EmailQueries.emailRecordSendFailure(conn, tenant: tenant, id: id, error: refusal, final: true)
+                return nil
+            }
+            return try EmailQueries.emailGetOutgoing(conn, tenant: tenant, id: id)
+        }) else { return }  // already sent, failed, deleted, or no longer permitted
+
+        let date = Date()
+        let bytes: [UInt8]
+        let endpoint: SMTPEndpoint
+        do {
+            bytes = try MessageComposer.compose(Self.message(email, date: date))
+            endpoint = try makeEndpoint(email.account, tenant: tenant)
+        } catch {
+            try await recordFailure(email, error: "\(error)", final: true, accountFailure: false)
+            return
+        }
+        let recipients = email.envelopeRecipients
+        let key = SMTPConnectionCache.key(tenant: tenant, account: email.account)
+        do {
+            let connection = try await connections.connection(key: key, endpoint: endpoint)
+            try await connection.send(from: email.from.address, recipients: recipients, message: bytes)
+        } catch let e as TransportError {
+            connections.drop(key: key)
+            let final = !e.isTemporary || job.attempt >= job.maxAttempts
+            let accountFailure = [.connectFailed, .tlsFailed, .authenticationFailed, .timeout].contains(e.code)
+            try await recordFailure(email, error: e.description, final: final, accountFailure: accountFailure)
+            if final { return }
+            throw e
+        }
+        try await pool.transaction(tenant: tenant) { conn in
+            try EmailQueries.emailMarkSent(conn, tenant: tenant, id: id, date: date, size: bytes.count)
+        }
+        if email.account.storeSent { await appendToSent(email, bytes: bytes) }
+    }
+
+    /// The MIME message of a queued email (`OutgoingEmail.message(date:)`).
+    static func message(_ e: OutgoingEmail, date: Date) -> OutgoingMessage { e.message(date: date) }
+
+    private func recordFailure(_ email: OutgoingEmail, error: String, final: Bool, accountFailure: Bool) async throws {
+        let tenant = email.tenantID, logger = self.logger
+        try await pool.transaction(tenant: tenant) { conn in
+            try EmailQueries.emailRecordSendFailure(conn, tenant: tenant, id: email.id, error: error, final: final)
+            guard accountFailure else { return }
+            let alert = try MailAccountQueries.mailAccountRecordSMTPFailure(conn, tenant: tenant, id: email.account.id, error: error) {
+                SMTPAlertPolicy.shouldAlert(isAccountFailure: true, lastAlertedAt: $0, now: Date())
+            }
+            if alert { try SMTPFailureAlert.notify(conn, tenant: tenant, account: email.account, error: error, logger: logger) }
+        }
+    }
+
+    func makeEndpoint(_ a: SMTPAccount, tenant: TenantID) throws -> SMTPEndpoint {
+        guard let host = a.host else { throw WorkerError("mail account \(a.id) has no SMTP host") }
+        let security = TransportSecurity(rawValue: a.security) ?? .starttls
+        let password = try a.secret.map {
+            try secrets.openSecret($0, context: MailAccountRecord.secretContext(tenant: tenant, account: a.id, field: "smtp_secret"))
+        } ?? Secret("")
+        return SMTPEndpoint(host: host, port: a.port ?? (security == .tls ? 465 : 587), security: security, verifyTLS: a.verifyTLS,
+                            authentication: SMTPEndpoint.Authentication(rawValue: a.auth) ?? .plain,
+                            username: a.username ?? a.address, password: password,
+                            heloName: a.address.split(separator: "@").last.map(String.init),
+                            connectTimeout: importer.settings.connectTimeout, ioTimeout: importer.settings.ioTimeout)
+    }
+
+    /// Appends the sent message to the account's Sent folder (IMAP APPEND, \Seen). The email is sent
+    /// whatever happens here, so a failure is logged, not thrown. The copy is never imported as new
+    /// mail: its Message-ID is already the row's.
+    private func appendToSent(_ email: OutgoingEmail, bytes: [UInt8]) async {
+        let tenant = email.tenantID
+        do {
+            guard let record = try await pool.transaction(tenant: tenant, {
+                try MailAccountQueries.mailAccountGet($0, tenant: tenant, id: email.account.id)
+            }) else { return }
+            let folder = email.account.sentFolder ?? "Sent"
+            let imap = try await IMAPConnection(endpoint: try importer.makeEndpoint(record), threadName: "imap-append-\(tenant)")
+            defer { imap.close() }
+            _ = try await imap.run { try $0.append(folder, message: bytes) }
+        } catch {
+            logger.warning("storing sent mail failed", metadata: ["tenant_id": "\(tenant)", "email_id": "\(email.id)", "error": "\(error)"])
+        }
+    }
+}
+
+/// An SMTP account failure becomes a notification for the tenant's admins (group account) or the
+/// owner (personal account). Called inside the transaction that recorded the failure and decided,
+/// at most once a day per account, to alert.
+enum SMTPFailureAlert {
+    static func notify(_ conn: PostgresConnection, tenant: TenantID, account: SMTPAccount, error: String, logger: Logger) throws {
+        let alerted = try NotificationQueries.notificationCreateSMTPFailure(conn, tenant: tenant, account: account.id, error: error)
+        logger.error("SMTP failure on mail account: alerted its \(account.kind == .group ? "tenant admins" : "owner")",
+                     metadata: ["tenant_id": "\(tenant)", "account_id": "\(account.id)", "error": "\(error)",
+                                "notified_users": "\(alerted)"])
+    }
+}
+
+/// Open SMTP connections by account, reused across sends (libcurl keeps each one open). A
+/// connection whose send failed is dropped; the next send opens a new one.
+final class SMTPConnectionCache: Sendable {
+    private let open = Mutex<[String: SMTPConnection]>([:])
+
+    static func key(tenant: TenantID, account: SMTPAccount) -> String {
+        // Settings are part of the key: changed credentials or servers never reuse an old connection.
+        "\(tenant)/\(account.id)/\(account.host ?? "")/\(account.port ?? 0)/\(account.security)/\(account.username ?? "")/\(account.secret?.hashValue ?? 0)"
+    }
+
+    func connection(key: String, endpoint: SMTPEndpoint) async throws -> SMTPConnection {
+        if let c = open.withLock({ $0[key] }) { return c }
+        let c = try await SMTPConnection(endpoint: endpoint, threadName: "smtp")
+        return open.withLock { cache in
+            if let existing = cache[key] { c.close(); return existing }
+            cache[key] = c
+            return c
+        }
+    }
+
+    func drop(key: String) {
+        open.withLock { $0.removeValue(forKey: key) }?.close()
+    }
+}

@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import MailCore
+import MailStore
+
+struct SendCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "send",
+        abstract: "Queue an email through an account on behalf of a user (the running workers send it).",
+        discussion: """
+            Goes through mailroom_queue_email, like the host CRM: the user's permission on the account, header
+            values, addresses and attachment sizes are checked by the database before anything is queued.
+            """)
+
+    @OptionGroup var global: GlobalOptions
+
+    @Option(help: "Tenant slug.")
+    var tenant: String
+
+    @Option(help: "Account name or address to send from.")
+    var from: String
+
+    @Option(name: .customLong("as"), help: "Username of the sending user (their permission is checked).")
+    var user: String
+
+    @Option(help: "Recipient (repeatable).") var to: [String] = []
+    @Option(help: "Cc recipient (repeatable).") var cc: [String] = []
+    @Option(help: "Bcc recipient (repeatable).") var bcc: [String] = []
+    @Option(help: "Subject.") var subject: String
+    @Option(help: "File holding the text body.") var body: String?
+    @Option(help: "File holding the HTML body.") var html: String?
+    @Option(help: "File to attach (repeatable); the content type is application/octet-stream unless given as FILE:TYPE/SUBTYPE.")
+    var attach: [String] = []
+
+    func run() async throws {
+        global.bootstrapLogging()
+        func read(_ path: String) throws -> [UInt8] {
+            guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }
+            return Array(data)
+        }
+        let text = try body.map { String(decoding: try read($0), as: UTF8.self) }
+        let htmlBody = try html.map { String(decoding: try read($0), as: UTF8.self) }
+        let attachments = try attach.map { spec -> EmailDraft.Attachment in
+            let parts = spec.split(separator: ":", maxSplits: 1).map(String.init)
+            let path = parts[0]
+            return .init(filename: URL(fileURLWithPath: path).lastPathComponent,
+                         contentType: parts.count > 1 ? parts[1] : "application/octet-stream", data: try read(path))
+        }
+        let pool = try global.makePool(connections: 1)
+        defer { pool.close() }
+        let (slug, accountName, username) = (tenant, from, user)
+        let (to, cc, bcc, subject) = (self.to, self.cc, self.bcc, self.subject)
+        let id = try await pool.withConnection { conn -> EmailID in
+            guard let t = try TenantQueries.tenantGetBySlug(conn, slug: slug) else { throw ValidationError("no tenant \"\(slug)\"") }
+            return try conn.transaction(tenant: t.id) { () -> EmailID in
+                guard let account = try MailAccountQueries.mailAccountFind(conn, tenant: t.id, nameOrAddress: accountName) else {
+                    throw ValidationError("no account \"\(accountName)\" in tenant \"\(slug)\"")
+                }
+                guard let userID: UserID = try conn.query("SELECT id FROM app_user WHERE tenant_id = \(t.id) AND username = \(username)")
+                    .first?.decode(at: 0) else { throw ValidationError("no user \"\(username)\" in tenant \"\(slug)\"") }
+                return try EmailQueries.emailQueue(conn, tenant: t.id, EmailDraft(
+                    account: account, user: userID, to: to, cc: cc, bcc: bcc, subject: subject, text: text, html: htmlBody,
+                    attachments: attachments))
+            }
+        }
+        print("queued email \(id)")
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+import Logging
+import MailCore
+import MailCrypto
+@testable import MailStore
+import MailTesting
+@testable import MailWorker
+
+/// Sending tests' set-up on top of `WorkerFixture`: group accounts that submit through the test
+/// Postfix, and a way to run this tenant's queued `send` jobs through the real handler.
+struct SendingFixture: Sendable {
+    let f: WorkerFixture
+    let handler: SendJobHandler
+
+    static func make() async throws -> SendingFixture {
+        let f = try await WorkerFixture.make()
+        var logger = Logger(label: "test.send")
+        logger.logLevel = .critical
+        return SendingFixture(f: f, handler: SendJobHandler(pool: f.pool, secrets: SecretBox(key: f.key), importer: f.runner(),
+                                                            connections: SMTPConnectionCache(), logger: logger))
+    }
+
+    /// A group account submitting as its own mailbox (index `i` in the manifest: password env:TEST_PW<i>).
+    func account(_ name: String, _ mailbox: TestMailbox, index: Int = 0, smtpPort: Int? = nil, smtpExtra: String = "",
+                 imapExtra: [String] = [], extra: [String] = []) -> TestGroupAccount {
+        TestGroupAccount(name: name, mailbox: mailbox, imapExtra: imapExtra, extra: [
+            "smtp: {host: \(f.server.host), port: \(smtpPort ?? f.server.submissionPort), security: starttls, verify_tls: false, "
+                + "password: env:TEST_PW\(index), shared: true\(smtpExtra)}",
+        ] + extra)
+    }
+
+    /// Provisions a tenant and makes alice an admin (she may send from every account).
+    func tenant(_ prefix: String, accounts: [TestGroupAccount]) async throws -> TenantID {
+        let (tenant, _) = try await f.tenant(prefix, accounts: accounts)
+        try await f.query(tenant) { try $0.execute("UPDATE app_user SET is_admin = true WHERE username = 'alice'") }
+        return tenant
+    }
+
+    func user(_ tenant: TenantID, _ username: String) async throws -> UserID {
+        try await f.query(tenant) { try $0.query("SELECT id FROM app_user WHERE username = \(username)").one().decode(at: 0) }
+    }
+
+    func accountID(_ tenant: TenantID, _ name: String) async throws -> AccountID {
+        try await f.query(tenant) { try $0.query("SELECT id FROM mail_account WHERE name = \(name)").one().decode(at: 0) }
+    }
+
+    func queue(_ tenant: TenantID, _ draft: EmailDraft) async throws -> EmailID {
+        try await f.query(tenant) { try EmailQueries.emailQueue($0, tenant: tenant, draft) }
+    }
+
+    /// Runs every ready `send` job of the tenant once, as attempt `attempt`; returns the errors thrown
+    /// (temporary failures) by email id. Each job is then marked done, as the runner would.
+    @discardableResult
+    func runSends(_ tenant: TenantID, attempt: Int = 1, maxAttempts: Int = 8) async throws -> [Int64: String] {
+        let jobs = try await f.query(tenant) { conn in
+            try conn.query("SELECT id, payload::text FROM job WHERE tenant_id = \(tenant) AND kind = 'send' AND state = 'ready' ORDER BY id")
+                .map { (try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1)) }
+        }
+        var errors: [Int64: String] = [:]
+        for (id, payload) in jobs {
+            let job = Job(id: id, tenantID: tenant, kind: "send", payload: payload, attempt: attempt, maxAttempts: maxAttempts,
+                          leaseEpoch: 1, isPeriodic: false)
+            do { try await handler.handle(job) } catch { errors[id] = "\(error)" }
+            try await f.query(tenant) { try $0.execute("UPDATE job SET state = 'done' WHERE id = \(id)") }
+        }
+        return errors
+    }
+
+    func status(_ tenant: TenantID, _ id: EmailID) async throws -> (status: String, error: String?) {
+        try await f.query(tenant) { conn in
+            let row = try conn.query("SELECT status, send_error FROM email WHERE id = \(id)").one()
+            return (try row.decode(at: 0), try row.decode(at: 1))
+        }
+    }
+
+    /// Waits until `mailbox`'s folder holds `count` messages (Postfix delivers asynchronously).
+    func waitForMessages(_ mailbox: TestMailbox, folder: String = "INBOX", count: Int, timeout: Duration = .seconds(30)) async throws -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            if (try? f.server.messageCount(mailbox, folder: folder)) ?? 0 >= count { return true }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        return false
+    }
+}
