@@ -28,7 +28,8 @@ public enum AutoReplier {
     }
 
     /// Queues an auto-reply to `email` (stored as `emailID`) when every rule allows it; returns the
-    /// reply's id. `caseRef` is the case the email created, when it created one.
+    /// reply's id. `caseRef` is the case the email created, when it created one; `caseID` (its id)
+    /// makes the reply an email of the case, whose Message-ID carries the case's signed token.
     @discardableResult
     public static func enqueueIfAllowed(_ conn: PostgresConnection, tenant: TenantID, account: MailAccountRecord,
                                         emailID: EmailID, email: NewEmail, caseRef: (number: Int64, name: String)?,
@@ -60,6 +61,7 @@ public enum AutoReplier {
         return try AutoReplyQueries.autoReplyQueue(conn, tenant: tenant, .init(
             account: account.id, answering: emailID, messageID: messageID,
             to: (to.address, to.name), from: (settings.fromAddress, settings.fromName), replyTo: settings.replyTo,
-            subject: subject, body: body, inReplyTo: email.messageID, references: email.references + [email.messageID]))
+            subject: subject, body: body, inReplyTo: email.messageID, references: email.references + [email.messageID],
+            parent: caseID.map { (RecordType.supportCase.rawValue, $0) }))
     }
 }

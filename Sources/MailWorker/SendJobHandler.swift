@@ -16,7 +16,9 @@ import Synchronization
 /// row 'Sending', the job's lease expires, and the message is submitted again.
 ///
 /// Before each attempt the sender's permission is checked again (`EmailQueries.emailSendRefusal`):
-/// a permission revoked after queueing fails the email with the reason, unsent.
+/// a permission revoked after queueing fails the email with the reason, unsent. An email with a
+/// parent record gets a Message-ID carrying the record's signed token (`RecordTokenSigner`) in that
+/// same transaction, before its first submission; later attempts keep it.
 ///
 /// Failures: temporary ones (4xx, connection errors, timeouts) are rethrown so the job retries with
 /// its backoff, until its last attempt marks the email Failed; permanent ones (5xx, TLS, composing)
@@ -34,6 +36,7 @@ struct SendJobHandler: JobHandler {
     func handle(_ job: Job) async throws {
         let p = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
         let tenant = job.tenantID, id = EmailID(p.email)
+        let tokenSigner = signer(for: tenant)
         guard let email = try await pool.transaction(tenant: tenant, { conn -> OutgoingEmail? in
             guard try EmailQueries.emailSendAttemptStart(conn, tenant: tenant, id: id) else { return nil }
             // Permission is checked again now, not only at queueing: a grant revoked meanwhile fails
@@ -42,7 +45,16 @@ struct SendJobHandler: JobHandler {
                 try EmailQueries.emailRecordSendFailure(conn, tenant: tenant, id: id, error: refusal, final: true)
                 return nil
             }
-            return try EmailQueries.emailGetOutgoing(conn, tenant: tenant, id: id)
+            guard var email = try EmailQueries.emailGetOutgoing(conn, tenant: tenant, id: id) else { return nil }
+            // An email on a record (a case reply ...) carries the record's signed token, so the answer
+            // threads back. Signed here, committed before anything is submitted: every attempt, the
+            // first and any retry after a crash, submits the same Message-ID.
+            if let parent = email.parent, let tokenSigner,
+               let signed = tokenSigner.messageID(replacing: email.messageID, for: parent, domain: Self.domain(of: email.account.address)),
+               try EmailQueries.emailSetMessageID(conn, tenant: tenant, id: id, current: email.messageID, messageID: signed) {
+                email.messageID = signed
+            }
+            return email
         }) else { return }  // already sent, failed, deleted, or no longer permitted
 
         let date = Date()
@@ -72,6 +84,16 @@ struct SendJobHandler: JobHandler {
             try EmailQueries.emailMarkSent(conn, tenant: tenant, id: id, date: date, size: bytes.count)
         }
         if email.account.storeSent { await appendToSent(email, bytes: bytes) }
+    }
+
+    /// The tenant's record-token signer; nil when the worker runs without the master key (then
+    /// Message-IDs stay as queued and replies thread only through stored Message-IDs).
+    private func signer(for tenant: TenantID) -> RecordTokenSigner? {
+        importer.settings.recordTokenKey.map { RecordTokenSigner(master: $0, tenant: tenant) }
+    }
+
+    static func domain(of address: String) -> String {
+        address.split(separator: "@").last.map(String.init) ?? "mailroom.invalid"
     }
 
     /// The MIME message of a queued email (`OutgoingEmail.message(date:)`).

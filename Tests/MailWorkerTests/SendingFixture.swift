@@ -16,7 +16,7 @@ struct SendingFixture: Sendable {
         let f = try await WorkerFixture.make()
         var logger = Logger(label: "test.send")
         logger.logLevel = .critical
-        return SendingFixture(f: f, handler: SendJobHandler(pool: f.pool, secrets: SecretBox(key: f.key), importer: f.runner(),
+        return SendingFixture(f: f, handler: SendJobHandler(pool: f.pool, secrets: SecretBox(key: f.key), importer: f.caseRunner(),
                                                             connections: SMTPConnectionCache(), logger: logger))
     }
 

@@ -14,7 +14,8 @@ public struct EmailDraft: Sendable {
         }
     }
 
-    public var account: AccountID
+    /// The account to send through; nil on a case reply means the case's source account.
+    public var account: AccountID?
     /// The sending user: the permission check is theirs.
     public var user: UserID
     public var to: [String]
@@ -30,7 +31,7 @@ public struct EmailDraft: Sendable {
     /// Without brackets; nil for a random one in the account's domain.
     public var messageID: String?
 
-    public init(account: AccountID, user: UserID, to: [String], cc: [String] = [], bcc: [String] = [], subject: String?,
+    public init(account: AccountID?, user: UserID, to: [String], cc: [String] = [], bcc: [String] = [], subject: String?,
                 text: String?, html: String? = nil, attachments: [Attachment] = [], parent: (type: String, id: Int64)? = nil,
                 replyToEmail: EmailID? = nil, messageID: String? = nil) {
         self.account = account
@@ -73,6 +74,9 @@ public struct OutgoingEmail: Sendable {
     public var isAutoReply: Bool
     public var attachments: [EmailDraft.Attachment]
     public var account: SMTPAccount
+    /// The record the email belongs to (a case it answers ...): its Message-ID carries this record's
+    /// signed token once the worker has signed it.
+    public var parent: RecordRef?
 }
 
 /// An account's SMTP settings and the IMAP settings store-sent needs.

@@ -23,7 +23,7 @@ extension EmailQueries {
             SELECT e.status, e.message_id, e.subject, e.from_address, e.from_name, e.body_text, e.body_html, e.in_reply_to,
                    e."references", e.is_auto_reply,
                    a.id, a.kind, a.address, a.smtp_host, a.smtp_port, a.smtp_security, a.smtp_verify_tls, a.smtp_username,
-                   a.smtp_auth, a.smtp_secret, a.smtp_store_sent, a.sent_folder
+                   a.smtp_auth, a.smtp_secret, a.smtp_store_sent, a.sent_folder, e.parent_type, e.parent_id
             FROM email e JOIN mail_account a ON a.tenant_id = e.tenant_id AND a.id = e.send_account_id
             WHERE e.tenant_id = \(tenant) AND e.id = \(id)
             """).first else { return nil }
@@ -45,6 +45,8 @@ extension EmailQueries {
             SELECT filename, content_type, data FROM attachment WHERE tenant_id = \(tenant) AND email_id = \(id) ORDER BY position
             """).map { EmailDraft.Attachment(filename: try $0.decode(at: 0), contentType: try $0.decode(at: 1), data: try $0.decode(at: 2)) }
         let references: PostgresTextArray = try row.decode(at: 8)
+        let parentType: String? = try row.decode(at: 22)
+        let parent = try parentType.flatMap(RecordType.init(rawValue:)).map { RecordRef($0, try row.decode(Int64.self, at: 23)) }
         return OutgoingEmail(
             tenantID: tenant, id: id, status: try row.decode(at: 0), messageID: try row.decode(at: 1), subject: try row.decode(at: 2),
             from: .init(address: try row.decode(at: 3), name: try row.decode(at: 4)), to: to, cc: cc, bcc: bcc, replyTo: replyTo,
@@ -55,7 +57,19 @@ extension EmailQueries {
                 address: try row.decode(at: 12), host: try row.decode(at: 13), port: try row.decode(at: 14),
                 security: try row.decode(at: 15), verifyTLS: try row.decode(at: 16), username: try row.decode(at: 17),
                 auth: try row.decode(at: 18), secret: try row.decode(at: 19), storeSent: try row.decode(at: 20),
-                sentFolder: try row.decode(at: 21)))
+                sentFolder: try row.decode(at: 21)),
+            parent: parent)
+    }
+
+    /// Replaces the Message-ID of the queued email `id` (still 'Sending' and still holding `current`)
+    /// with `messageID`; returns whether it did. The worker signs a reply's Message-ID this way, in the
+    /// transaction that starts the first attempt, so every attempt submits the same one.
+    public static func emailSetMessageID(_ conn: PostgresConnection, tenant: TenantID, id: EmailID, current: String,
+                                         messageID: String) throws -> Bool {
+        try conn.execute("""
+            UPDATE email SET message_id = \(messageID)
+            WHERE tenant_id = \(tenant) AND id = \(id) AND status = 'Sending' AND message_id = \(current)
+            """) == 1
     }
 
     /// Counts an attempt on a queued email; returns false when it is no longer queued (already sent,
@@ -89,7 +103,8 @@ extension EmailQueries {
     }
 
     /// Records that the server accepted the email: status Sent, the Date it carries, the size sent,
-    /// and the account's SMTP error cleared, in ONE statement, run right after acceptance. The only
+    /// an `email_sent` entry in its parent's stream (a case's last activity bumped too), and the
+    /// account's SMTP error cleared, in ONE statement, run right after acceptance. The only
     /// window where a crash makes the message go out twice is between the server's 250 and this
     /// statement's commit (the job is then rescued and submits again); nothing shorter is possible
     /// without the server's cooperation.
@@ -98,7 +113,13 @@ extension EmailQueries {
             WITH sent AS (
                 UPDATE email SET status = 'Sent', date_sent = \(date), sent_at = now(), size = \(size), send_error = NULL
                 WHERE tenant_id = \(tenant) AND id = \(id)
-                RETURNING send_account_id
+                RETURNING id, send_account_id, parent_type, parent_id
+            ), stream AS (
+                INSERT INTO stream_entry (tenant_id, record_type, record_id, kind, email_id)
+                SELECT \(tenant), parent_type, parent_id, 'email_sent', id FROM sent WHERE parent_type IS NOT NULL
+            ), touched AS (
+                UPDATE support_case c SET last_activity_at = now()
+                FROM sent WHERE c.tenant_id = \(tenant) AND sent.parent_type = 'case' AND c.id = sent.parent_id
             )
             UPDATE mail_account a SET smtp_last_error = NULL
             FROM sent WHERE a.tenant_id = \(tenant) AND a.id = sent.send_account_id AND a.smtp_last_error IS NOT NULL
