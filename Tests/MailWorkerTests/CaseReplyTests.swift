@@ -269,4 +269,43 @@ import Testing
         #expect(received.inReplyTo == [first])
         #expect(try await s.f.query(tenant) { try StreamQueries.streamKinds($0, tenant: tenant, record: supportCase) }.last == "email_sent")
     }
+
+    @Test func mailroomSendCaseRepliesOnTheCaseFromItsAccount() async throws {
+        let s = try await SendingFixture.make()
+        let support = try s.f.server.createMailbox(prefix: "reply-cli")
+        let customer = try s.f.server.createMailbox(prefix: "reply-cli-cust")
+        let first = "cli-\(UUID().uuidString)@customer.test"
+        try s.f.server.deliverToMaildir(support, messages: [TestMessages.plain(
+            id: first, subject: "Invoice wrong", from: "Carla Customer <\(customer.address)>", to: support.address)])
+        let (tenant, slug) = try await s.f.tenant("reply-cli", accounts: [supportAccount(s, support)])
+        _ = try await s.f.importAll(tenant, runner: s.f.caseRunner())
+        let supportCase = try #require(try await s.f.parent(tenant, first))
+        let body = FileManager.default.temporaryDirectory.appendingPathComponent("mailroom-case-reply-\(UUID().uuidString).txt")
+        try Data("Corrected invoice attached.\n".utf8).write(to: body)
+        defer { try? FileManager.default.removeItem(at: body) }
+
+        // alice is in the account's team with no role: refused; bob as an admin: queued.
+        try await s.f.query(tenant) { try $0.execute("UPDATE app_user SET is_admin = true WHERE username = 'bob'") }
+        let refused = try MailroomBinary.run(["send", "--tenant", slug, "--case", "1", "--as", "alice", "--subject", "Re: Invoice wrong",
+                                              "--body", body.path])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("may not send from mail account"), "\(refused.stderr)")
+        let missing = try MailroomBinary.run(["send", "--tenant", slug, "--case", "7", "--as", "bob", "--subject", "x"])
+        #expect(missing.status != 0)
+        #expect(missing.stderr.contains("no case #7"), "\(missing.stderr)")
+
+        let run = try MailroomBinary.run(["send", "--tenant", slug, "--case", "1", "--as", "bob", "--subject", "Re: Invoice wrong",
+                                          "--body", body.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let id = EmailID(try #require(Int64(run.stdout.replacingOccurrences(of: "queued email ", with: "")
+            .trimmingCharacters(in: .whitespacesAndNewlines))))
+        #expect(try await s.runSends(tenant).isEmpty)
+        #expect(try await s.status(tenant, id).status == "Sent")
+        #expect(try await s.waitForMessages(customer, count: 1))
+        let received = try #require(try await inbox(s, customer).first)
+        #expect(received.subject == "Re: [#1] Invoice wrong")
+        #expect(received.from.map(\.address) == [support.address])
+        #expect(received.inReplyTo == [first])
+        #expect(RecordTokenSigner(master: s.f.key, tenant: tenant).verify(try #require(received.messageID))?.id == supportCase.id)
+    }
 }
