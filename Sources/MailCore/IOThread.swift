@@ -10,6 +10,8 @@ public final class IOThread: Sendable {
     private struct State {
         var jobs: [@Sendable () -> Void] = []
         var stopped = false
+        /// The loop has returned: nothing submitted from now on would run.
+        var exited = false
     }
     private let state = Mutex(State())
     private let condition = NSCondition()
@@ -23,10 +25,14 @@ public final class IOThread: Sendable {
         thread.start()
     }
 
-    /// Runs `body` on this thread and returns its result to the awaiting task.
+    /// Runs `body` on this thread and returns its result to the awaiting task. Throws
+    /// `IOThreadStopped` when the thread has already exited (its owner closed it meanwhile): a job
+    /// nobody will run must not leave its task waiting forever.
     public func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
         try await withCheckedThrowingContinuation { (cont: CheckedContinuation<T, Error>) in
-            submit { cont.resume(with: Result { try body() }) }
+            if !submit({ cont.resume(with: Result { try body() }) }) {
+                cont.resume(throwing: IOThreadStopped(name: name))
+            }
         }
     }
 
@@ -35,53 +41,71 @@ public final class IOThread: Sendable {
     public func runSync<T: Sendable>(_ body: @escaping @Sendable () throws -> T) throws -> T {
         let box = Mutex<Result<T, Error>?>(nil)
         let done = DispatchSemaphore(value: 0)
-        submit {
+        let accepted = submit {
             let r = Result { try body() }
             box.withLock { $0 = r }
             done.signal()
         }
+        guard accepted else { throw IOThreadStopped(name: name) }
         done.wait()
         return try box.withLock { $0! }.get()
     }
 
-    /// Runs `body` after every job already submitted, then lets the thread exit.
+    /// Runs `body` after every job already submitted, then lets the thread exit. Once the thread has
+    /// exited, `body` runs on the caller (it usually frees the C handle, which must happen once).
     public func stop(finally body: @escaping @Sendable () -> Void = {}) {
-        submit(body)
         condition.lock()
-        state.withLock { $0.stopped = true }
+        let accepted = state.withLock { s -> Bool in
+            guard !s.exited else { return false }
+            s.jobs.append(body)
+            s.stopped = true
+            return true
+        }
         condition.signal()
         condition.unlock()
+        if !accepted { body() }
     }
 
-    private func submit(_ job: @escaping @Sendable () -> Void) {
+    /// Queues a job; false when the thread has exited and nobody would run it.
+    private func submit(_ job: @escaping @Sendable () -> Void) -> Bool {
         condition.lock()
-        state.withLock { $0.jobs.append(job) }
-        condition.signal()
-        condition.unlock()
+        defer { condition.unlock() }
+        let accepted = state.withLock { s -> Bool in
+            guard !s.exited else { return false }
+            s.jobs.append(job)
+            return true
+        }
+        if accepted { condition.signal() }
+        return accepted
     }
 
+    /// Runs jobs in submission order. After `stop`, it keeps running whatever arrives until it finds
+    /// the queue empty; it marks itself exited in the same critical section, so a job is either run
+    /// or refused (`submit` returns false), never dropped.
     private func loop() {
         while true {
             condition.lock()
             var batch: [@Sendable () -> Void] = []
-            var stopped = false
+            var exiting = false
             while true {
-                (batch, stopped) = state.withLock { s in
-                    defer { s.jobs.removeAll() }
-                    return (s.jobs, s.stopped)
+                (batch, exiting) = state.withLock { s in
+                    let jobs = s.jobs
+                    s.jobs.removeAll()
+                    if s.stopped && jobs.isEmpty { s.exited = true }
+                    return (jobs, s.exited)
                 }
-                if !batch.isEmpty || stopped { break }
+                if !batch.isEmpty || exiting { break }
                 condition.wait()
             }
             condition.unlock()
+            if exiting { return }
             for job in batch { job() }
-            if stopped && batch.isEmpty { return }
-            if stopped {
-                // Drain anything submitted after stop was requested, then exit.
-                let rest = state.withLock { s in defer { s.jobs.removeAll() }; return s.jobs }
-                for job in rest { job() }
-                return
-            }
         }
     }
+}
+
+/// A job was handed to an `IOThread` that had already exited.
+public struct IOThreadStopped: Error, CustomStringConvertible {
+    public var name: String
+    public var description: String { "I/O thread \(name) has stopped" }
 }

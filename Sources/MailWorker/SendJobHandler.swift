@@ -82,6 +82,8 @@ struct SendJobHandler: JobHandler {
         }
         try await pool.transaction(tenant: tenant) { conn in
             try EmailQueries.emailMarkSent(conn, tenant: tenant, id: id, date: date, size: bytes.count)
+            // A colleague's reply on a record tells the record's followers; an auto-reply does not.
+            if !email.isAutoReply { try NotificationQueries.notificationCreateForEmails(conn, tenant: tenant, emails: [id]) }
         }
         if email.account.storeSent { await appendToSent(email, bytes: bytes) }
     }

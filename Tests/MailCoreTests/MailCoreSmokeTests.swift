@@ -1,5 +1,6 @@
 import Testing
 import Foundation
+import Synchronization
 @testable import MailCore
 
 @Test func secretNeverPrints() {
@@ -25,4 +26,22 @@ import Foundation
     struct Boom: Error {}
     await #expect(throws: Boom.self) { try await t.run { throw Boom() } }
     t.stop()
+}
+
+/// A job handed to a thread that has exited is refused with an error, never left waiting: a task
+/// awaiting it would otherwise hang forever. The `finally` body of `stop` runs exactly once.
+@Test func ioThreadRefusesJobsAfterItExited() async throws {
+    let t = IOThread(name: "test-io-stop")
+    let freed = Mutex(0)
+    t.stop { freed.withLock { $0 += 1 } }
+    // Wait until the loop has exited: a job is then refused rather than queued.
+    let deadline = ContinuousClock.now + .seconds(10)
+    var refused = false
+    while !refused && ContinuousClock.now < deadline {
+        do { _ = try await t.run { 1 }; try await Task.sleep(for: .milliseconds(5)) } catch is IOThreadStopped { refused = true }
+    }
+    #expect(refused)
+    #expect(throws: IOThreadStopped.self) { try t.runSync { 1 } }
+    t.stop { freed.withLock { $0 += 1 } }
+    #expect(freed.withLock { $0 } == 2, "each stop's body ran once: the second on the caller")
 }

@@ -87,6 +87,11 @@ import Testing
         #expect(row.3 == "Support", "sent through the case's account")
         let stream = try await s.f.query(tenant) { try StreamQueries.streamKinds($0, tenant: tenant, record: supportCase) }
         #expect(stream == ["case_created", "assigned", "email_received", "email_sent"])
+        // alice's reply tells the case's other follower, bob, and never alice herself.
+        let toldOfReply = try await s.f.query(tenant) { try NotificationQueries.notificationList($0, tenant: tenant) }
+            .filter { $0.emailID == reply }
+        #expect(toldOfReply.map(\.userID) == [bob])
+        #expect(toldOfReply.map(\.kind) == ["email_sent"])
 
         // The customer answers from their client: In-Reply-To our Message-ID, the chain in References,
         // the subject as their client makes it. It reaches the support mailbox; the worker imports it.

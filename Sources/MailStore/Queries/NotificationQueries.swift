@@ -3,8 +3,9 @@ import MailCore
 /// Queries on `notification`. Call inside a transaction scoped to the tenant.
 public enum NotificationQueries {
     /// Notifies the followers of each email's parent record, and of the parent's CRM account, that
-    /// the email arrived: one notification per (user, email), idempotent. Never the sender (a user
-    /// holding the From address). Only users who can see the record: active users; for a case, also
+    /// the email arrived (`email_received`) or that a colleague sent it (`email_sent`, for a Sent
+    /// row): one notification per (user, email). Never the sender (a user holding the From address,
+    /// or the user who sent it through a shared account). Only users who can see the record: active users; for a case, also
     /// only admins, its assignee, its creator and members of its team (anyone, when it has no team).
     /// Emails without a parent are skipped. Returns the number of notifications created.
     @discardableResult
@@ -12,7 +13,8 @@ public enum NotificationQueries {
         guard !emails.isEmpty else { return 0 }
         return try conn.execute("""
             WITH e AS (
-                SELECT id, parent_type, parent_id, crm_account_id, lower(from_address) AS sender, subject
+                SELECT id, parent_type, parent_id, crm_account_id, lower(from_address) AS sender, subject, created_by_user_id,
+                       CASE WHEN status = 'Sent' THEN 'email_sent' ELSE 'email_received' END AS kind
                 FROM email WHERE tenant_id = \(tenant) AND id = ANY(\(PostgresArray(emails.map(\.rawValue)))::bigint[])
                   AND parent_id IS NOT NULL
             ), followers AS (
@@ -23,13 +25,14 @@ public enum NotificationQueries {
                 JOIN follow f ON f.tenant_id = \(tenant) AND f.record_type = 'account' AND f.record_id = e.crm_account_id
             )
             INSERT INTO notification (tenant_id, user_id, kind, email_id, record_type, record_id, data)
-            SELECT \(tenant), u.id, 'email_received', e.id, e.parent_type, e.parent_id,
+            SELECT \(tenant), u.id, e.kind, e.id, e.parent_type, e.parent_id,
                    jsonb_build_object('subject', e.subject, 'from', e.sender)
             FROM followers fo
             JOIN e ON e.id = fo.email_id
             JOIN app_user u ON u.tenant_id = \(tenant) AND u.id = fo.user_id AND u.is_active
             LEFT JOIN support_case c ON e.parent_type = 'case' AND c.tenant_id = \(tenant) AND c.id = e.parent_id
-            WHERE NOT EXISTS (SELECT 1 FROM email_address_owner o
+            WHERE u.id IS DISTINCT FROM e.created_by_user_id
+              AND NOT EXISTS (SELECT 1 FROM email_address_owner o
                               WHERE o.tenant_id = \(tenant) AND o.user_id = u.id AND o.address = e.sender)
               -- A user's own "don't notify" filter marked their copy of the email.
               AND NOT EXISTS (SELECT 1 FROM email_user eu
