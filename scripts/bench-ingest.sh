@@ -6,23 +6,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-started=0
-stop_servers() {
-    local status=$?
-    if [[ "$started" == 1 && "${KEEP_TESTENV:-0}" != 1 ]]; then
-        scripts/testenv.sh down || status=$((status == 0 ? 1 : status))
-    fi
-    exit "$status"
-}
-trap stop_servers EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# Servers that were all running before are someone else's: leave them up afterwards.
-if scripts/testenv.sh status | grep -qv ' running '; then started=1; fi
-scripts/testenv.sh up
-# shellcheck source=/dev/null
-source "${MAILROOM_TESTENV_DIR:-.testenv}/env"
+# shellcheck source=scripts/lib/testenv-session.sh
+source scripts/lib/testenv-session.sh
 swift build -c release --product mailroom-bench
 args=("$@")
 ((${#args[@]})) || args=(--messages 10000 --rounds 3)

@@ -8,26 +8,8 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-# Whether the servers were already up decides whether we stop them afterwards: read the status once
-# into a variable (grep -q on a pipe could cut the status short and read as "not running").
-started_env=0
-env_status=$(scripts/testenv.sh status 2>/dev/null || true)
-if ! grep -q '^postgres *running' <<<"$env_status" || ! grep -q '^dovecot *running' <<<"$env_status"; then
-    scripts/testenv.sh up
-    started_env=1
-fi
-stop_servers() {
-    local status=$?
-    if [[ $started_env == 1 && "${KEEP_TESTENV:-0}" != 1 ]]; then
-        scripts/testenv.sh down || status=$((status == 0 ? 1 : status))
-    fi
-    exit "$status"
-}
-trap stop_servers EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-# shellcheck source=/dev/null
-source "${MAILROOM_TESTENV_DIR:-.testenv}/env"
+# shellcheck source=scripts/lib/testenv-session.sh
+source scripts/lib/testenv-session.sh
 
 swift build -c release --product mailroom
 swift build -c release --product mailroom-queue-bench
