@@ -23,6 +23,7 @@ IMAPS_PORT=14993
 LMTP_PORT=14024
 MX_PORT=14025
 SUBMISSION_PORT=14587
+SMTPS_PORT=14465
 MAIL_USER=mailroom-mail
 START_TIMEOUT=${TESTENV_START_TIMEOUT:-60}
 
@@ -159,6 +160,8 @@ write_env_file() {
             MAILROOM_TEST_IMAPS_PORT "$IMAPS_PORT" \
             MAILROOM_TEST_MX_PORT "$MX_PORT" \
             MAILROOM_TEST_SUBMISSION_PORT "$SUBMISSION_PORT" \
+            MAILROOM_TEST_SMTPS_PORT "$SMTPS_PORT" \
+            MAILROOM_TEST_POSTFIX_LOG "$POSTFIX_DIR/postfix.log" \
             MAILROOM_TEST_DOVECOT_CONF "$DOVECOT_CONF" \
             MAILROOM_TEST_DOVECOT_PASSWD "$DOVECOT_USERS" \
             MAILROOM_TEST_DOVECOT_USERS_DIR "$DOVECOT_USERS_DIR" \
@@ -458,6 +461,12 @@ $HOST:$SUBMISSION_PORT inet n - n - - smtpd
   -o smtpd_sasl_auth_enable=yes
   -o smtpd_client_restrictions=permit_sasl_authenticated,reject
   -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
+$HOST:$SMTPS_PORT inet n - n - - smtpd
+  -o syslog_name=postfix/smtps
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_sasl_auth_enable=yes
+  -o smtpd_client_restrictions=permit_sasl_authenticated,reject
+  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject
 pickup     unix  n - n 60 1 pickup
 cleanup    unix  n - n -  0 cleanup
 qmgr       unix  n - n 300 1 qmgr
@@ -489,26 +498,30 @@ EOF
 }
 
 # Applies a changed configuration to a running Postfix without stopping it (`postfix reload`: the
-# master re-reads main.cf and master.cf and restarts its daemons as they finish).
+# master re-reads main.cf and master.cf, opens the listeners of services added to master.cf and restarts
+# its daemons as they finish). The env file is rewritten too, for variables of new listeners.
 postfix_reload() {
     if postfix_configure && postfix_running; then
         postfix -c "$POSTFIX_CONF_DIR" reload >>"$POSTFIX_DIR/start.log" 2>&1 || die "postfix reload failed (see $POSTFIX_DIR/start.log)"
+        wait_for "Postfix smtps" tls_answers "$SMTPS_PORT"
         echo "postfix reloaded with the new configuration"
     else
         echo "postfix configuration unchanged or postfix not running"
     fi
+    if [[ -s "$SECRET_FILE" ]]; then write_env_file; fi
 }
 
 postfix_start() {
     if postfix_running; then return; fi
     local port
-    for port in "$MX_PORT" "$SUBMISSION_PORT"; do require_free_port "$port"; done
+    for port in "$MX_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT"; do require_free_port "$port"; done
     postfix_configure || true
     rm -f "$POSTFIX_QUEUE/pid/master.pid"
     postfix -c "$POSTFIX_CONF_DIR" start >>"$POSTFIX_DIR/start.log" 2>&1 \
         || die "Postfix did not start (see $POSTFIX_DIR/start.log and postfix.log)"
     wait_for "Postfix MX" answers "$MX_PORT" "220"
     wait_for "Postfix submission" answers "$SUBMISSION_PORT" "220"
+    wait_for "Postfix smtps" tls_answers "$SMTPS_PORT"
 }
 
 postfix_stop() {
@@ -537,7 +550,7 @@ status() {
     [[ -r "$PG_DATA/postmaster.pid" ]] && pg_pid=$(head -n1 "$PG_DATA/postmaster.pid")
     state_line postgres "$pg_pid" "$HOST:$PG_PORT"
     state_line dovecot "$(dovecot_pid)" "imap $IMAP_PORT, imaps $IMAPS_PORT, lmtp $LMTP_PORT"
-    state_line postfix "$(postfix_pid)" "mx $MX_PORT, submission $SUBMISSION_PORT"
+    state_line postfix "$(postfix_pid)" "mx $MX_PORT, submission $SUBMISSION_PORT, smtps $SMTPS_PORT"
 }
 
 up() {
@@ -554,7 +567,7 @@ down() {
     dovecot_stop
     pg_stop
     local port left=()
-    for port in "$PG_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" "$MX_PORT" "$SUBMISSION_PORT"; do
+    for port in "$PG_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" "$MX_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT"; do
         local deadline=$((SECONDS + 10))
         while port_listening "$port" && ((SECONDS < deadline)); do sleep 0.1; done
         port_listening "$port" && left+=("$port")

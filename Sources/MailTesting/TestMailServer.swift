@@ -20,7 +20,7 @@ public struct TestMailbox: Sendable, Hashable {
 /// Tests isolate themselves by mailbox: each creates its own users with `createMailbox(prefix:)` and never
 /// touches anyone else's. Mail can arrive three ways: `deliverToMaildir` (files written straight into the
 /// Maildir, then indexed: thousands of messages a second), SMTP to `mxPort` (Postfix → LMTP → Dovecot, like
-/// real inbound mail), or authenticated submission on `submissionPort`.
+/// real inbound mail), or authenticated submission on `submissionPort` (STARTTLS) or `smtpsPort` (implicit TLS).
 ///
 /// The methods block while `doveadm` runs; they are for test set-up, not for code under test.
 public struct TestMailServer: Sendable {
@@ -45,6 +45,12 @@ public struct TestMailServer: Sendable {
     public let mxPort: Int
     /// Postfix submission: STARTTLS required, then AUTH PLAIN/LOGIN checked against the Dovecot users.
     public let submissionPort: Int
+    /// Postfix submission over implicit TLS (RFC 8314, what port 465 does): AUTH PLAIN/LOGIN as on
+    /// `submissionPort`.
+    public let smtpsPort: Int
+    /// Postfix's log file: one line per authenticated submission names the service, the SASL
+    /// mechanism and the user (`postfix/smtps/smtpd[…]: …: client=…, sasl_method=LOGIN, sasl_username=…`).
+    public let postfixLog: String
     public let dovecotConfig: String
     /// The shared passwd-file. Dovecot re-reads it at most once a second, so a line appended right after a
     /// lookup is not seen at once: `createMailbox` uses `usersDirectory` instead.
@@ -54,7 +60,7 @@ public struct TestMailServer: Sendable {
     public let mailRoot: String
 
     public init(
-        host: String, imapPort: Int, imapsPort: Int, mxPort: Int, submissionPort: Int,
+        host: String, imapPort: Int, imapsPort: Int, mxPort: Int, submissionPort: Int, smtpsPort: Int, postfixLog: String,
         dovecotConfig: String, passwdFile: String, usersDirectory: String, mailRoot: String
     ) {
         self.host = host
@@ -62,6 +68,8 @@ public struct TestMailServer: Sendable {
         self.imapsPort = imapsPort
         self.mxPort = mxPort
         self.submissionPort = submissionPort
+        self.smtpsPort = smtpsPort
+        self.postfixLog = postfixLog
         self.dovecotConfig = dovecotConfig
         self.passwdFile = passwdFile
         self.usersDirectory = usersDirectory
@@ -87,6 +95,8 @@ public struct TestMailServer: Sendable {
             imapsPort: try port("MAILROOM_TEST_IMAPS_PORT"),
             mxPort: try port("MAILROOM_TEST_MX_PORT"),
             submissionPort: try port("MAILROOM_TEST_SUBMISSION_PORT"),
+            smtpsPort: try port("MAILROOM_TEST_SMTPS_PORT"),
+            postfixLog: try string("MAILROOM_TEST_POSTFIX_LOG"),
             dovecotConfig: try string("MAILROOM_TEST_DOVECOT_CONF"),
             passwdFile: try string("MAILROOM_TEST_DOVECOT_PASSWD"),
             usersDirectory: try string("MAILROOM_TEST_DOVECOT_USERS_DIR"),

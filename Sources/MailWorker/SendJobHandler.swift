@@ -163,8 +163,10 @@ final class SMTPConnectionCache: Sendable {
     private let open = Mutex<[String: SMTPConnection]>([:])
 
     static func key(tenant: TenantID, account: SMTPAccount) -> String {
-        // Settings are part of the key: changed credentials or servers never reuse an old connection.
-        "\(tenant)/\(account.id)/\(account.host ?? "")/\(account.port ?? 0)/\(account.security)/\(account.username ?? "")/\(account.secret?.hashValue ?? 0)"
+        // Settings are part of the key: changed credentials, servers, certificate checking or SASL
+        // mechanism never reuse a connection opened under the old ones.
+        "\(tenant)/\(account.id)/\(account.host ?? "")/\(account.port ?? 0)/\(account.security)/\(account.verifyTLS)/\(account.auth)/"
+            + "\(account.username ?? "")/\(account.secret?.hashValue ?? 0)"
     }
 
     func connection(key: String, endpoint: SMTPEndpoint) async throws -> SMTPConnection {

@@ -1,6 +1,6 @@
 import Foundation
 import MailCore
-import MailTesting
+@testable import MailTesting
 import Testing
 
 /// The test mail server fixture itself: users it creates exist, mail it writes into a Maildir is indexed.
@@ -52,5 +52,16 @@ import Testing
         let status = try server.mailboxStatus(mailbox, fields: ["uidvalidity", "messages"])
         #expect(status["uidvalidity"] == "424242")
         #expect(status["messages"] == "1")
+    }
+
+    @Test func postfixSubmissionLinesParse() {
+        let user = "support-abc@test.local"
+        let smtps = "Dec 01 04:47:43 mx postfix/smtps/smtpd[7934]: 265D3521AC6: client=unknown[127.0.0.1], sasl_method=LOGIN, sasl_username=\(user)"
+        #expect(TestMailServer.submission(in: smtps[...], username: user) == PostfixSubmission(service: "smtps", mechanism: "LOGIN"))
+        let submission = smtps.replacingOccurrences(of: "smtps/", with: "submission/").replacingOccurrences(of: "LOGIN", with: "PLAIN")
+        #expect(TestMailServer.submission(in: submission[...], username: user) == PostfixSubmission(service: "submission", mechanism: "PLAIN"))
+        // Another user whose address ends like this one's, and lines without SASL, are not this user's.
+        #expect(TestMailServer.submission(in: smtps[...], username: "abc@test.local") == nil)
+        #expect(TestMailServer.submission(in: "Dec 01 mx postfix/smtpd[1]: connect from unknown[127.0.0.1]", username: user) == nil)
     }
 }
