@@ -208,3 +208,34 @@ BEGIN
 END $$;
 CREATE TRIGGER email_filter_access BEFORE INSERT OR UPDATE OR DELETE ON email_filter
     FOR EACH ROW EXECUTE FUNCTION mailroom_email_filter_access();
+
+-- The directory decides every right above and the send rights of 0005 (roles, team membership,
+-- admin flag, the addresses that route mail to a user's inbox). With a user set, only an active admin
+-- may write it: otherwise a user could make themselves admin, join the team of a shared account, or
+-- claim a colleague's address and receive their mail.
+CREATE FUNCTION mailroom_directory_access() RETURNS trigger
+    LANGUAGE plpgsql AS $$
+DECLARE
+    v_refusal text := mailroom_write_refusal(NULL, 'only admins manage users, teams, roles and addresses', NULL);
+BEGIN
+    IF v_refusal IS NOT NULL THEN
+        RAISE EXCEPTION 'user % may not % % rows: %', mailroom_current_user(), mailroom_write_verb(TG_OP),
+            TG_TABLE_NAME, v_refusal USING ERRCODE = '42501';
+    END IF;
+    RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+
+CREATE TRIGGER app_user_access BEFORE INSERT OR UPDATE OR DELETE ON app_user
+    FOR EACH ROW EXECUTE FUNCTION mailroom_directory_access();
+CREATE TRIGGER team_access BEFORE INSERT OR UPDATE OR DELETE ON team
+    FOR EACH ROW EXECUTE FUNCTION mailroom_directory_access();
+CREATE TRIGGER team_position_access BEFORE INSERT OR UPDATE OR DELETE ON team_position
+    FOR EACH ROW EXECUTE FUNCTION mailroom_directory_access();
+CREATE TRIGGER team_user_access BEFORE INSERT OR UPDATE OR DELETE ON team_user
+    FOR EACH ROW EXECUTE FUNCTION mailroom_directory_access();
+CREATE TRIGGER role_access BEFORE INSERT OR UPDATE OR DELETE ON role
+    FOR EACH ROW EXECUTE FUNCTION mailroom_directory_access();
+CREATE TRIGGER user_role_access BEFORE INSERT OR UPDATE OR DELETE ON user_role
+    FOR EACH ROW EXECUTE FUNCTION mailroom_directory_access();
+CREATE TRIGGER email_address_owner_access BEFORE INSERT OR UPDATE OR DELETE ON email_address_owner
+    FOR EACH ROW EXECUTE FUNCTION mailroom_directory_access();

@@ -317,6 +317,41 @@ import Testing
         ]), allowed: false, message: "may not create mail account \"d2\" <d2@acme.test>: the user is inactive", "dave over the cap")
     }
 
+    /// The directory (users, teams, roles, addresses) decides every right: with a user set only an
+    /// active admin writes it, so nobody grants themselves admin, a team, a role or an address.
+    @Test func onlyAdminsWriteTheDirectory() async throws {
+        let pool = try await TestDatabase.pool()
+        let f = try await Self.makeFixture(pool, prefix: "self-dir")
+        let t = f.tenant, alice = f.users["alice"]!, bob = f.users["bob"]!
+        let role = try await pool.transaction(tenant: t) { conn -> Int64 in
+            try conn.query("INSERT INTO role (tenant_id, name, group_email_account_permission) VALUES (\(t), 'agents', 'all') RETURNING id")
+                .one().decode(at: 0)
+        }
+        let writes: [(String, SQL)] = [
+            ("app_user", "UPDATE app_user SET is_admin = true WHERE id = \(alice)"),
+            ("app_user", "INSERT INTO app_user (tenant_id, username, name) VALUES (\(t), 'mallory', 'Mallory')"),
+            ("team_user", "INSERT INTO team_user (tenant_id, team_id, user_id) VALUES (\(t), \(f.team), \(alice))"),
+            ("user_role", "INSERT INTO user_role (tenant_id, user_id, role_id) VALUES (\(t), \(alice), \(role))"),
+            ("role", "UPDATE role SET group_email_account_permission = 'all' WHERE id = \(role)"),
+            ("team", "INSERT INTO team (tenant_id, name) VALUES (\(t), 'mine')"),
+            ("email_address_owner", "INSERT INTO email_address_owner (tenant_id, address, user_id) VALUES (\(t), 'boss@acme.test', \(alice))"),
+        ]
+        for (table, sql) in writes {
+            Self.expect(try await Self.attempt(pool, tenant: t, as: alice, [sql]), allowed: false,
+                        message: "user \(alice) may not", "alice writes \(table)")
+            if case .failure(let e) = try await Self.attempt(pool, tenant: t, as: alice, [sql]) {
+                #expect(e.message.contains("\(table) rows: only admins manage users, teams, roles and addresses"), "\(e.message)")
+            }
+            Self.expect(try await Self.attempt(pool, tenant: t, as: f.users["exadmin"]!, [sql]), allowed: false,
+                        message: "the user is inactive", "inactive admin writes \(table)")
+            Self.expect(try await Self.attempt(pool, tenant: t, as: f.users["admin"]!, [sql]), allowed: true, message: "", "admin writes \(table)")
+            Self.expect(try await Self.attempt(pool, tenant: t, as: nil, [sql]), allowed: true, message: "", "operator writes \(table)")
+        }
+        // Deleting a colleague is a directory write too.
+        Self.expect(try await Self.attempt(pool, tenant: t, as: alice, ["DELETE FROM app_user WHERE id = \(bob)"]),
+                    allowed: false, message: "may not delete app_user rows", "alice deletes bob")
+    }
+
     /// Another tenant's rows are invisible and unwritable, even to an admin; another tenant's user
     /// is nobody here.
     @Test func otherTenants() async throws {
