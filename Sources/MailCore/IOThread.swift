@@ -25,6 +25,9 @@ public final class IOThread: Sendable {
         thread.start()
     }
 
+    /// Whether the thread's loop has returned (after `stop`, once its queue ran empty).
+    public var hasExited: Bool { state.withLock { $0.exited } }
+
     /// Runs `body` on this thread and returns its result to the awaiting task. Throws
     /// `IOThreadStopped` when the thread has already exited (its owner closed it meanwhile): a job
     /// nobody will run must not leave its task waiting forever.
