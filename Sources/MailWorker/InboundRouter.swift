@@ -28,9 +28,35 @@ struct InboundRouter: Sendable {
             tenantSettings: try TenantQueries.tenantCaseSettings(conn, tenant: tenant),
             rules: account.kind == .group ? try MailAccountQueries.mailAccountCaseRules(conn, tenant: tenant, id: account.id) : nil,
             signer: settings.recordTokenKey.map { RecordTokenSigner(master: $0, tenant: tenant) })
+        // What every email of the batch needs to read, in two statements instead of two per email.
+        var batch = Batch(
+            parents: try EmailQueries.emailParentsByMessageID(conn, tenant: tenant, messageIDs: Array(Set(emails.flatMap {
+                RecordLinker.threadOrder(inReplyTo: $0.email.inReplyTo, references: $0.email.references)
+            }))),
+            owners: Dictionary(grouping: try AddressOwnerQueries.addressOwnerRecords(
+                conn, tenant: tenant, addresses: Array(Set(emails.flatMap { Self.linkAddresses($0.email).all }))), by: \.address))
         var linked: [EmailID] = []
-        for (id, email) in emails where try routeOne(conn, context, id: id, email: email) { linked.append(id) }
+        for (id, email) in emails where try routeOne(conn, context, id: id, email: email, batch: &batch) { linked.append(id) }
+        try EmailQueries.emailLinkMany(conn, tenant: tenant, batch.links)
         return linked
+    }
+
+    /// Lookups shared by a batch, and its plain links written together at the end.
+    struct Batch {
+        /// Parents of held emails by Message-ID; each routed email adds its own, so a reply later in
+        /// the same batch threads to it.
+        var parents: [String: RecordRef]
+        var owners: [String: [AddressOwner]]
+        /// Links to records other than cases (cases are written at once: they touch the case too).
+        var links: [(email: EmailID, parent: RecordRef)] = []
+    }
+
+    /// The addresses linking looks at: From, the first Reply-To, the first To (lowercased).
+    static func linkAddresses(_ email: NewEmail) -> (from: String?, replyTo: String?, to: String?, all: [String]) {
+        let from = email.from?.address.lowercased()
+        let replyTo = email.recipients.first { $0.kind == .replyTo }?.address.lowercased()
+        let to = email.recipients.first { $0.kind == .to }?.address.lowercased()
+        return (from, replyTo, to, [from, replyTo, to].compactMap { $0 })
     }
 
     /// Notifies followers of the emails' records (see `NotificationQueries.notificationCreateForEmails`).
@@ -49,7 +75,7 @@ struct InboundRouter: Sendable {
     }
 
     /// Links one email; returns whether it got a parent record.
-    private func routeOne(_ conn: PostgresConnection, _ c: Context, id: EmailID, email: NewEmail) throws -> Bool {
+    private func routeOne(_ conn: PostgresConnection, _ c: Context, id: EmailID, email: NewEmail, batch: inout Batch) throws -> Bool {
         let tenant = c.tenant
         let threadIDs = RecordLinker.threadOrder(inReplyTo: email.inReplyTo, references: email.references)
         // Rule 1: our own signed token; a verified token naming a record that no longer exists is skipped.
@@ -63,15 +89,12 @@ struct InboundRouter: Sendable {
         }
         // Rule 2: the parent of a held email of the thread, most specific header first.
         var threadParent: RecordRef?
-        if token == nil, !threadIDs.isEmpty {
-            let parents = try EmailQueries.emailParentsByMessageID(conn, tenant: tenant, messageIDs: threadIDs)
-            threadParent = threadIDs.lazy.compactMap { parents[$0] }.first
+        if token == nil {
+            let known = batch.parents
+            threadParent = threadIDs.lazy.compactMap { known[$0] }.first
         }
-        let from = email.from?.address.lowercased()
-        let replyTo = email.recipients.first { $0.kind == .replyTo }?.address.lowercased()
-        let to = email.recipients.first { $0.kind == .to }?.address.lowercased()
-        let owners = try AddressOwnerQueries.addressOwnerRecords(conn, tenant: tenant,
-                                                                addresses: Array(Set([from, replyTo, to].compactMap { $0 })))
+        let (from, replyTo, to, addresses) = Self.linkAddresses(email)
+        let owners = Set(addresses).flatMap { batch.owners[$0] ?? [] }
         let link = RecordLinker.decide(.init(token: token, threadParent: threadParent, from: from, replyTo: replyTo, to: to,
                                              owners: owners, businessToConsumer: c.tenantSettings.businessToConsumer))
 
@@ -96,10 +119,15 @@ struct InboundRouter: Sendable {
             parent = RecordRef(.supportCase, try createCase(conn, c, id: id, email: email, from: from, owners: owners))
         }
 
+        batch.parents[email.messageID] = parent
+        guard parent.type == .supportCase else {
+            batch.links.append((id, parent))  // written with the batch's other plain links
+            return true
+        }
         let account = try RecordQueries.recordAccount(conn, tenant: tenant, parent).account
         try EmailQueries.emailSetParent(conn, tenant: tenant, email: id, parent: parent, crmAccount: account)
         try StreamQueries.streamAdd(conn, tenant: tenant, record: parent, kind: .emailReceived, email: id)
-        if parent.type == .supportCase, let supportCase = try CaseQueries.caseGet(conn, tenant: tenant, id: parent.id) {
+        if let supportCase = try CaseQueries.caseGet(conn, tenant: tenant, id: parent.id) {
             try CaseQueries.caseTouch(conn, tenant: tenant, id: supportCase.id)
             if case .join = action, let rules = c.rules {
                 let senderIsUser = try from.map { !(try AddressOwnerQueries.addressOwnerUsers(conn, tenant: tenant, address: $0).isEmpty) } ?? false

@@ -24,6 +24,33 @@ extension EmailQueries {
             """)
     }
 
+    /// Links several emails to their records in one statement: each email's parent and the parent's
+    /// CRM account (an account is its own; a contact's or opportunity's account; a lead has none), and
+    /// an `email_received` entry in each record's stream, in the order given.
+    public static func emailLinkMany(_ conn: PostgresConnection, tenant: TenantID, _ links: [(email: EmailID, parent: RecordRef)]) throws {
+        guard !links.isEmpty else { return }
+        try conn.execute("""
+            WITH l AS (
+                SELECT * FROM unnest(\(PostgresArray(links.map(\.email.rawValue)))::bigint[],
+                                     \(PostgresArray(links.map(\.parent.type.rawValue)))::text[],
+                                     \(PostgresArray(links.map(\.parent.id)))::bigint[]) WITH ORDINALITY AS l(email_id, type, id, n)
+            ), a AS (
+                SELECT l.*, CASE l.type
+                    WHEN 'account' THEN (SELECT x.id FROM crm_account x WHERE x.tenant_id = \(tenant) AND x.id = l.id)
+                    WHEN 'contact' THEN (SELECT x.account_id FROM contact x WHERE x.tenant_id = \(tenant) AND x.id = l.id)
+                    WHEN 'opportunity' THEN (SELECT x.account_id FROM opportunity x WHERE x.tenant_id = \(tenant) AND x.id = l.id)
+                    WHEN 'case' THEN (SELECT x.account_id FROM support_case x WHERE x.tenant_id = \(tenant) AND x.id = l.id)
+                    END AS account_id
+                FROM l
+            ), linked AS (
+                UPDATE email e SET parent_type = a.type, parent_id = a.id, crm_account_id = a.account_id
+                FROM a WHERE e.tenant_id = \(tenant) AND e.id = a.email_id
+            )
+            INSERT INTO stream_entry (tenant_id, record_type, record_id, kind, email_id)
+            SELECT \(tenant), type, id, 'email_received', email_id FROM l ORDER BY n
+            """)
+    }
+
     /// Puts the email in the user's inbox (idempotent; an existing row keeps its state).
     public static func emailDeliverToUser(_ conn: PostgresConnection, tenant: TenantID, email: EmailID, user: UserID,
                                           folder: String = "inbox") throws {
