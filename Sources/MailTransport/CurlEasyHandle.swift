@@ -138,3 +138,23 @@ private func curlReadUpload(_ buffer: UnsafeMutablePointer<CChar>, _ size: Int, 
     transfer.uploadOffset += length
     return length
 }
+
+extension CurlEasyHandle {
+    /// TLS and timeouts, the same for IMAP and SMTP.
+    func setSecurityAndTimeouts(_ security: TransportSecurity, verifyTLS: Bool, connectTimeout: Duration,
+                                ioTimeout: Duration) throws {
+        switch security {
+        case .none: try set(CURLOPT_USE_SSL, Int(CURLUSESSL_NONE.rawValue))
+        // Without CURLUSESSL_ALL libcurl logs in over plain text when STARTTLS is missing.
+        case .starttls, .tls: try set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
+        }
+        try set(CURLOPT_SSL_VERIFYPEER, verifyTLS ? 1 : 0)
+        try set(CURLOPT_SSL_VERIFYHOST, verifyTLS ? 2 : 0)
+        // libcurl has no default timeouts: a stalled server would hang the thread forever.
+        try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, milliseconds(connectTimeout)))
+        let ioSeconds = max(1, (milliseconds(ioTimeout) + 999) / 1000)
+        try set(CURLOPT_LOW_SPEED_LIMIT, 1)
+        try set(CURLOPT_LOW_SPEED_TIME, ioSeconds)
+        try set(CURLOPT_SERVER_RESPONSE_TIMEOUT, ioSeconds)
+    }
+}

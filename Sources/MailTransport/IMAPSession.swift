@@ -71,19 +71,8 @@ public final class IMAPSession {
         // Credentials as options, never in the URL, so no URL or error text can carry them.
         try handle.set(CURLOPT_USERNAME, endpoint.username)
         try handle.set(CURLOPT_PASSWORD, endpoint.password.value)
-        switch endpoint.security {
-        case .none: try handle.set(CURLOPT_USE_SSL, Int(CURLUSESSL_NONE.rawValue))
-        // Without CURLUSESSL_ALL libcurl logs in over plain text when STARTTLS is missing.
-        case .starttls, .tls: try handle.set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
-        }
-        try handle.set(CURLOPT_SSL_VERIFYPEER, endpoint.verifyTLS ? 1 : 0)
-        try handle.set(CURLOPT_SSL_VERIFYHOST, endpoint.verifyTLS ? 2 : 0)
-        // libcurl has no default timeouts: a stalled server would hang the thread forever.
-        try handle.set(CURLOPT_CONNECTTIMEOUT_MS, max(1, milliseconds(endpoint.connectTimeout)))
-        let ioSeconds = max(1, (milliseconds(endpoint.ioTimeout) + 999) / 1000)
-        try handle.set(CURLOPT_LOW_SPEED_LIMIT, 1)
-        try handle.set(CURLOPT_LOW_SPEED_TIME, ioSeconds)
-        try handle.set(CURLOPT_SERVER_RESPONSE_TIMEOUT, ioSeconds)
+        try handle.setSecurityAndTimeouts(endpoint.security, verifyTLS: endpoint.verifyTLS,
+                                          connectTimeout: endpoint.connectTimeout, ioTimeout: endpoint.ioTimeout)
     }
 
     /// True when the session's connection was opened by its last command (a new TCP connection and

@@ -49,18 +49,7 @@ public final class SMTPSession {
             try handle.set(CURLOPT_PASSWORD, e.password.value)
             try handle.set(CURLOPT_LOGIN_OPTIONS, e.authentication == .plain ? "AUTH=PLAIN" : "AUTH=LOGIN")
         }
-        switch e.security {
-        case .none: try handle.set(CURLOPT_USE_SSL, Int(CURLUSESSL_NONE.rawValue))
-        case .starttls, .tls: try handle.set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
-        }
-        try handle.set(CURLOPT_SSL_VERIFYPEER, e.verifyTLS ? 1 : 0)
-        try handle.set(CURLOPT_SSL_VERIFYHOST, e.verifyTLS ? 2 : 0)
-        // libcurl has no default timeouts: a stalled server would hang the thread forever.
-        try handle.set(CURLOPT_CONNECTTIMEOUT_MS, max(1, milliseconds(e.connectTimeout)))
-        let ioSeconds = max(1, (milliseconds(e.ioTimeout) + 999) / 1000)
-        try handle.set(CURLOPT_LOW_SPEED_LIMIT, 1)
-        try handle.set(CURLOPT_LOW_SPEED_TIME, ioSeconds)
-        try handle.set(CURLOPT_SERVER_RESPONSE_TIMEOUT, ioSeconds)
+        try handle.setSecurityAndTimeouts(e.security, verifyTLS: e.verifyTLS, connectTimeout: e.connectTimeout, ioTimeout: e.ioTimeout)
     }
 
     /// Submits `message` (CRLF line ends) from envelope sender `from` to every address of
