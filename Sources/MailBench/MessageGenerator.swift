@@ -1,3 +1,4 @@
+import MailTesting
 import Foundation
 
 /// Deterministic, realistic test messages: the same seed and count always give the same bytes.
@@ -151,18 +152,3 @@ struct MessageGenerator {
     }
 }
 
-/// A small, fast, seedable generator (SplitMix64): deterministic across runs and platforms.
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-}

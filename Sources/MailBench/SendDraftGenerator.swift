@@ -1,3 +1,4 @@
+import MailTesting
 import Foundation
 import MailCore
 import MailStore

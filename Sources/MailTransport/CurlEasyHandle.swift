@@ -157,4 +157,21 @@ extension CurlEasyHandle {
         try set(CURLOPT_LOW_SPEED_TIME, ioSeconds)
         try set(CURLOPT_SERVER_RESPONSE_TIMEOUT, ioSeconds)
     }
+
+    /// The kind of failure for the libcurl codes that mean the same for every protocol: connecting,
+    /// timing out, TLS. Nil for codes each protocol reads its own way.
+    static func transportKind(_ code: CURLcode) -> TransportError.Code? {
+        switch code {
+        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_PROXY:
+            return .connectFailed
+        case CURLE_OPERATION_TIMEDOUT:
+            return .timeout
+        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_USE_SSL_FAILED, CURLE_SSL_CERTPROBLEM,
+            CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
+            CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CRL_BADFILE:
+            return .tlsFailed
+        default:
+            return nil
+        }
+    }
 }

@@ -169,14 +169,8 @@ public final class IMAPSession {
         let text = message.lowercased()
         let kind: TransportError.Code
         switch code {
-        case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_PROXY:
-            kind = .connectFailed
-        case CURLE_OPERATION_TIMEDOUT:
-            kind = .timeout
-        case CURLE_SSL_CONNECT_ERROR, CURLE_PEER_FAILED_VERIFICATION, CURLE_USE_SSL_FAILED, CURLE_SSL_CERTPROBLEM,
-            CURLE_SSL_CIPHER, CURLE_SSL_CACERT_BADFILE, CURLE_SSL_ISSUER_ERROR, CURLE_SSL_PINNEDPUBKEYNOTMATCH,
-            CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CRL_BADFILE:
-            kind = .tlsFailed
+        case _ where CurlEasyHandle.transportKind(code) != nil:
+            kind = CurlEasyHandle.transportKind(code)!
         case CURLE_LOGIN_DENIED:
             // libcurl reports a refused SELECT as 67, like a refused login.
             kind = text.contains("select failed") ? .noSuchFolder : .authenticationFailed

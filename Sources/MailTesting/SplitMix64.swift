@@ -1,0 +1,17 @@
+/// A small, fast, seedable generator (SplitMix64): deterministic across runs and platforms, for test
+/// data and benchmark resampling that must come out the same every time.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    /// A value in `0..<n` (modulo bias is negligible for the small `n` of test data).
+    public mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+}
