@@ -56,6 +56,16 @@ CREATE FUNCTION mailroom_write_verb(p_op text) RETURNS text
     SELECT CASE p_op WHEN 'INSERT' THEN 'create' WHEN 'UPDATE' THEN 'change' ELSE 'delete' END
 $$;
 
+-- Raises the refusal (SQLSTATE 42501) when there is one: "user 12 may not change <what>: <why>".
+CREATE FUNCTION mailroom_refuse_write(p_refusal text, p_op text, p_what text) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_refusal IS NOT NULL THEN
+        RAISE EXCEPTION 'user % may not % %: %', mailroom_current_user(), mailroom_write_verb(p_op), p_what, p_refusal
+            USING ERRCODE = '42501';
+    END IF;
+END $$;
+
 -- Why the acting user may not write mail account (kind, owner), or NULL.
 CREATE FUNCTION mailroom_account_write_refusal(p_kind text, p_owner bigint) RETURNS text
     LANGUAGE sql STABLE AS $$
@@ -68,27 +78,19 @@ $$;
 ------------------------------------------------------------------------------------------------
 
 CREATE FUNCTION mailroom_mail_account_access() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    refusal text;
 BEGIN
     IF mailroom_current_user() IS NULL THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        refusal := mailroom_account_write_refusal(OLD.kind, OLD.owner_user_id);
-        IF refusal IS NOT NULL THEN
-            RAISE EXCEPTION 'user % may not % mail account "%" <%>: %', mailroom_current_user(),
-                mailroom_write_verb(TG_OP), OLD.name, OLD.address, refusal USING ERRCODE = '42501';
-        END IF;
+        PERFORM mailroom_refuse_write(mailroom_account_write_refusal(OLD.kind, OLD.owner_user_id), TG_OP,
+            format('mail account "%s" <%s>', OLD.name, OLD.address));
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
     END IF;
-    refusal := mailroom_account_write_refusal(NEW.kind, NEW.owner_user_id);
-    IF refusal IS NOT NULL THEN
-        RAISE EXCEPTION 'user % may not % mail account "%" <%>: %', mailroom_current_user(),
-            mailroom_write_verb(TG_OP), NEW.name, NEW.address, refusal USING ERRCODE = '42501';
-    END IF;
+    PERFORM mailroom_refuse_write(mailroom_account_write_refusal(NEW.kind, NEW.owner_user_id), TG_OP,
+        format('mail account "%s" <%s>', NEW.name, NEW.address));
     RETURN NEW;
 END $$;
 CREATE TRIGGER mail_account_access BEFORE INSERT OR UPDATE OR DELETE ON mail_account
@@ -133,20 +135,14 @@ BEGIN
     IF TG_OP <> 'INSERT' THEN
         old_label := CASE TG_TABLE_NAME WHEN 'mail_folder' THEN format('folder "%s"', to_jsonb(OLD)->>'name') ELSE 'the team link' END;
         SELECT * INTO checked FROM mailroom_account_row_refusal(OLD.account_id, TG_OP = 'DELETE');
-        IF checked.refusal IS NOT NULL THEN
-            RAISE EXCEPTION 'user % may not % % of mail account %: %', mailroom_current_user(),
-                mailroom_write_verb(TG_OP), old_label, checked.account_label, checked.refusal USING ERRCODE = '42501';
-        END IF;
+        PERFORM mailroom_refuse_write(checked.refusal, TG_OP, old_label || ' of mail account ' || checked.account_label);
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
     END IF;
     new_label := CASE TG_TABLE_NAME WHEN 'mail_folder' THEN format('folder "%s"', to_jsonb(NEW)->>'name') ELSE 'the team link' END;
     SELECT * INTO checked FROM mailroom_account_row_refusal(NEW.account_id, false);
-    IF checked.refusal IS NOT NULL THEN
-        RAISE EXCEPTION 'user % may not % % of mail account %: %', mailroom_current_user(),
-            mailroom_write_verb(TG_OP), new_label, checked.account_label, checked.refusal USING ERRCODE = '42501';
-    END IF;
+    PERFORM mailroom_refuse_write(checked.refusal, TG_OP, new_label || ' of mail account ' || checked.account_label);
     RETURN NEW;
 END $$;
 CREATE TRIGGER mail_folder_access BEFORE INSERT OR UPDATE OR DELETE ON mail_folder
@@ -183,27 +179,18 @@ BEGIN
 END $$;
 
 CREATE FUNCTION mailroom_email_filter_access() RETURNS trigger LANGUAGE plpgsql AS $$
-DECLARE
-    refusal text;
 BEGIN
     IF mailroom_current_user() IS NULL THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
     END IF;
     IF TG_OP <> 'INSERT' THEN
-        refusal := mailroom_filter_write_refusal(OLD, TG_OP = 'DELETE');
-        IF refusal IS NOT NULL THEN
-            RAISE EXCEPTION 'user % may not % email filter "%": %', mailroom_current_user(),
-                mailroom_write_verb(TG_OP), OLD.name, refusal USING ERRCODE = '42501';
-        END IF;
+        PERFORM mailroom_refuse_write(mailroom_filter_write_refusal(OLD, TG_OP = 'DELETE'), TG_OP,
+            format('email filter "%s"', OLD.name));
     END IF;
     IF TG_OP = 'DELETE' THEN
         RETURN OLD;
     END IF;
-    refusal := mailroom_filter_write_refusal(NEW, false);
-    IF refusal IS NOT NULL THEN
-        RAISE EXCEPTION 'user % may not % email filter "%": %', mailroom_current_user(),
-            mailroom_write_verb(TG_OP), NEW.name, refusal USING ERRCODE = '42501';
-    END IF;
+    PERFORM mailroom_refuse_write(mailroom_filter_write_refusal(NEW, false), TG_OP, format('email filter "%s"', NEW.name));
     RETURN NEW;
 END $$;
 CREATE TRIGGER email_filter_access BEFORE INSERT OR UPDATE OR DELETE ON email_filter
@@ -215,13 +202,9 @@ CREATE TRIGGER email_filter_access BEFORE INSERT OR UPDATE OR DELETE ON email_fi
 -- claim a colleague's address and receive their mail.
 CREATE FUNCTION mailroom_directory_access() RETURNS trigger
     LANGUAGE plpgsql AS $$
-DECLARE
-    v_refusal text := mailroom_write_refusal(NULL, 'only admins manage users, teams, roles and addresses', NULL);
 BEGIN
-    IF v_refusal IS NOT NULL THEN
-        RAISE EXCEPTION 'user % may not % % rows: %', mailroom_current_user(), mailroom_write_verb(TG_OP),
-            TG_TABLE_NAME, v_refusal USING ERRCODE = '42501';
-    END IF;
+    PERFORM mailroom_refuse_write(mailroom_write_refusal(NULL, 'only admins manage users, teams, roles and addresses', NULL),
+        TG_OP, TG_TABLE_NAME || ' rows');
     RETURN CASE TG_OP WHEN 'DELETE' THEN OLD ELSE NEW END;
 END $$;
 
