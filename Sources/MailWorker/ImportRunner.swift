@@ -232,3 +232,27 @@ extension ImportReport {
         error = o.error ?? (o.fetchedAnything ? nil : error)
     }
 }
+
+extension ImportRunner {
+    /// Runs `body` on a logged-in IMAP connection of `account`: one kept by this replica's session
+    /// cache when there is one (returned after success, dropped after an error, whose connection
+    /// state is unknown), else a new connection closed afterwards.
+    func withIMAP<T: Sendable>(_ account: MailAccountRecord, threadName: String,
+                               _ body: (IMAPConnection) async throws -> T) async throws -> T {
+        let endpoint = try makeEndpoint(account)
+        guard let sessions else {
+            let imap = try await IMAPConnection(endpoint: endpoint, threadName: threadName)
+            defer { imap.close() }
+            return try await body(imap)
+        }
+        let imap = try await sessions.checkout(account: account.id, endpoint: endpoint, threadName: threadName)
+        do {
+            let value = try await body(imap)
+            sessions.checkin(imap, endpoint: endpoint)
+            return value
+        } catch {
+            sessions.discard(imap)
+            throw error
+        }
+    }
+}

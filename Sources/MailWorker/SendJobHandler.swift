@@ -136,9 +136,10 @@ struct SendJobHandler: JobHandler {
                 try MailAccountQueries.mailAccountGet($0, tenant: tenant, id: email.account.id)
             }) else { return }
             let folder = email.account.sentFolder ?? "Sent"
-            let imap = try await IMAPConnection(endpoint: try importer.makeEndpoint(record), threadName: "imap-append-\(tenant)")
-            defer { imap.close() }
-            _ = try await imap.run { try $0.append(folder, message: bytes) }
+            // The poller's kept connection to this mailbox when there is one: no login per sent email.
+            _ = try await importer.withIMAP(record, threadName: "imap-\(tenant)-\(record.id)") { imap in
+                try await imap.run { try $0.append(folder, message: bytes) }
+            }
         } catch {
             logger.warning("storing sent mail failed", metadata: ["tenant_id": "\(tenant)", "email_id": "\(email.id)", "error": "\(error)"])
         }

@@ -140,4 +140,40 @@ import Testing
         #expect(try await s.f.count(tenant, "SELECT count(*) FROM email") == 1)
         #expect(try await s.f.count(tenant, "SELECT count(*) FROM email_account_link WHERE folder_id IS NOT NULL") == 1)
     }
+
+    /// With a session cache (as the long-running worker has), storing sent mail uses the poller's
+    /// kept connection instead of logging in again, and the poll after it still works on it.
+    @Test func storeSentReusesThePollersKeptConnection() async throws {
+        let s = try await SendingFixture.make()
+        let support = try s.f.server.createMailbox(prefix: "send-kept")
+        let customer = try s.f.server.createMailbox(prefix: "send-kept-cust")
+        try s.f.server.createFolder(support, folder: "Sent")
+        let tenant = try await s.tenant("send-kept", accounts: [s.account("Support", support, smtpExtra: ", store_sent: true",
+                                                                          imapExtra: ["sent_folder: Sent", "folders: [INBOX, Sent]"])])
+        let sessions = IMAPSessionCache()
+        let base = s.f.caseRunner()
+        let runner = ImportRunner(pool: base.pool, secrets: base.secrets, settings: base.settings, logger: base.logger, sessions: sessions)
+        let handler = SendJobHandler(pool: s.f.pool, secrets: base.secrets, importer: runner,
+                                     connections: SMTPConnectionCache(), logger: base.logger)
+        _ = try await s.f.importAll(tenant, runner: runner)
+        #expect(sessions.stats.opened == 1 && sessions.stats.idle == 1, "the poll kept its connection")
+
+        let id = try await s.queue(tenant, EmailDraft(account: try await s.accountID(tenant, "Support"), user: try await s.user(tenant, "alice"),
+                                                      to: [customer.address], subject: "Kept", text: "copy"))
+        let job = try await s.f.query(tenant) { conn in
+            let row = try conn.query("SELECT id, payload::text FROM job WHERE tenant_id = \(tenant) AND kind = 'send' AND state = 'ready'").one()
+            return (try row.decode(Int64.self, at: 0), try row.decode(String.self, at: 1))
+        }
+        try await handler.handle(Job(id: job.0, tenantID: tenant, kind: "send", payload: job.1, attempt: 1, maxAttempts: 3,
+                                     leaseEpoch: 1, isPeriodic: false))
+        #expect(try await s.status(tenant, id).status == "Sent")
+        #expect(try s.f.server.messageCount(support, folder: "Sent") == 1)
+        #expect(sessions.stats.opened == 1, "the append logged in no second time")
+        #expect(sessions.stats.reused >= 1)
+
+        let reports = try await s.f.importAll(tenant, runner: runner)
+        #expect(reports.allSatisfy { $0.error == nil })
+        #expect(reports.reduce(0) { $0 + $1.linkedExisting } == 1, "the stored copy is linked, not imported again")
+        #expect(try await s.f.count(tenant, "SELECT count(*) FROM email") == 1)
+    }
 }
