@@ -42,13 +42,15 @@ struct FolderImporter: Sendable {
         // The start is recorded and the cursor read in one transaction, before EXAMINE: reading it
         // after would not make it fresher (the row lock ends with the transaction either way), and
         // every store re-reads the cursor under its lock before moving it.
-        let folder = try await pool.transaction(tenant: tenant) { conn in
+        // Filters are read in the same transaction, once per poll: a change in the database applies
+        // to the next poll, and an empty poll pays no transaction of its own for them.
+        let (folder, filters) = try await pool.transaction(tenant: tenant) { conn in
             try MailFolderQueries.mailFolderPollStarted(conn, tenant: tenant, id: initial.id)
-            return try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: initial.id)
+            return (try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: initial.id),
+                    try EmailFilterQueries.emailFilterListForAccount(conn, tenant: tenant, account: account.id))
         }
         let name = initial.name
-        // Filters are read once per poll: a change in the database applies to the next poll.
-        let filing = try await MailFiling.load(pool, account: account)
+        let filing = MailFiling(account: account, filters: filters)
         let status = try await imap.run { try $0.examine(name) }
         let plan = FolderSyncPlan.decide(
             cursor: .init(uidValidity: folder.uidValidity, lastUID: folder.lastUID),

@@ -4,7 +4,7 @@ import MailDomain
 import MailMIME
 import MailStore
 
-/// The filters and filing rules of one account for one poll: loaded once when the poll starts, so a
+/// The filters and filing rules of one account for one poll: read once when the poll starts, so a
 /// filter changed in the database applies to the next poll, no restart.
 ///
 /// The importer asks it three things: before a body is downloaded, whether the header block alone
@@ -22,14 +22,6 @@ struct MailFiling: Sendable {
         self.account = account
         accountFilters = filters.filter { $0.scope != .user }
         userFilters = Dictionary(grouping: filters.filter { $0.scope == .user && $0.userID != nil }, by: { $0.userID! })
-    }
-
-    static func load(_ pool: PostgresPool, account: MailAccountRecord) async throws -> MailFiling {
-        let tenant = account.tenantID
-        let filters = try await pool.transaction(tenant: tenant) { conn in
-            try EmailFilterQueries.emailFilterListForAccount(conn, tenant: tenant, account: account.id)
-        }
-        return MailFiling(account: account, filters: filters)
     }
 
     /// Whether headers should be fetched before bodies: only when a header-only skip filter exists.
