@@ -24,8 +24,17 @@ import Testing
         try f.server.deliverToMaildir(box, messages: Array(messages[0..<2]))
         let (tenant, _) = try await f.tenant("thread", accounts: [f.caseAccount(box)])
         _ = try await f.importAll(tenant, runner: f.caseRunner())
+        let activity = { try await f.query(tenant) { conn -> (Date, Date) in
+            let row = try conn.query("SELECT created_at, last_activity_at FROM support_case").one()
+            return (try row.decode(Date.self, at: 0), try row.decode(Date.self, at: 1))
+        } }
+        let afterFirst = try await activity()
         try f.server.deliverToMaildir(box, messages: Array(messages[2...]))
         _ = try await f.importAll(tenant, runner: f.caseRunner())
+        // Every email that joins the case bumps its last activity; its creation time stays.
+        let afterAll = try await activity()
+        #expect(afterAll.0 == afterFirst.0)
+        #expect(afterAll.1 > afterFirst.1)
 
         let cases = try await f.cases(tenant)
         #expect(cases.count == 1)
