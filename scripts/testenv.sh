@@ -227,6 +227,12 @@ BEGIN
 END
 $$;
 ALTER ROLE mailroom LOGIN PASSWORD 'mailroom' NOSUPERUSER CREATEDB NOBYPASSRLS;
+-- The worker's service role and the host CRM's role (docs/security.md): `mailroom migrate` grants them
+-- their rights in each database; tests log in as them to hold the promises against a real client.
+SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY['mailroom_service', 'mailroom_crm']) AS r
+WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
+ALTER ROLE mailroom_service LOGIN PASSWORD 'mailroom_service' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+ALTER ROLE mailroom_crm LOGIN PASSWORD 'mailroom_crm' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
 SELECT 'CREATE DATABASE mailroom_test OWNER mailroom'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'mailroom_test') \gexec
 SQL

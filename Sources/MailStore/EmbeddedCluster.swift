@@ -105,12 +105,15 @@ public struct EmbeddedCluster: Sendable {
     }
 
     /// Creates the `mailroom` role (LOGIN, not a superuser, no BYPASSRLS: row-level security applies to it)
-    /// and its database. Idempotent.
+    /// and its database, and the standard service and CRM roles (NOLOGIN until an operator gives them a
+    /// password; `mailroom migrate` grants them their rights). Idempotent.
     private func provision(_ tools: PostgresTools, port: Int) throws {
         // The password travels on stdin, never in argv (visible to every local user).
         let sql = """
             SELECT 'CREATE ROLE \(Self.role)' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '\(Self.role)') \\gexec
             ALTER ROLE \(Self.role) LOGIN NOSUPERUSER NOBYPASSRLS NOCREATEROLE PASSWORD '\(try password())';
+            SELECT 'CREATE ROLE ' || r || ' NOLOGIN' FROM unnest(ARRAY['\(DatabaseRoles.standard.service)', '\(DatabaseRoles.standard.crm)']) AS r
+            WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \\gexec
             SELECT 'CREATE DATABASE \(Self.role) OWNER \(Self.role)'
             WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '\(Self.role)') \\gexec
 

@@ -8,6 +8,7 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         case decodingFailed
         case migrationFailed
         case poolClosed
+        case invalidConfiguration
     }
 
     public var code: Code

@@ -1,11 +1,13 @@
 import ArgumentParser
+import Foundation
 import Logging
 import MailStore
 
 struct MigrateCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Apply pending schema migrations (safe to run from several replicas at once).")
+        abstract: "Apply pending schema migrations and changed functions, then grant the service and CRM roles their access (safe to run from several replicas at once).",
+        discussion: "Role names: MAILROOM_SERVICE_ROLE (default mailroom_service) and MAILROOM_CRM_ROLE (default mailroom_crm). See docs/security.md.")
 
     @OptionGroup var global: GlobalOptions
 
@@ -21,7 +23,7 @@ struct MigrateCommand: AsyncParsableCommand {
         guard let dir = directory ?? Migrator.defaultDirectory() else {
             throw ValidationError("no migrations directory found; pass --migrations DIR or set MAILROOM_MIGRATIONS")
         }
-        let migrator = try Migrator(directory: dir)
+        let migrator = try Migrator(directory: dir, roles: try DatabaseRoles.fromEnvironment(ProcessInfo.processInfo.environment))
         return try await pool.withConnection { try migrator.apply(on: $0) }
     }
 }

@@ -1,0 +1,90 @@
+-- Who may do what, for the three roles (docs/security.md):
+--   * the owner: the role that runs `mailroom migrate` and `mailroom apply`, owns every object; the
+--     operator. Bound by row-level security like everyone (FORCE), plus the narrow cross-tenant
+--     policies below on tenants and the queue.
+--   * the service role (default `mailroom_service`): the workers. Every tenant table through its
+--     tenant setting, tenants and the queue across tenants (the fair claim walks all tenants), the
+--     case counter of `tenant`. No DDL, so it can neither switch row-level security off nor change
+--     a rule.
+--   * the CRM role (default `mailroom_crm`): the host CRM. Its own tenant's rows only, its own tenant
+--     row read-only, no table of the queue (jobs are reached through `mailroom_enqueue_send` and
+--     `mailroom_request_poll`), no service-only function.
+-- `mailroom migrate` calls `mailroom_apply_access(service, crm)` after applying anything, so a new
+-- table or function gets its grants, and every function its pinned search_path, without a new rule.
+
+-- True when the caller is the owner or the service role: trusted to write what only the service
+-- writes (auto-replies, send results). Replaced by `mailroom_apply_access` with the real role names;
+-- until then nobody is trusted.
+CREATE OR REPLACE FUNCTION mailroom_caller_trusted() RETURNS boolean
+    LANGUAGE sql STABLE AS $$ SELECT false $$;
+
+CREATE OR REPLACE FUNCTION mailroom_apply_access(p_service name, p_crm name) RETURNS void
+    LANGUAGE plpgsql AS $$
+DECLARE
+    s name := current_schema();
+    owner_role name := current_user;
+    r record;
+BEGIN
+    IF p_service = owner_role OR p_crm = owner_role OR p_service = p_crm THEN
+        RAISE EXCEPTION 'the owner (%), service (%) and CRM (%) roles must be three different roles',
+            owner_role, p_service, p_crm USING ERRCODE = '22023';
+    END IF;
+    IF EXISTS (SELECT 1 FROM pg_roles WHERE rolname IN (p_service, p_crm) AND (rolsuper OR rolbypassrls)) THEN
+        RAISE EXCEPTION 'the service and CRM roles must be neither superusers nor BYPASSRLS: row-level security would not bind them'
+            USING ERRCODE = '42501';
+    END IF;
+
+    -- Exact names: a member that wants the role's rights must SET ROLE, and then it is the role.
+    EXECUTE format('CREATE OR REPLACE FUNCTION mailroom_caller_trusted() RETURNS boolean LANGUAGE sql STABLE '
+                   'AS %L', format('SELECT current_user IN (%L, %L)', owner_role, p_service));
+
+    EXECUTE format('GRANT USAGE ON SCHEMA %I TO %I, %I', s, p_service, p_crm);
+    EXECUTE format('GRANT USAGE ON ALL SEQUENCES IN SCHEMA %I TO %I, %I', s, p_service, p_crm);
+
+    FOR r IN
+        SELECT c.oid::regclass AS tbl, c.relname, c.relrowsecurity AND c.relforcerowsecurity AS forced,
+               EXISTS (SELECT 1 FROM pg_attribute a
+                       WHERE a.attrelid = c.oid AND a.attname = 'tenant_id' AND NOT a.attisdropped) AS tenant_owned
+        FROM pg_class c WHERE c.relnamespace = s::regnamespace AND c.relkind IN ('r', 'p')
+    LOOP
+        EXECUTE format('REVOKE ALL ON %s FROM PUBLIC, %I, %I', r.tbl, p_service, p_crm);
+        CONTINUE WHEN r.relname IN ('mailroom_migration', 'mailroom_repeatable');
+        IF NOT r.forced THEN
+            RAISE EXCEPTION 'table % has no forced row-level security', r.tbl USING ERRCODE = '42501';
+        END IF;
+        IF r.relname = 'tenant' THEN
+            EXECUTE format('GRANT SELECT, UPDATE (next_case_number) ON %s TO %I', r.tbl, p_service);
+            EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
+        ELSIF r.relname IN ('job', 'job_tenant_turn') THEN
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
+        ELSIF r.tenant_owned THEN
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I, %I', r.tbl, p_service, p_crm);
+        ELSE
+            RAISE EXCEPTION 'table % holds no tenant_id and has no rule in mailroom_apply_access', r.tbl
+                USING ERRCODE = '42501';
+        END IF;
+    END LOOP;
+
+    -- Across tenants: only the owner and the service, only here.
+    FOR r IN SELECT unnest(ARRAY['tenant', 'job', 'job_tenant_turn']) AS tbl LOOP
+        EXECUTE format('DROP POLICY IF EXISTS operator_all ON %I', r.tbl);
+        EXECUTE format('CREATE POLICY operator_all ON %I TO %I, %I USING (true) WITH CHECK (true)',
+                       r.tbl, owner_role, p_service);
+    END LOOP;
+
+    -- Every function: a pinned search_path (a caller's temporary table named like ours is never
+    -- read in its place: pg_temp comes last), no EXECUTE for PUBLIC, service-only ones kept from the CRM.
+    FOR r IN
+        SELECT p.oid::regprocedure AS fn, p.proname, p.proconfig FROM pg_proc p
+        WHERE p.pronamespace = s::regnamespace AND p.prokind IN ('f', 'p')
+    LOOP
+        IF NOT coalesce(format('search_path=%I, pg_temp', s) = ANY (r.proconfig), false) THEN
+            EXECUTE format('ALTER FUNCTION %s SET search_path = %I, pg_temp', r.fn, s);
+        END IF;
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, %I, %I', r.fn, p_service, p_crm);
+        CONTINUE WHEN r.proname IN ('mailroom_apply_access', 'mailroom_enable_tenant_rls');
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_service);
+        CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take');
+        EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_crm);
+    END LOOP;
+END $$;

@@ -1,0 +1,196 @@
+-- Outgoing mail, for every client of the database (docs/security.md, docs/crm.md):
+--   * the acting user (`mailroom.user_id`) is the sender of what they queue, unless they are an admin;
+--     a CRM transaction that queues or changes outgoing mail must name its acting user;
+--   * rows without a sender are auto-replies, and only the service writes them;
+--   * the content, recipients, attachments and status of a queued email change only by its sender,
+--     an admin or the service; a sent email is never sent again, by anyone;
+--   * a job to send it is made only by `mailroom_enqueue_send`, which re-checks the row.
+-- "The service" is `mailroom_caller_trusted()`: the owner or the service role (functions/access.sql).
+
+-- Whether an email row is outgoing mail (queued, sent, or written by a user), as opposed to mail
+-- imported from a mailbox.
+CREATE OR REPLACE FUNCTION mailroom_email_is_outgoing(e email) RETURNS boolean
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT e.send_account_id IS NOT NULL OR e.is_auto_reply OR e.queued_at IS NOT NULL OR e.created_by_user_id IS NOT NULL
+$$;
+
+-- Whether an update changes what an outgoing email says, to whom, from where, or its sending state.
+-- Linking it to a record (parent, CRM account) and import notes are not content.
+CREATE OR REPLACE FUNCTION mailroom_email_content_changed(o email, n email) RETURNS boolean
+    LANGUAGE sql IMMUTABLE AS $$
+    SELECT (o.message_id, o.subject, o.from_address, o.from_name, o.body_text, o.body_html, o.headers,
+            o.in_reply_to, o."references", o.status, o.created_by_user_id, o.send_account_id, o.reply_to_email_id,
+            o.is_auto_reply, o.queued_at, o.sent_at, o.date_sent, o.size, o.send_attempts, o.send_error)
+        IS DISTINCT FROM
+           (n.message_id, n.subject, n.from_address, n.from_name, n.body_text, n.body_html, n.headers,
+            n.in_reply_to, n."references", n.status, n.created_by_user_id, n.send_account_id, n.reply_to_email_id,
+            n.is_auto_reply, n.queued_at, n.sent_at, n.date_sent, n.size, n.send_attempts, n.send_error)
+$$;
+
+-- Why the caller may not write an outgoing email whose sender is `p_sender`, or NULL when it may.
+CREATE OR REPLACE FUNCTION mailroom_outgoing_refusal(p_sender bigint) RETURNS text
+    LANGUAGE sql STABLE AS $$
+    SELECT CASE
+        WHEN mailroom_caller_trusted() THEN NULL
+        WHEN mailroom_current_user() IS NULL THEN 'no acting user: set mailroom.user_id for this transaction'
+        WHEN u.id IS NULL THEN 'the acting user is not a user of this tenant'
+        WHEN NOT u.is_active THEN 'the acting user is inactive'
+        WHEN u.is_admin THEN NULL
+        WHEN p_sender IS NULL THEN 'only the service writes outgoing mail without a sender'
+        WHEN p_sender = u.id THEN NULL
+        ELSE 'outgoing mail is written only by its sender or an admin'
+        END
+    FROM (SELECT 1) AS one
+    LEFT JOIN app_user u ON u.tenant_id = mailroom_current_tenant() AND u.id = mailroom_current_user()
+$$;
+
+-- Raises SQLSTATE 42501 "may not <verb> email <id>: <why>" when `p_why` is set. Never echoes content.
+CREATE OR REPLACE FUNCTION mailroom_refuse_email(p_why text, p_verb text, p_email bigint) RETURNS void
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF p_why IS NOT NULL THEN
+        RAISE EXCEPTION 'may not % email %: %', p_verb, coalesce(p_email::text, '(new)'), p_why USING ERRCODE = '42501';
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION mailroom_email_access() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    -- Never twice, whoever asks: not by setting it back to Sending, not by clearing sent_at.
+    IF TG_OP = 'UPDATE' AND OLD.status = 'Sent' AND (NEW.status <> 'Sent' OR NEW.sent_at IS DISTINCT FROM OLD.sent_at) THEN
+        PERFORM mailroom_refuse_email('it was sent, and a sent email is never sent again', 'change', OLD.id);
+    END IF;
+    IF mailroom_caller_trusted() THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    IF TG_OP <> 'INSERT' AND mailroom_email_is_outgoing(OLD)
+       AND (TG_OP = 'DELETE' OR mailroom_email_content_changed(OLD, NEW)) THEN
+        IF TG_OP = 'UPDATE' AND OLD.status = 'Sent' THEN
+            PERFORM mailroom_refuse_email('a sent email cannot be changed', 'change', OLD.id);
+        END IF;
+        PERFORM mailroom_refuse_email(mailroom_outgoing_refusal(OLD.created_by_user_id),
+            mailroom_write_verb(TG_OP), OLD.id);
+    END IF;
+    IF TG_OP = 'DELETE' THEN
+        RETURN OLD;
+    END IF;
+    IF mailroom_email_is_outgoing(NEW) AND (TG_OP = 'INSERT' OR mailroom_email_content_changed(OLD, NEW)) THEN
+        IF NEW.is_auto_reply THEN
+            PERFORM mailroom_refuse_email('only the service queues auto-replies', mailroom_write_verb(TG_OP), NEW.id);
+        END IF;
+        IF NEW.send_account_id IS NOT NULL AND NEW.created_by_user_id IS NULL THEN
+            PERFORM mailroom_refuse_email('outgoing mail needs a sender (created_by_user_id)', mailroom_write_verb(TG_OP), NEW.id);
+        END IF;
+        PERFORM mailroom_refuse_email(mailroom_outgoing_refusal(NEW.created_by_user_id), mailroom_write_verb(TG_OP), NEW.id);
+    END IF;
+    RETURN NEW;
+END $$;
+-- Named to fire before email_check_sender (BEFORE triggers fire in name order): a caller who may not
+-- write the row learns that, not a permission detail.
+CREATE OR REPLACE TRIGGER email_access BEFORE INSERT OR UPDATE OR DELETE ON email
+    FOR EACH ROW EXECUTE FUNCTION mailroom_email_access();
+
+-- Recipients and attachments of outgoing mail: written by whoever may write the email, never once sent.
+CREATE OR REPLACE FUNCTION mailroom_email_part_access() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    eid bigint;
+    e email;
+BEGIN
+    IF mailroom_caller_trusted() THEN
+        RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+    END IF;
+    FOR eid IN
+        SELECT DISTINCT x FROM unnest(ARRAY[CASE WHEN TG_OP <> 'INSERT' THEN OLD.email_id END,
+                                            CASE WHEN TG_OP <> 'DELETE' THEN NEW.email_id END]) AS x
+        WHERE x IS NOT NULL
+    LOOP
+        SELECT * INTO e FROM email WHERE tenant_id = mailroom_current_tenant() AND id = eid;
+        -- Not visible: the cascade of the email's own delete (checked there), or a foreign key
+        -- violation to come.
+        CONTINUE WHEN NOT FOUND OR NOT mailroom_email_is_outgoing(e);
+        IF e.status = 'Sent' THEN
+            PERFORM mailroom_refuse_email('recipients and attachments of a sent email cannot change', 'change', eid);
+        END IF;
+        PERFORM mailroom_refuse_email(mailroom_outgoing_refusal(e.created_by_user_id), 'change', eid);
+    END LOOP;
+    RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
+END $$;
+CREATE OR REPLACE TRIGGER email_recipient_access BEFORE INSERT OR UPDATE OR DELETE ON email_recipient
+    FOR EACH ROW EXECUTE FUNCTION mailroom_email_part_access();
+CREATE OR REPLACE TRIGGER attachment_access BEFORE INSERT OR UPDATE OR DELETE ON attachment
+    FOR EACH ROW EXECUTE FUNCTION mailroom_email_part_access();
+
+-- Enforces `mailroom_may_send` on every row that names an account to send through: on insert, when
+-- the account, the sender or the auto-reply flag changes, and when the email goes (back) to Sending.
+CREATE OR REPLACE FUNCTION mailroom_email_check_sender() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    account_name text;
+BEGIN
+    IF NEW.send_account_id IS NULL THEN RETURN NEW; END IF;
+    IF TG_OP = 'UPDATE' AND NEW.send_account_id IS NOT DISTINCT FROM OLD.send_account_id
+       AND NEW.created_by_user_id IS NOT DISTINCT FROM OLD.created_by_user_id
+       AND NEW.is_auto_reply = OLD.is_auto_reply
+       AND NOT (NEW.status = 'Sending' AND OLD.status IS DISTINCT FROM 'Sending') THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.created_by_user_id IS NULL THEN
+        -- An auto-reply (written by the service only, see mailroom_email_access): only from an
+        -- account with auto-replies on, answering mail it received.
+        IF NEW.is_auto_reply AND EXISTS (
+            SELECT 1 FROM mail_account a JOIN email_account_link l
+                ON l.tenant_id = a.tenant_id AND l.account_id = a.id AND l.email_id = NEW.reply_to_email_id
+            WHERE a.tenant_id = NEW.tenant_id AND a.id = NEW.send_account_id AND a.auto_reply_enabled AND a.is_active) THEN
+            RETURN NEW;
+        END IF;
+    ELSIF mailroom_may_send(NEW.created_by_user_id, NEW.send_account_id) THEN
+        RETURN NEW;
+    END IF;
+    SELECT format('%s <%s>', name, address) INTO account_name
+    FROM mail_account WHERE tenant_id = NEW.tenant_id AND id = NEW.send_account_id;
+    RAISE EXCEPTION 'user % may not send from mail account % (%)', coalesce(NEW.created_by_user_id::text, '(none)'),
+        NEW.send_account_id, coalesce(account_name, 'not visible to this tenant')
+        USING ERRCODE = '42501';
+END $$;
+CREATE OR REPLACE TRIGGER email_check_sender
+    BEFORE INSERT OR UPDATE OF send_account_id, created_by_user_id, is_auto_reply, status ON email
+    FOR EACH ROW EXECUTE FUNCTION mailroom_email_check_sender();
+
+-- Adds the `send` job of an outgoing email (one live job per email) and wakes the workers.
+-- SECURITY DEFINER: the CRM role has no right on the queue's tables, so this is its one way to ask
+-- for a send. It checks the row instead of the caller's rights: the email must be this tenant's,
+-- waiting to be sent and never sent, and its sender must (still) be allowed to send from its account,
+-- or it is an auto-reply (which only the service can have written). Owner rights read the email
+-- through the tenant policy, so another tenant's email is "not found".
+CREATE OR REPLACE FUNCTION mailroom_enqueue_send(p_email bigint) RETURNS bigint
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    t bigint := mailroom_current_tenant();
+    e email;
+    job_id bigint;
+BEGIN
+    IF t IS NULL THEN
+        RAISE EXCEPTION 'no tenant set for this transaction (mailroom.tenant_id)' USING ERRCODE = '42501';
+    END IF;
+    SELECT * INTO e FROM email WHERE tenant_id = t AND id = p_email;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'email % does not exist in this tenant', p_email USING ERRCODE = '22023';
+    END IF;
+    IF e.status <> 'Sending' OR e.sent_at IS NOT NULL OR e.send_account_id IS NULL THEN
+        RAISE EXCEPTION 'email % is not waiting to be sent (status %)', p_email, e.status USING ERRCODE = '22023';
+    END IF;
+    IF e.created_by_user_id IS NULL THEN
+        IF NOT e.is_auto_reply THEN
+            RAISE EXCEPTION 'email % has no sender', p_email USING ERRCODE = '42501';
+        END IF;
+    ELSIF NOT mailroom_may_send(e.created_by_user_id, e.send_account_id) THEN
+        RAISE EXCEPTION 'user % may not send from mail account %', e.created_by_user_id, e.send_account_id
+            USING ERRCODE = '42501';
+    END IF;
+    INSERT INTO job_tenant_turn (tenant_id) VALUES (t) ON CONFLICT DO NOTHING;
+    INSERT INTO job AS j (tenant_id, kind, payload, unique_key, max_attempts)
+    VALUES (t, 'send', jsonb_build_object('email', p_email), 'send:email:' || p_email, 8)
+    ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('ready', 'running')
+    DO UPDATE SET run_at = least(j.run_at, excluded.run_at)
+    RETURNING id INTO job_id;
+    PERFORM pg_notify('mailroom_jobs', 'send');
+    RETURN job_id;
+END $$;

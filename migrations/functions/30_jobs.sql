@@ -1,0 +1,45 @@
+-- The queue seen from the tenant side. Clients other than the owner and the service have no right on
+-- `job` or `job_tenant_turn` (functions/access.sql); what they may ask of the queue goes through
+-- these SECURITY DEFINER functions, each of which touches only jobs of the caller's tenant.
+
+-- New credentials, a re-enabled account or a changed interval should not wait for the old schedule:
+-- pull the account's pending polls forward to now. Row-level: the job rows to touch depend on the
+-- row changed, and account changes are rare administrator actions. Owner rights because the change
+-- may come from the CRM; the row itself passed the tenant policy, and only its tenant's jobs move.
+CREATE OR REPLACE FUNCTION mailroom_account_repoll() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    IF NEW.tenant_id IS DISTINCT FROM mailroom_current_tenant() AND NOT mailroom_caller_trusted() THEN
+        RETURN NULL;
+    END IF;
+    UPDATE job SET run_at = now()
+    WHERE tenant_id = NEW.tenant_id AND kind = 'poll' AND state = 'ready' AND run_at > now()
+      AND payload->>'account' = NEW.id::text;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER mail_account_repoll
+    AFTER UPDATE OF is_active, imap_host, imap_port, imap_security, imap_verify_tls, imap_username, imap_secret,
+        poll_interval ON mail_account
+    FOR EACH ROW WHEN (NEW.is_active) EXECUTE FUNCTION mailroom_account_repoll();
+
+-- Asks for a poll of folder `p_folder` of the caller's tenant now (the CRM's "check mail" button):
+-- its scheduled poll job runs at once, or once more right after the run under way. Returns false when
+-- the folder has no poll job yet (the workers create it within seconds of the folder's insert).
+CREATE OR REPLACE FUNCTION mailroom_request_poll(p_folder bigint) RETURNS boolean
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+DECLARE
+    t bigint := mailroom_current_tenant();
+    touched integer;
+BEGIN
+    IF t IS NULL THEN
+        RAISE EXCEPTION 'no tenant set for this transaction (mailroom.tenant_id)' USING ERRCODE = '42501';
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM mail_folder WHERE tenant_id = t AND id = p_folder) THEN
+        RAISE EXCEPTION 'folder % does not exist in this tenant', p_folder USING ERRCODE = '22023';
+    END IF;
+    UPDATE job SET run_at = least(run_at, now()), rerun = rerun OR state = 'running'
+    WHERE tenant_id = t AND unique_key = 'poll:folder:' || p_folder AND state IN ('ready', 'running');
+    GET DIAGNOSTICS touched = ROW_COUNT;
+    PERFORM pg_notify('mailroom_jobs', 'poll');
+    RETURN touched > 0;
+END $$;
