@@ -167,6 +167,8 @@ write_env_file() {
             MAILROOM_TEST_DOVECOT_USERS_DIR "$DOVECOT_USERS_DIR" \
             MAILROOM_TEST_MAIL_ROOT "$MAIL_ROOT" \
             MAILROOM_TEST_PG_BIN "$PG_BIN" \
+            MAILROOM_TEST_SERVICE_PASSWORD mailroom_service \
+            MAILROOM_TEST_CRM_PASSWORD mailroom_crm \
             MAILROOM_SECRET_KEY "$secret"
     } >"$ENV_FILE.tmp"
     chmod 600 "$ENV_FILE.tmp"

@@ -42,6 +42,29 @@ public enum TestDatabase {
     /// A pool on the shared test database, migrated once per process.
     public static func pool() async throws -> PostgresPool { try await shared.get() }
 
+    /// The roles `scripts/testenv.sh` creates beside the owner, with their passwords in the env file:
+    /// tests hold the security promises as these roles log in, not as the owner (docs/security.md).
+    public enum Role: String, Sendable {
+        case service = "SERVICE"
+        case crm = "CRM"
+        public var name: String { self == .service ? DatabaseRoles.standard.service : DatabaseRoles.standard.crm }
+    }
+
+    /// `databaseURL` (the owner's, by default the shared test database) logged in as `role` instead.
+    public static func url(as role: Role, databaseURL: String? = nil) throws -> String {
+        guard let password = ProcessInfo.processInfo.environment["MAILROOM_TEST_\(role.rawValue)_PASSWORD"], !password.isEmpty,
+              var comps = URLComponents(string: try databaseURL ?? url()) else { throw MissingEnvironment() }
+        comps.user = role.name
+        comps.password = password
+        return comps.string!
+    }
+
+    /// A pool on the shared test database (migrated first) logged in as `role`.
+    public static func pool(as role: Role, connections: Int = 4) async throws -> PostgresPool {
+        _ = try await pool()
+        return PostgresPool(.init(conninfo: try url(as: role), maxConnections: connections, applicationName: "mailroom-tests-\(role.name)"))
+    }
+
     /// A unique slug for a test's tenant: `prefix-<random>`.
     public static func uniqueSlug(_ prefix: String) -> String {
         let clean = prefix.lowercased().filter { $0.isLetter || $0.isNumber || $0 == "-" }

@@ -44,7 +44,7 @@ import Testing
         let pool = PostgresPool(.init(conninfo: url, maxConnections: 1))
         defer { pool.close() }
         let schema = [Migrator.Migration(version: 1, name: "0001_t", sql: "CREATE TABLE t (x int);")]
-        func version(_ n: Int) -> Migrator {
+        @Sendable func version(_ n: Int) -> Migrator {
             Migrator(migrations: schema, repeatables: [
                 .init(name: "functions/a", sql: "CREATE OR REPLACE FUNCTION f() RETURNS int LANGUAGE sql AS 'SELECT \(n)';"),
             ])
