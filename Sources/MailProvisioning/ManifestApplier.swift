@@ -146,7 +146,7 @@ public struct ManifestApplier: Sendable {
             smtpHost: g.smtp?.host, smtpPort: g.smtp?.port, smtpSecurity: g.smtp?.security.rawValue ?? "starttls",
             smtpVerifyTLS: g.smtp?.verifyTLS ?? true, smtpUsername: g.smtp?.username, smtpAuth: g.smtp?.auth.rawValue ?? "plain",
             smtpShared: g.smtp?.shared ?? false, smtpStoreSent: g.smtp?.storeSent ?? false,
-            caseCreate: g.caseRules.create, caseDistribution: g.caseRules.create ? g.caseRules.distribution.rawValue : nil,
+            caseCreate: g.caseRules.create, caseDistribution: g.caseRules.distribution.rawValue,
             caseTeamID: g.caseRules.team.flatMap { teams[$0] }, casePosition: g.caseRules.position,
             caseAssignUserID: g.caseRules.assignTo.flatMap { users[$0] }, caseAddAllTeamUsers: g.caseRules.addAllTeamUsers,
             caseReopenEnabled: g.caseRules.reopen.enabled, caseReopenStatus: g.caseRules.reopen.status,

@@ -167,3 +167,9 @@ extension FolderID: PostgresDecodable { public init?(postgresText: String) { gua
 extension EmailID: PostgresDecodable { public init?(postgresText: String) { guard let v = Int64(postgresText) else { return nil }; self.init(v) } }
 extension UID: PostgresDecodable { public init?(postgresText: String) { guard let v = UInt32(postgresText) else { return nil }; self.init(v) } }
 extension UIDValidity: PostgresDecodable { public init?(postgresText: String) { guard let v = UInt32(postgresText) else { return nil }; self.init(v) } }
+
+/// An enumerated setting stored as text decodes to its case, and any other text is a decoding error
+/// naming the column: an unknown value is never read as a default (STYLE.md §6).
+extension PostgresDecodable where Self: RawRepresentable, RawValue == String {
+    public init?(postgresText: String) { self.init(rawValue: postgresText) }
+}

@@ -168,7 +168,7 @@ struct InboundRouter: Sendable {
             try FollowQueries.followAdd(conn, tenant: tenant, user: assignee, record: ref)
         } else {
             logger.warning("no eligible user: case left unassigned", metadata: [
-                "case_number": "\(created.number)", "distribution": "\(rules.distribution ?? "direct")"])
+                "case_number": "\(created.number)", "distribution": "\(rules.distribution.rawValue)"])
         }
         let caseName = subject.isEmpty ? "(no subject)" : subject
         try AutoReplier.enqueueIfAllowed(conn, tenant: tenant, account: c.account, emailID: id, email: email,
@@ -184,7 +184,7 @@ struct InboundRouter: Sendable {
             guard let user = rules.assignUserID else { return nil }
             return try CaseDistributionPointerQueries.pointerUserIsActive(conn, tenant: tenant, user: user) ? user : nil
         }
-        let mode = CaseDistribution.Mode(rawValue: rules.distribution ?? "direct") ?? .direct
+        let mode = rules.distribution
         guard mode != .direct, let team = rules.teamID else { return try activeFallback() }
         let last = try CaseDistributionPointerQueries.pointerLock(conn, tenant: tenant, account: c.account.id, team: team)
         let eligible = try CaseDistributionPointerQueries.pointerCandidates(conn, tenant: tenant, team: team, position: rules.position)

@@ -1,10 +1,11 @@
 import MailCore
+import MailDomain
 
 /// An account's Email-to-Case settings (the `case_*` columns of `mail_account`).
 public struct CaseRules: Sendable, Equatable {
     public var create: Bool
-    /// `direct`, `round_robin` or `less_busy`; nil when the account does not create cases.
-    public var distribution: String?
+    /// How a new case finds its assignee (the column is never NULL: `direct` by default).
+    public var distribution: CaseDistribution.Mode
     public var teamID: TeamID?
     public var position: String?
     /// `direct`: the assignee; otherwise the fallback when no team user is eligible.

@@ -26,7 +26,7 @@ public struct GroupAccountSettings: Sendable, Equatable {
     public var smtpShared: Bool
     public var smtpStoreSent: Bool
     public var caseCreate: Bool
-    public var caseDistribution: String?
+    public var caseDistribution: String
     public var caseTeamID: TeamID?
     public var casePosition: String?
     public var caseAssignUserID: UserID?
@@ -47,7 +47,7 @@ public struct GroupAccountSettings: Sendable, Equatable {
                 imapPort: Int, imapSecurity: String, imapVerifyTLS: Bool, imapUsername: String, fetchSince: String?,
                 keepUnread: Bool, maxMessageSize: Int, pollIntervalSeconds: Int, sentFolder: String?, smtpHost: String?,
                 smtpPort: Int?, smtpSecurity: String, smtpVerifyTLS: Bool, smtpUsername: String?, smtpAuth: String,
-                smtpShared: Bool, smtpStoreSent: Bool, caseCreate: Bool, caseDistribution: String?, caseTeamID: TeamID?,
+                smtpShared: Bool, smtpStoreSent: Bool, caseCreate: Bool, caseDistribution: String, caseTeamID: TeamID?,
                 casePosition: String?, caseAssignUserID: UserID?, caseAddAllTeamUsers: Bool, caseReopenEnabled: Bool,
                 caseReopenStatus: String, caseNumberTrust: String, autoReplyEnabled: Bool, autoReplySubject: String?,
                 autoReplyBody: String?, autoReplyFromAddress: String?, autoReplyFromName: String?,

@@ -53,7 +53,7 @@ extension EmailQueries {
             bodyText: try row.decode(at: 5), bodyHTML: try row.decode(at: 6), inReplyTo: try row.decode(at: 7),
             references: references.elements, isAutoReply: try row.decode(at: 9), attachments: attachments,
             account: SMTPAccount(
-                id: try row.decode(at: 10), kind: MailAccountRecord.Kind(rawValue: try row.decode(at: 11)) ?? .group,
+                id: try row.decode(at: 10), kind: try row.decode(at: 11),
                 address: try row.decode(at: 12), host: try row.decode(at: 13), port: try row.decode(at: 14),
                 security: try row.decode(at: 15), verifyTLS: try row.decode(at: 16), username: try row.decode(at: 17),
                 auth: try row.decode(at: 18), secret: try row.decode(at: 19), storeSent: try row.decode(at: 20),

@@ -12,7 +12,7 @@ public enum MailAccountQueries {
     static func decode(_ row: PostgresRow, tenant: TenantID) throws -> MailAccountRecord {
         MailAccountRecord(
             tenantID: tenant, id: try row.decode(at: 0),
-            kind: MailAccountRecord.Kind(rawValue: try row.decode(at: 1)) ?? .group,
+            kind: try row.decode(at: 1),
             name: try row.decode(at: 2), address: try row.decode(at: 3), ownerUserID: try row.decode(at: 4),
             isActive: try row.decode(at: 5), imapHost: try row.decode(at: 6), imapPort: try row.decode(at: 7),
             imapSecurity: try row.decode(at: 8), imapVerifyTLS: try row.decode(at: 9), imapUsername: try row.decode(at: 10),

@@ -1,0 +1,7 @@
+import MailCore
+import MailDomain
+
+// Text columns with a CHECK constraint, decoded strictly (see PostgresRows.swift).
+extension RecordType: PostgresDecodable {}
+extension CaseDistribution.Mode: PostgresDecodable {}
+extension MailAccountRecord.Kind: PostgresDecodable {}
