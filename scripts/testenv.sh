@@ -235,6 +235,8 @@ SELECT format('CREATE ROLE %I', r) FROM unnest(ARRAY['mailroom_service', 'mailro
 WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = r) \gexec
 ALTER ROLE mailroom_service LOGIN PASSWORD 'mailroom_service' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
 ALTER ROLE mailroom_crm LOGIN PASSWORD 'mailroom_crm' NOSUPERUSER NOBYPASSRLS NOCREATEDB NOCREATEROLE;
+-- Tests drop their databases WITH (FORCE), ending the sessions the other roles still hold there.
+GRANT pg_signal_backend TO mailroom;
 SELECT 'CREATE DATABASE mailroom_test OWNER mailroom'
 WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'mailroom_test') \gexec
 SQL

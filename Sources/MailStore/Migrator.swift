@@ -95,14 +95,16 @@ public struct Migrator: Sendable {
     public func apply(on conn: PostgresConnection) throws -> [String] {
         try conn.execute("SELECT pg_advisory_lock(\(AdvisoryLock.namespace), \(AdvisoryLock.migrations))")
         defer { _ = try? conn.execute("SELECT pg_advisory_unlock(\(AdvisoryLock.namespace), \(AdvisoryLock.migrations))") }
-        try conn.executeScript("""
+        // Created only when missing: a role without DDL rights (the service role of a worker that checks
+        // the schema at start) then reads the records and finds nothing to do.
+        if try !tableExists("mailroom_migration", on: conn) { try conn.executeScript("""
             CREATE TABLE IF NOT EXISTS mailroom_migration (
                 version    integer PRIMARY KEY,
                 name       text NOT NULL,
                 checksum   text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """)
+            """) }
         var applied: [Int: (name: String, checksum: String)] = [:]
         for row in try conn.query("SELECT version, name, checksum FROM mailroom_migration") {
             applied[try row.decode(Int.self, at: 0)] = (try row.decode(String.self, at: 1), try row.decode(String.self, at: 2))
@@ -137,13 +139,13 @@ public struct Migrator: Sendable {
 
     private func applyRepeatables(on conn: PostgresConnection) throws -> [String] {
         guard !repeatables.isEmpty else { return [] }
-        try conn.executeScript("""
+        if try !tableExists("mailroom_repeatable", on: conn) { try conn.executeScript("""
             CREATE TABLE IF NOT EXISTS mailroom_repeatable (
                 name       text PRIMARY KEY,
                 checksum   text NOT NULL,
                 applied_at timestamptz NOT NULL DEFAULT now()
             )
-            """)
+            """) }
         var applied: [String: String] = [:]
         for row in try conn.query("SELECT name, checksum FROM mailroom_repeatable") {
             applied[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
@@ -198,6 +200,10 @@ public struct Migrator: Sendable {
         } catch let e as PostgresError {
             throw PostgresError(code: .migrationFailed, sqlState: e.sqlState, message: "granting access failed: \(e.message)")
         }
+    }
+
+    private func tableExists(_ name: String, on conn: PostgresConnection) throws -> Bool {
+        try conn.query("SELECT to_regclass(\(name)) IS NOT NULL").one().decode(Bool.self, at: 0)
     }
 
     private func checksum(_ sql: String, on conn: PostgresConnection) throws(PostgresError) -> String {

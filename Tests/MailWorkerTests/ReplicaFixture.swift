@@ -27,7 +27,8 @@ final class ReplicaFixture: @unchecked Sendable {
                       metricsPort: Int? = nil, extraArguments: [String] = []) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
-        p.arguments = ["worker", "--database-url", url, "--migrations", TestDatabase.migrationsDirectory,
+        // As the service role, as deployed (docs/security.md): its rights must be enough for all of it.
+        p.arguments = ["worker", "--database-url", try TestDatabase.url(as: .service, databaseURL: url), "--migrations", TestDatabase.migrationsDirectory,
                        "--concurrency", "\(slots)", "--per-tenant-cap", "\(perTenantCap)", "--lease", "\(lease)",
                        "--shutdown-deadline", "5", "--log-level", "warning"]
         if let metricsPort { p.arguments! += ["--metrics-port", "\(metricsPort)"] }
