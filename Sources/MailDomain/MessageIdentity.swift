@@ -16,9 +16,9 @@ public enum MessageIdentity {
     ///     the body), so the same message without an id, delivered to two mailboxes, gets one id.
     ///   - longIDDigest: computes a digest of an over-long id.
     public static func resolve(header: String?, digest: () -> String, longIDDigest: (String) -> String) -> (id: String, synthetic: Bool) {
-        let trimmed = header?
-            .trimmingCharacters(in: CharacterSet(charactersIn: "<> \t\r\n"))
-            .filter { $0 != "\0" } ?? ""
+        // A folded or broken id (a line break inside) is unfolded: stored ids are single lines.
+        let trimmed = header.map(HeaderLine.unfold)?
+            .trimmingCharacters(in: CharacterSet(charactersIn: "<> \t")) ?? ""
         if trimmed.isEmpty || trimmed.unicodeScalars.contains(where: { $0.value < 0x21 }) && !trimmed.contains("@") {
             return ("\(digest())@\(syntheticDomain)", true)
         }

@@ -57,8 +57,6 @@ enum MessageMapper {
     }
 
     /// Postgres text cannot hold NUL; nothing else needs escaping once values are bound.
-    static func clean(_ s: String) -> String {
-        guard s.utf8.contains(0) else { return s }
-        return String(decoding: s.utf8.filter { $0 != 0 }, as: UTF8.self)
-    }
+    /// A header-bound value as one line (`HeaderLine.unfold`): the database refuses line breaks there.
+    static func clean(_ s: String) -> String { HeaderLine.unfold(s) }
 }

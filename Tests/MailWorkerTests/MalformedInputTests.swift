@@ -43,4 +43,46 @@ import Testing
         #expect(try await f.count(tenant, "SELECT count(*) FROM email WHERE import_note IS NOT NULL") > 0)
         #expect(try await f.count(tenant, "SELECT count(*) FROM email") > files.count / 2)
     }
+
+    /// Encoded words that decode to line breaks (a header injection once composed again) are stored
+    /// unfolded: the database refuses line breaks in header-bound columns, and the message is not lost.
+    @Test func lineBreaksInsideHeaderValuesAreUnfoldedNotRefused() async throws {
+        let message = TestMessages.crlf("""
+            Message-ID: <crlf-\(UUID().uuidString)@x.test>
+            From: =?UTF-8?Q?Eve=0D=0ABcc:_victim@x.test?= <eve@x.test>
+            To: support@acme.test
+            Subject: =?UTF-8?Q?Hello=0D=0ABcc:_victim@x.test?=
+            Content-Type: multipart/mixed; boundary=b
+
+            --b
+            Content-Type: text/plain
+
+            hi
+            --b
+            Content-Type: text/plain; name*=UTF-8''a%0D%0AX-Evil:%20yes.txt
+            Content-Disposition: attachment; filename*=UTF-8''a%0D%0AX-Evil:%20yes.txt
+
+            data
+            --b--
+
+            """)
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "crlf")
+        try f.server.deliverToMaildir(box, messages: [message])
+        let (tenant, _) = try await f.tenant("crlf", accounts: [.init(name: "Support", mailbox: box)])
+        let reports = try await f.importAll(tenant, runner: f.runner(maxAttempts: 1))
+        #expect(reports.reduce(0) { $0 + $1.imported } == 1)
+        let (subject, name, file) = try await f.query(tenant) { conn in
+            let row = try conn.query("""
+                SELECT e.subject, e.from_name, a.filename FROM email e LEFT JOIN attachment a ON a.tenant_id = e.tenant_id AND a.email_id = e.id
+                """).one()
+            return (try row.decode(String.self, at: 0), try row.decode(String?.self, at: 1), try row.decode(String?.self, at: 2))
+        }
+        // Whatever GMime decoded, the stored values are single lines and the message is stored.
+        for value in [subject, name ?? "", file ?? ""] {
+            #expect(!value.contains { $0 == "\r" || $0 == "\n" || $0 == "\r\n" }, "\(value)")
+        }
+        #expect(subject.hasSuffix("Bcc: victim@x.test"))
+        #expect(file == "a X-Evil: yes.txt")
+    }
 }
