@@ -7,7 +7,7 @@
 --     case counter of `tenant`. No DDL, so it can neither switch row-level security off nor change
 --     a rule.
 --   * the CRM role (default `mailroom_crm`): the host CRM. Its own tenant's rows only, its own tenant
---     row read-only, no table of the queue (jobs are reached through `mailroom_enqueue_send` and
+--     row and the service's own records (auto-reply windows, poll log, sync events) read-only, no table of the queue (jobs are reached through `mailroom_enqueue_send` and
 --     `mailroom_request_poll`), no service-only function.
 -- `mailroom migrate` calls `mailroom_apply_access(service, crm)` after applying anything, so a new
 -- table or function gets its grants, and every function its pinned search_path, without a new rule.
@@ -61,6 +61,11 @@ BEGIN
             EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
         ELSIF r.relname IN ('job', 'job_tenant_turn') THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
+        ELSIF r.relname IN ('auto_reply_sender', 'mail_poll_log', 'mail_sync_event') THEN
+            -- The service's own records: the per-sender auto-reply window (a CRM that could reset it
+            -- would lift the limit), the poll log and sync events. The CRM reads them.
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
+            EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
         ELSIF r.tenant_owned THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I, %I', r.tbl, p_service, p_crm);
         ELSE
