@@ -3,7 +3,8 @@ import Foundation
 /// Decides whether an inbound email may get an auto-reply (RFC 3834 §2 and what real mail systems
 /// need on top). Pure: the importer gathers the facts, this answers.
 ///
-/// Never answered: `Auto-Submitted` other than `no`; `X-Auto-Response-Suppress` naming AutoReply or
+/// Never answered: whatever `AutomaticMail` recognises as sent by a machine (`Auto-Submitted` other
+/// than `no`, `X-Autoreply`, delivery reports, daemon and null senders); `X-Auto-Response-Suppress` naming AutoReply or
 /// All; `Precedence` bulk, list or junk; `List-Id` or `List-Unsubscribe`; an `X-Loop` naming one of
 /// our addresses; delivery reports and bounces (`multipart/report`, a null or mailer-daemon
 /// sender); senders matching the tenant's no-reply pattern; and any address of an account Mailroom
@@ -11,8 +12,9 @@ import Foundation
 /// The per-sender rate limit is applied afterwards, atomically in SQL.
 public enum AutoReplyPolicy {
     public enum Refusal: String, Sendable, Equatable {
-        case noSender, autoSubmitted, suppressed, bulkPrecedence, mailingList, loop, deliveryReport
-        case noReplyAddress, monitoredAddress
+        case noSender, suppressed, bulkPrecedence, mailingList, loop, noReplyAddress, monitoredAddress
+        /// Mail sent by a machine, as `AutomaticMail` recognises it (the same rule case creation uses).
+        case autoSubmitted, autoReplyHeader, deliveryReport, daemonSender, nullSender
     }
 
     /// The facts about one inbound email.
@@ -39,7 +41,14 @@ public enum AutoReplyPolicy {
     ///     never get auto-replies; an invalid pattern refuses nothing by itself.
     public static func refusal(_ mail: Inbound, ourAddresses: Set<String>, noReplyPattern: String) -> Refusal? {
         guard let sender = mail.sender, !sender.isEmpty, sender.contains("@") else { return .noSender }
-        if mail.values("Auto-Submitted").contains(where: { token($0) != "no" }) { return .autoSubmitted }
+        switch AutomaticMail.reason(headers: mail.headers, from: sender) {
+        case .autoSubmitted: return .autoSubmitted
+        case .autoReplyHeader: return .autoReplyHeader
+        case .deliveryReport: return .deliveryReport
+        case .daemonSender: return .daemonSender
+        case .nullSender: return .nullSender
+        case nil: break
+        }
         for value in mail.values("X-Auto-Response-Suppress") {
             let words = value.split(whereSeparator: { $0 == "," || $0 == " " }).map { $0.lowercased() }
             if words.contains("all") || words.contains("autoreply") { return .suppressed }
@@ -48,10 +57,6 @@ public enum AutoReplyPolicy {
         if !mail.values("List-Id").isEmpty || !mail.values("List-Unsubscribe").isEmpty { return .mailingList }
         for value in mail.values("X-Loop") where ourAddresses.contains(where: { value.lowercased().contains($0) }) {
             return .loop
-        }
-        if mail.values("Content-Type").contains(where: { $0.lowercased().hasPrefix("multipart/report") })
-            || mail.values("Return-Path").contains(where: { $0.trimmingCharacters(in: .whitespaces) == "<>" }) {
-            return .deliveryReport
         }
         if matches(sender, pattern: noReplyPattern) { return .noReplyAddress }
         if ourAddresses.contains(sender) { return .monitoredAddress }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Recognises mail sent by machines (auto-replies, bounces, delivery reports), which must never open a
-/// support case nor trigger an automatic answer (RFC 3834 §2, RFC 3464).
+/// support case nor trigger an automatic answer (RFC 3834 §2, RFC 3464). The one definition: case
+/// creation asks it, and `AutoReplyPolicy` refuses whatever it recognises before its own rules.
 public enum AutomaticMail {
     /// Why a message counts as automatic, or nil for mail written by a person.
     public enum Reason: String, Sendable, Equatable {
@@ -13,6 +14,8 @@ public enum AutomaticMail {
         case deliveryReport
         /// A mailer-daemon style sender (`mailer-daemon@`, `postmaster@`).
         case daemonSender
+        /// The null reverse path (`Return-Path: <>`), which only delivery reports use (RFC 5321 §4.5.5).
+        case nullSender
     }
 
     /// Decides from the top-level headers (any case, in order) and the From address.
@@ -28,6 +31,8 @@ public enum AutomaticMail {
                 if !value.isEmpty, value != "no", value != "false" { return .autoReplyHeader }
             case "content-type":
                 if value.hasPrefix("multipart/report") { return .deliveryReport }
+            case "return-path":
+                if value == "<>" { return .nullSender }
             default:
                 continue
             }

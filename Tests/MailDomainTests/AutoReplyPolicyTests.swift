@@ -27,7 +27,9 @@ import Testing
         ([("List-Unsubscribe", "<mailto:u@example.com>")], .mailingList),
         ([("X-Loop", "support@acme.test")], .loop),
         ([("Content-Type", "multipart/report; report-type=delivery-status")], .deliveryReport),
-        ([("Return-Path", "<>")], .deliveryReport),
+        ([("Return-Path", "<>")], .nullSender),
+        ([("X-Autoreply", "yes")], .autoReplyHeader),
+        ([("X-Autorespond", "1")], .autoReplyHeader),
     ] as [([(String, String)], AutoReplyPolicy.Refusal)])
     func refusesAutomaticMail(_ headers: [(String, String)], _ expected: AutoReplyPolicy.Refusal) {
         #expect(refusal(headers) == expected)
@@ -38,10 +40,27 @@ import Testing
         #expect(refusal([("X-Loop", "someone-else@example.com")]) == nil)
     }
 
-    @Test(arguments: ["MAILER-DAEMON@example.com", "postmaster@example.com", "noreply@example.com", "no-reply+x@example.com",
-                      "do-not-reply@example.com", "bounces@example.com"])
+    @Test(arguments: ["noreply@example.com", "no-reply+x@example.com", "do-not-reply@example.com", "bounces@example.com"])
     func refusesNoReplySenders(_ sender: String) {
         #expect(refusal([], sender: sender) == .noReplyAddress)
+    }
+
+    @Test(arguments: ["MAILER-DAEMON@example.com", "postmaster@example.com"])
+    func refusesDaemonSenders(_ sender: String) {
+        #expect(refusal([], sender: sender) == .daemonSender)
+    }
+
+    /// One definition of automatic mail: whatever keeps a message from opening a case also keeps it
+    /// from being answered (an `X-Autoreply` message once got an answer from accounts without cases).
+    @Test(arguments: [
+        [("Auto-Submitted", "auto-replied")], [("X-Autoreply", "yes")], [("x-autorespond", "true")],
+        [("Content-Type", "multipart/report; report-type=disposition-notification")], [("Return-Path", "<>")],
+        [("Auto-Submitted", "no"), ("X-Autoreply", "1")],
+    ] as [[(String, String)]])
+    func automaticMailIsNeverAnswered(_ headers: [(String, String)]) {
+        let fields = headers.map { (name: $0.0, value: $0.1) }
+        #expect(AutomaticMail.isAutomatic(headers: fields, from: "peter@initech.test"))
+        #expect(refusal(headers) != nil)
     }
 
     @Test func refusesOurOwnAddressesAndMissingSenders() {
