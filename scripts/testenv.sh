@@ -167,6 +167,8 @@ write_env_file() {
             MAILROOM_TEST_DOVECOT_USERS_DIR "$DOVECOT_USERS_DIR" \
             MAILROOM_TEST_MAIL_ROOT "$MAIL_ROOT" \
             MAILROOM_TEST_PG_BIN "$PG_BIN" \
+            MAILROOM_ALLOWED_HOSTS "127.0.0.1/32,::1/128,localhost" \
+            MAILROOM_INSECURE_HOSTS "127.0.0.1/32,::1/128,localhost" \
             MAILROOM_SECRET_KEY "$secret"
     } >"$ENV_FILE.tmp"
     chmod 600 "$ENV_FILE.tmp"

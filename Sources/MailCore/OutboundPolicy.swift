@@ -76,5 +76,9 @@ public struct OutboundPolicy: Sendable, Equatable {
 public struct HostRefusal: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var rule: String
+    public init(host: String, rule: String) {
+        self.host = host
+        self.rule = rule
+    }
     public var description: String { "host \"\(host)\" refused: \(rule)" }
 }

@@ -14,10 +14,14 @@ final class CurlTransfer {
     /// Cap on body + header bytes; beyond it the callbacks refuse data and libcurl aborts (23).
     let limit: Int
     var exceededLimit = false
+    /// Cap on the body alone (a message fetch's size limit); nil: only `limit` applies.
+    let bodyLimit: Int?
+    var exceededBodyLimit = false
 
-    init(upload: [UInt8] = [], limit: Int) {
+    init(upload: [UInt8] = [], limit: Int, bodyLimit: Int? = nil) {
         self.upload = upload
         self.limit = limit
+        self.bodyLimit = bodyLimit
     }
 }
 
@@ -25,6 +29,8 @@ final class CurlTransfer {
 /// Not thread-safe: used by one thread at a time.
 final class CurlEasyHandle {
     let raw: UnsafeMutableRawPointer
+    /// The outbound policy check of every socket (see `install`); kept alive as long as the handle.
+    var outboundGuard: OutboundGuard?
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
     init() throws {
@@ -118,6 +124,11 @@ extension CurlTransfer {
     /// once the response outgrows the session's limit.
     fileprivate func accept(_ data: UnsafeMutablePointer<CChar>, _ length: Int,
                             into buffer: ReferenceWritableKeyPath<CurlTransfer, [UInt8]>) -> Int {
+        if buffer == \CurlTransfer.body, let bodyLimit, body.count + length > bodyLimit {
+            // Whatever size the server announced: stop as soon as the body passes the limit.
+            exceededBodyLimit = true
+            return 0
+        }
         guard body.count + header.count + length <= limit else {
             exceededLimit = true
             return 0
