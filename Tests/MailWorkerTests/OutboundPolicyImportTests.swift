@@ -43,6 +43,29 @@ import Testing
         #expect(try await f.count(tenant, "SELECT count(*) FROM mail_account WHERE last_error IS NULL") == 1)
     }
 
+    /// A send to a refused host fails at once (permanent: no hot retry) and marks the account.
+    @Test func refusedSMTPHostFailsTheEmailAndMarksTheAccount() async throws {
+        let base = try await SendingFixture.make()
+        var logger = Logger(label: "test.policy.send")
+        logger.logLevel = .critical
+        let strict = runner(base.f) { $0.outboundPolicy = OutboundPolicy() }
+        let s = SendingFixture(f: base.f, handler: SendJobHandler(pool: base.f.pool, secrets: SecretBox(key: base.f.key), importer: strict,
+                                                                  connections: SMTPConnectionCache(), logger: logger))
+        let support = try s.f.server.createMailbox(prefix: "send-refused")
+        let tenant = try await s.tenant("send-refused", accounts: [s.account("Support", support)])
+        let account = try await s.accountID(tenant, "Support"), alice = try await s.user(tenant, "alice")
+        let id = try await s.queue(tenant, EmailDraft(account: account, user: alice, to: ["c@test.local"], subject: "x", text: "y"))
+        #expect(try await s.runSends(tenant, attempt: 1, maxAttempts: 3).isEmpty)
+        let (status, error) = try await s.status(tenant, id)
+        #expect(status == "Failed")
+        let expected = "SMTP transport error hostRefused: host \"\(s.f.server.host)\" refused: address class loopback, not in MAILROOM_ALLOWED_HOSTS"
+        #expect(error == expected)
+        let lastError: String? = try await s.f.query(tenant) {
+            try $0.query("SELECT smtp_last_error FROM mail_account WHERE id = \(account)").one().decode(at: 0)
+        }
+        #expect(lastError == expected)
+    }
+
     @Test func operatorCeilingBelowTheMessageStoresItHeaderOnly() async throws {
         let f = try await WorkerFixture.make()
         let box = try f.server.createMailbox(prefix: "ceiling")
