@@ -26,24 +26,27 @@ final class CurlTransfer {
 }
 
 /// The one owner of a `CURL*` easy handle and its error buffer; frees both in `deinit`.
-/// Not thread-safe: used by one thread at a time.
+/// Not thread-safe: used by one thread at a time. Every handle checks the sockets it opens against
+/// an outbound policy (there is no handle without one).
 final class CurlEasyHandle {
     let raw: UnsafeMutableRawPointer
     /// The outbound policy check of every socket (see `install`); kept alive as long as the handle.
-    var outboundGuard: OutboundGuard?
+    let outboundGuard: OutboundGuard
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
-    init() throws {
+    init(outbound: OutboundGuard) throws {
         guard curlGlobalInitResult == Int(CURLE_OK.rawValue), let handle = curl_easy_init() else {
             throw TransportError(.protocolError, detail: "libcurl could not be initialised")
         }
         raw = handle
+        outboundGuard = outbound
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
         try set(CURLOPT_WRITEFUNCTION, callback: curlWriteBody)
         try set(CURLOPT_HEADERFUNCTION, callback: curlWriteHeader)
         try set(CURLOPT_READFUNCTION, callback: curlReadUpload)
+        try installOutboundGuard()
     }
 
     deinit {

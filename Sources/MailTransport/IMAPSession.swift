@@ -59,14 +59,13 @@ public final class IMAPSession {
         else { throw TransportError(.protocolError, detail: "invalid IMAP endpoint \(endpoint.host):\(endpoint.port)") }
         self.endpoint = endpoint
         self.url = IMAPURL(endpoint: endpoint)
-        self.handle = try CurlEasyHandle()
         // IMAP always logs in: without TLS the credentials travel in clear text.
         outbound = OutboundGuard(
             policy: endpoint.policy, host: endpoint.host,
             insecureUse: OutboundPolicy.insecureUse(tls: endpoint.security != .none, verifyTLS: endpoint.verifyTLS,
                                                     sendsPassword: true),
             resolver: endpoint.resolver, service: "IMAP")
-        try handle.install(outbound)
+        handle = try CurlEasyHandle(outbound: outbound)
         try configure()
     }
 

@@ -104,18 +104,17 @@ final class OutboundGuard {
 }
 
 extension CurlEasyHandle {
-    /// Makes every connection of this handle pass `guard` first: libcurl asks
+    /// Makes every connection of this handle pass its `outboundGuard` first: libcurl asks
     /// `CURLOPT_OPENSOCKETFUNCTION` for each socket, with the address it will connect to, whatever
     /// its own resolution answered (this defeats DNS rebinding after the early check). Proxies are
     /// disabled, so the address checked is the server's.
-    func install(_ guard: OutboundGuard) throws {
-        outboundGuard = `guard`
+    func installOutboundGuard() throws {
         try set(CURLOPT_PROXY, "")
         let code = mr_curl_setopt_opensocket(raw, curlOpenSocket)
         guard code == CURLE_OK else {
             throw TransportError(.protocolError, curlCode: Int(code.rawValue), detail: "setting the socket callback failed")
         }
-        try set(CURLOPT_OPENSOCKETDATA, pointer: Unmanaged.passUnretained(`guard`).toOpaque())
+        try set(CURLOPT_OPENSOCKETDATA, pointer: Unmanaged.passUnretained(outboundGuard).toOpaque())
     }
 }
 

@@ -32,13 +32,12 @@ public final class SMTPSession {
             throw TransportError(.protocolError, detail: "invalid SMTP endpoint \(endpoint.host):\(endpoint.port)", service: "SMTP")
         }
         self.endpoint = endpoint
-        handle = try CurlEasyHandle()
         outbound = OutboundGuard(
             policy: endpoint.policy, host: endpoint.host,
             insecureUse: OutboundPolicy.insecureUse(tls: endpoint.security != .none, verifyTLS: endpoint.verifyTLS,
                                                     sendsPassword: endpoint.authentication != .none),
             resolver: endpoint.resolver, service: "SMTP")
-        try handle.install(outbound)
+        handle = try CurlEasyHandle(outbound: outbound)
         try configure()
     }
 
