@@ -172,39 +172,46 @@ struct FolderImporter: Sendable {
         }
         let reservation = try await budget.reserve(bytes)
         let batchUIDs = batch
+        // A server may send more than it announced: the batch may hold its reservation plus one
+        // message's limit, no more, whatever the announced sizes said.
+        let allowance = bytes + limit
         let keepUnread = account.keepUnread
         let headerFirst = filing.decidesBeforeDownload
         do {
             let (raws, skipped) = try await imap.run { session in
                 var out: [(UID, Result<Fetched, TransportError>?)] = []
                 var skipped: [UID: String] = [:]
+                var received = 0
                 for uid in batchUIDs {
                     guard let meta = byUID[uid] else { out.append((uid, nil)); continue }
+                    let cap = min(limit, max(0, allowance - received))
                     do {
                         // Header-only filters decide before the body is downloaded (a URL fetch of the
                         // header section: bodies never travel through custom commands).
                         if headerFirst, let filter = filing.skipsBeforeDownload(
-                            header: try session.fetchHeader(folderName, uid: uid, maxBytes: limit)) {
+                            header: try session.fetchHeader(folderName, uid: uid, maxBytes: cap)) {
                             skipped[uid] = filter
                             out.append((uid, .success(Fetched(bytes: []))))
                             continue
                         }
+                        let fetched: Fetched
                         if meta.size > limit {
-                            out.append((uid, .success(Fetched(
-                                bytes: try session.fetchHeader(folderName, uid: uid, maxBytes: limit),
-                                headerOnlyNote: "message of \(meta.size) bytes exceeds \(limitName): imported header only"))))
-                            continue
+                            fetched = Fetched(bytes: try session.fetchHeader(folderName, uid: uid, maxBytes: cap),
+                                              headerOnlyNote: "message of \(meta.size) bytes exceeds \(limitName): imported header only")
+                        } else {
+                            do {
+                                fetched = Fetched(bytes: try session.fetchMessage(folderName, uid: uid, maxBytes: cap))
+                            } catch let e as TransportError where e.code == .messageTooLarge {
+                                // The server sent more than it announced: the body was cut off and
+                                // dropped; keep the header, as for an announced oversize message.
+                                fetched = Fetched(
+                                    bytes: try session.fetchHeader(folderName, uid: uid, maxBytes: cap),
+                                    headerOnlyNote: "message of more than \(cap) bytes (the server announced \(meta.size)) "
+                                        + "exceeds \(cap < limit ? "the fetch budget's allowance" : limitName): imported header only")
+                            }
                         }
-                        do {
-                            out.append((uid, .success(Fetched(bytes: try session.fetchMessage(folderName, uid: uid, maxBytes: limit)))))
-                        } catch let e as TransportError where e.code == .messageTooLarge {
-                            // The server announced less than it sent: the body was cut off at the limit
-                            // and dropped; keep the header, as for an announced oversize message.
-                            out.append((uid, .success(Fetched(
-                                bytes: try session.fetchHeader(folderName, uid: uid, maxBytes: limit),
-                                headerOnlyNote: "message of more than \(limit) bytes (the server announced \(meta.size)) "
-                                    + "exceeds \(limitName): imported header only"))))
-                        }
+                        received += fetched.bytes.count
+                        out.append((uid, .success(fetched)))
                     } catch let e as TransportError where e.isConnectionLevel || e.code == .uidValidityChanged {
                         throw e  // the whole poll stops; the cursor keeps what was committed
                     } catch let e as TransportError {
@@ -218,7 +225,7 @@ struct FolderImporter: Sendable {
                 }
                 return (out, skipped)
             }
-            // What arrived may exceed what was announced (up to the limit per message): account for it.
+            // What arrived may exceed what was announced (by one message's limit at most): account for it.
             let received = raws.reduce(0) { total, entry in
                 if case .success(let f)? = entry.1 { return total + f.bytes.count }
                 return total
