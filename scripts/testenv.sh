@@ -169,6 +169,8 @@ write_env_file() {
             MAILROOM_TEST_PG_BIN "$PG_BIN" \
             MAILROOM_TEST_SERVICE_PASSWORD mailroom_service \
             MAILROOM_TEST_CRM_PASSWORD mailroom_crm \
+            MAILROOM_ALLOWED_HOSTS "127.0.0.1/32,::1/128,localhost" \
+            MAILROOM_INSECURE_HOSTS "127.0.0.1/32,::1/128,localhost" \
             MAILROOM_SECRET_KEY "$secret"
     } >"$ENV_FILE.tmp"
     chmod 600 "$ENV_FILE.tmp"

@@ -80,7 +80,9 @@ struct IngestCommand: AsyncParsableCommand {
         prep.close()
 
         let provisioner = BenchTenant(pool: pool, server: server, secrets: SecretBox(key: key))
-        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: key), settings: ImportSettings(), logger: logger)
+        var settings = ImportSettings()
+        settings.outboundPolicy = server.outboundPolicy
+        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: key), settings: settings, logger: logger)
         var results: [RoundResult] = []
         var countFailures: [String] = []
         for round in 1...rounds {

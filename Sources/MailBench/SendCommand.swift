@@ -144,7 +144,7 @@ struct SendCommand: AsyncParsableCommand {
             let messages = try await composeSent(ids, pool: pool, tenant: tenant)
             let endpoint = SMTPEndpoint(host: server.host, port: server.submissionPort, security: .starttls, verifyTLS: false,
                                         authentication: .plain, username: sender.address, password: sender.secret,
-                                        heloName: "test.local")
+                                        heloName: "test.local", policy: server.outboundPolicy)
             let floorBytes = messages.reduce(0) { $0 + $1.bytes.count }
             let floorStart = ContinuousClock.now
             try await submitAll(messages, endpoint: endpoint, connections: workers)

@@ -69,7 +69,8 @@ extension ManifestReader {
             return nil
         }
         guard let map = account.mapping("imap", keys: Self.imapKeys) else { return nil }
-        let endpoint = readEndpoint(map, defaultPort: Manifest.IMAP.defaultPort(for:))
+        // IMAP always logs in: without TLS the password travels in clear text.
+        let endpoint = readEndpoint(map, defaultPort: Manifest.IMAP.defaultPort(for:), sendsPassword: true)
         let username = map.string("username") ?? address?.original
         if !map.has("password") { map.reportMissing("password") }
         let password = map.secret("password", environment: environment)
@@ -91,9 +92,9 @@ extension ManifestReader {
         _ account: MappingReader, address: Manifest.EmailAddress?, imap: Manifest.IMAP?
     ) -> Manifest.SMTP? {
         guard let map = account.mapping("smtp", keys: Self.smtpKeys) else { return nil }
-        let endpoint = readEndpoint(map, defaultPort: Manifest.SMTP.defaultPort(for:))
-        let username = map.string("username") ?? address?.original
         let auth = map.enumeration("auth", default: Manifest.SMTPAuth.plain)
+        let endpoint = readEndpoint(map, defaultPort: Manifest.SMTP.defaultPort(for:), sendsPassword: auth != .none)
+        let username = map.string("username") ?? address?.original
         var password: Secret?
         if auth == .none {
             if map.has("password") { map.report("password", "not used when auth is none") }
@@ -123,7 +124,10 @@ extension ManifestReader {
     }
 
     /// host, port (defaulted from security), security (default tls) and verify_tls (default true).
-    private func readEndpoint(_ map: MappingReader, defaultPort: (Manifest.Security) -> Int) -> Endpoint? {
+    /// A password in clear text is refused early unless the operator's outbound policy lists the
+    /// host in `MAILROOM_INSECURE_HOSTS` (the same decision the worker makes when it connects, which
+    /// also checks the destination's address and `verify_tls: false`).
+    private func readEndpoint(_ map: MappingReader, defaultPort: (Manifest.Security) -> Int, sendsPassword: Bool) -> Endpoint? {
         let host = map.requiredString("host")
         if let host, host.contains(where: { $0.isWhitespace || $0 == "/" }) {
             map.report("host", "invalid host \(quoted(host)) (a host name or IP address, without scheme or path)")
@@ -131,14 +135,17 @@ extension ManifestReader {
         let security = map.enumeration("security", default: Manifest.Security.tls)
         let port = map.int("port", default: defaultPort(security), in: 1...65535)!
         let verifyTLS = map.bool("verify_tls", default: true)
-        if security == .none, let host, !Self.isLoopback(host) {
-            map.report("security", "none is only allowed for a loopback host (the password would cross the network in clear)")
+        if security == .none, sendsPassword, let host {
+            switch Result(catching: { () throws(SettingError) in try OutboundPolicy.fromEnvironment(environment) }) {
+            case .failure(let error):
+                map.report("security", "none needs a valid operator setting: \(error)")
+            case .success(let policy):
+                if let refusal = policy.insecureRefusal(host: host, address: nil, use: .clearTextLogin) {
+                    map.report("security", "none sends the password in clear text: \(refusal.rule)")
+                }
+            }
         }
         guard let host else { return nil }
         return Endpoint(host: host, port: port, security: security, verifyTLS: verifyTLS)
-    }
-
-    static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host == "[::1]" || host.hasPrefix("127.")
     }
 }

@@ -6,6 +6,6 @@ extension TestMailServer {
     public func endpoint(for mailbox: TestMailbox, security: TransportSecurity = .starttls) -> IMAPEndpoint {
         IMAPEndpoint(host: host, port: security == .tls ? imapsPort : imapPort, security: security, verifyTLS: false,
                      username: mailbox.address, password: mailbox.secret,
-                     connectTimeout: .seconds(30), ioTimeout: .seconds(30))
+                     connectTimeout: .seconds(30), ioTimeout: .seconds(30), policy: outboundPolicy)
     }
 }

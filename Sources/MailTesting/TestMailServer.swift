@@ -58,6 +58,9 @@ public struct TestMailServer: Sendable {
     /// One passwd-file per user, named after the address: read at the user's first lookup.
     public let usersDirectory: String
     public let mailRoot: String
+    /// The operator's outbound policy for the tests (`MAILROOM_ALLOWED_HOSTS`,
+    /// `MAILROOM_INSECURE_HOSTS`): the test servers listen on loopback, which only these lists allow.
+    public var outboundPolicy = OutboundPolicy()
 
     public init(
         host: String, imapPort: Int, imapsPort: Int, mxPort: Int, submissionPort: Int, smtpsPort: Int, postfixLog: String,
@@ -89,7 +92,10 @@ public struct TestMailServer: Sendable {
             }
             return value
         }
-        return TestMailServer(
+        // Both lists must be set: without them every connection to the loopback servers is refused.
+        _ = try string(OutboundPolicy.allowedHostsVariable)
+        _ = try string(OutboundPolicy.insecureHostsVariable)
+        var server = TestMailServer(
             host: try string("MAILROOM_TEST_IMAP_HOST"),
             imapPort: try port("MAILROOM_TEST_IMAP_PORT"),
             imapsPort: try port("MAILROOM_TEST_IMAPS_PORT"),
@@ -102,6 +108,8 @@ public struct TestMailServer: Sendable {
             usersDirectory: try string("MAILROOM_TEST_DOVECOT_USERS_DIR"),
             mailRoot: try string("MAILROOM_TEST_MAIL_ROOT")
         )
+        server.outboundPolicy = try OutboundPolicy.fromEnvironment(env)
+        return server
     }
 
     /// Adds a user `prefix-<random>@test.local` with a random password, in a passwd-file of its own that

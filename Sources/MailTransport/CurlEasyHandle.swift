@@ -14,30 +14,39 @@ final class CurlTransfer {
     /// Cap on body + header bytes; beyond it the callbacks refuse data and libcurl aborts (23).
     let limit: Int
     var exceededLimit = false
+    /// Cap on the body alone (a message fetch's size limit); nil: only `limit` applies.
+    let bodyLimit: Int?
+    var exceededBodyLimit = false
 
-    init(upload: [UInt8] = [], limit: Int) {
+    init(upload: [UInt8] = [], limit: Int, bodyLimit: Int? = nil) {
         self.upload = upload
         self.limit = limit
+        self.bodyLimit = bodyLimit
     }
 }
 
 /// The one owner of a `CURL*` easy handle and its error buffer; frees both in `deinit`.
-/// Not thread-safe: used by one thread at a time.
+/// Not thread-safe: used by one thread at a time. Every handle checks the sockets it opens against
+/// an outbound policy (there is no handle without one).
 final class CurlEasyHandle {
     let raw: UnsafeMutableRawPointer
+    /// The outbound policy check of every socket (see `install`); kept alive as long as the handle.
+    let outboundGuard: OutboundGuard
     private let errorBuffer: UnsafeMutablePointer<CChar>
 
-    init() throws {
+    init(outbound: OutboundGuard) throws {
         guard curlGlobalInitResult == Int(CURLE_OK.rawValue), let handle = curl_easy_init() else {
             throw TransportError(.protocolError, detail: "libcurl could not be initialised")
         }
         raw = handle
+        outboundGuard = outbound
         errorBuffer = .allocate(capacity: Int(CURL_ERROR_SIZE))
         errorBuffer.initialize(repeating: 0, count: Int(CURL_ERROR_SIZE))
         try set(CURLOPT_ERRORBUFFER, pointer: UnsafeMutableRawPointer(errorBuffer))
         try set(CURLOPT_WRITEFUNCTION, callback: curlWriteBody)
         try set(CURLOPT_HEADERFUNCTION, callback: curlWriteHeader)
         try set(CURLOPT_READFUNCTION, callback: curlReadUpload)
+        try installOutboundGuard()
     }
 
     deinit {
@@ -118,6 +127,11 @@ extension CurlTransfer {
     /// once the response outgrows the session's limit.
     fileprivate func accept(_ data: UnsafeMutablePointer<CChar>, _ length: Int,
                             into buffer: ReferenceWritableKeyPath<CurlTransfer, [UInt8]>) -> Int {
+        if buffer == \CurlTransfer.body, let bodyLimit, body.count + length > bodyLimit {
+            // Whatever size the server announced: stop as soon as the body passes the limit.
+            exceededBodyLimit = true
+            return 0
+        }
         guard body.count + header.count + length <= limit else {
             exceededLimit = true
             return 0

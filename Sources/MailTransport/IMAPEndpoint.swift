@@ -2,8 +2,8 @@ import MailCore
 
 /// How the connection to a mail server is protected.
 public enum TransportSecurity: String, Sendable, Codable {
-    /// Plain TCP: credentials travel in clear text. Only for servers on loopback or inside a
-    /// protected network.
+    /// Plain TCP: credentials travel in clear text. Refused unless the operator lists the host in
+    /// `MAILROOM_INSECURE_HOSTS` (see `OutboundPolicy`).
     case none
     /// Plain TCP upgraded with STARTTLS (RFC 3501 §6.2.1) before login; refuses to continue
     /// when the server does not offer it.
@@ -18,7 +18,8 @@ public struct IMAPEndpoint: Sendable {
     public var port: Int
     public var security: TransportSecurity
     /// When false, the server's certificate and host name are not checked (self-signed test
-    /// servers). The connection is still encrypted.
+    /// servers). The connection is still encrypted. Refused unless the operator lists the host in
+    /// `MAILROOM_INSECURE_HOSTS`.
     public var verifyTLS: Bool
     public var username: String
     public var password: Secret
@@ -26,10 +27,16 @@ public struct IMAPEndpoint: Sendable {
     public var connectTimeout: Duration
     /// Longest a command may wait for the server without receiving a byte.
     public var ioTimeout: Duration
+    /// Where connections may go and where insecure ones are allowed. The default is the strictest
+    /// policy (global addresses, verified TLS); the worker passes the operator's.
+    public var policy: OutboundPolicy
+    /// The resolver of the early policy check (the socket-time check needs none).
+    public var resolver: HostResolver
 
     public init(host: String, port: Int, security: TransportSecurity, verifyTLS: Bool = true,
                 username: String, password: Secret,
-                connectTimeout: Duration = .seconds(15), ioTimeout: Duration = .seconds(60)) {
+                connectTimeout: Duration = .seconds(15), ioTimeout: Duration = .seconds(60),
+                policy: OutboundPolicy = OutboundPolicy(), resolver: HostResolver = .system) {
         self.host = host
         self.port = port
         self.security = security
@@ -38,5 +45,7 @@ public struct IMAPEndpoint: Sendable {
         self.password = password
         self.connectTimeout = connectTimeout
         self.ioTimeout = ioTimeout
+        self.policy = policy
+        self.resolver = resolver
     }
 }

@@ -146,16 +146,20 @@ extension IMAPSession {
     /// UIDVALIDITY and makes the next fetch reconnect and re-check. (Dovecot also ends sessions
     /// whose selected mailbox changed UIDVALIDITY; the failed fetch is retried on a new
     /// connection, where the check fails as it should.)
-    public func fetchMessage(_ folder: String, uid: UID, uidValidity: UIDValidity? = nil) throws -> [UInt8] {
+    ///
+    /// With `maxBytes`, the transfer aborts as soon as the body passes that many bytes, whatever
+    /// RFC822.SIZE the server announced, and the call throws `.messageTooLarge` (nothing of the
+    /// body is kept).
+    public func fetchMessage(_ folder: String, uid: UID, uidValidity: UIDValidity? = nil, maxBytes: Int? = nil) throws -> [UInt8] {
         try perform(Request(url: url.message(folder, uid: uid.rawValue, uidValidity: uidValidity?.rawValue),
-                            folder: folder)).body
+                            folder: folder, bodyLimit: maxBytes)).body
     }
 
     /// The message's header block including the blank line that ends it (`BODY[HEADER]` via URL
     /// `;SECTION=HEADER`). Like `fetchMessage`, this sets `\Seen`.
-    public func fetchHeader(_ folder: String, uid: UID, uidValidity: UIDValidity? = nil) throws -> [UInt8] {
+    public func fetchHeader(_ folder: String, uid: UID, uidValidity: UIDValidity? = nil, maxBytes: Int? = nil) throws -> [UInt8] {
         try perform(Request(url: url.message(folder, uid: uid.rawValue, uidValidity: uidValidity?.rawValue,
-                                              section: "HEADER"), folder: folder)).body
+                                              section: "HEADER"), folder: folder, bodyLimit: maxBytes)).body
     }
 
     /// Clears `\Seen` without a FETCH response per message: `UID STORE set -FLAGS.SILENT (\Seen)`

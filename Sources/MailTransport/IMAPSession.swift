@@ -47,6 +47,10 @@ public final class IMAPSession {
     var searchRangeSize = 1000
     /// Tests set this to exercise the plain-SEARCH path against a server that has ESEARCH.
     var esearchOverride: Bool?
+    /// The outbound policy of this session's connections.
+    let outbound: OutboundGuard
+    /// Set once the early policy check passed (every later socket is still checked).
+    private var checkedBeforeConnecting = false
 
     /// Creates the handle and sets its options; connects on the first command.
     public init(endpoint: IMAPEndpoint) throws {
@@ -55,7 +59,13 @@ public final class IMAPSession {
         else { throw TransportError(.protocolError, detail: "invalid IMAP endpoint \(endpoint.host):\(endpoint.port)") }
         self.endpoint = endpoint
         self.url = IMAPURL(endpoint: endpoint)
-        self.handle = try CurlEasyHandle()
+        // IMAP always logs in: without TLS the credentials travel in clear text.
+        outbound = OutboundGuard(
+            policy: endpoint.policy, host: endpoint.host,
+            insecureUse: OutboundPolicy.insecureUse(tls: endpoint.security != .none, verifyTLS: endpoint.verifyTLS,
+                                                    sendsPassword: true),
+            resolver: endpoint.resolver, service: "IMAP")
+        handle = try CurlEasyHandle(outbound: outbound)
         try configure()
     }
 
@@ -88,6 +98,9 @@ public final class IMAPSession {
         var folder: String?
         var command: String?
         var upload: [UInt8]?
+        /// The most body bytes accepted (a message fetch's size limit); beyond it the transfer
+        /// aborts with `.messageTooLarge`.
+        var bodyLimit: Int?
     }
 
     /// Runs `request`, retrying once when a reused connection turns out to be dead: libcurl
@@ -95,9 +108,13 @@ public final class IMAPSession {
     /// so repeating it cannot apply it twice (a dropped pooled connection, or Dovecot's
     /// `* BYE … inconsistent` after a UIDVALIDITY change). On failure any partial body is discarded.
     func perform(_ request: Request) throws -> CurlTransfer {
+        if !checkedBeforeConnecting {
+            try outbound.checkBeforeConnecting()
+            checkedBeforeConnecting = true
+        }
         var retried = false
         while true {
-            let transfer = CurlTransfer(upload: request.upload ?? [], limit: maxResponseBytes)
+            let transfer = CurlTransfer(upload: request.upload ?? [], limit: maxResponseBytes, bodyLimit: request.bodyLimit)
             try handle.set(CURLOPT_URL, request.url)
             // libcurl URL-decodes custom requests: a literal `%` must travel as `%25`.
             try handle.set(CURLOPT_CUSTOMREQUEST, request.command.map { $0.replacingOccurrences(of: "%", with: "%25") })
@@ -106,11 +123,21 @@ public final class IMAPSession {
             try handle.set(CURLOPT_FRESH_CONNECT, freshConnectionNeeded ? 1 : 0)
             freshConnectionNeeded = false
             let (code, message) = handle.perform(transfer)
+            let refused = outbound.takeRefusal()
             if code == CURLE_OK {
                 noteSelection(request, transfer)
                 return transfer
             }
             curlSelection = nil
+            // A refused socket fails as "could not connect": report the policy instead.
+            if let refused, code == CURLE_COULDNT_CONNECT { throw refused }
+            if transfer.exceededBodyLimit {
+                // libcurl closes a connection whose transfer failed; make sure the next command
+                // does not read the rest of the literal.
+                freshConnectionNeeded = true
+                throw TransportError(.messageTooLarge, curlCode: Int(code.rawValue),
+                                     detail: "message body passed the limit of \(request.bodyLimit ?? 0) bytes; transfer aborted")
+            }
             let reused = handle.info(CURLINFO_NUM_CONNECTS) == 0
             let error = classify(code, message: message, transfer: transfer)
             if !retried, reused, error.code == .connectionLost, !Self.serverAnswered(transfer.header) {

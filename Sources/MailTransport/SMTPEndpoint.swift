@@ -22,10 +22,16 @@ public struct SMTPEndpoint: Sendable {
     public var connectTimeout: Duration
     /// Longest a command may wait for the server without a byte.
     public var ioTimeout: Duration
+    /// Where connections may go and where insecure ones are allowed. The default is the strictest
+    /// policy (global addresses, verified TLS); the worker passes the operator's.
+    public var policy: OutboundPolicy
+    /// The resolver of the early policy check (the socket-time check needs none).
+    public var resolver: HostResolver
 
     public init(host: String, port: Int, security: TransportSecurity, verifyTLS: Bool = true,
                 authentication: Authentication = .plain, username: String = "", password: Secret = Secret(""),
-                heloName: String? = nil, connectTimeout: Duration = .seconds(15), ioTimeout: Duration = .seconds(60)) {
+                heloName: String? = nil, connectTimeout: Duration = .seconds(15), ioTimeout: Duration = .seconds(60),
+                policy: OutboundPolicy = OutboundPolicy(), resolver: HostResolver = .system) {
         self.host = host
         self.port = port
         self.security = security
@@ -36,5 +42,7 @@ public struct SMTPEndpoint: Sendable {
         self.heloName = heloName
         self.connectTimeout = connectTimeout
         self.ioTimeout = ioTimeout
+        self.policy = policy
+        self.resolver = resolver
     }
 }

@@ -21,6 +21,9 @@ public final class SMTPSession {
     let handle: CurlEasyHandle
     /// The last server reply line of the last transfer, for callers that log acceptance.
     public private(set) var lastReply: String?
+    /// The outbound policy of this session's connections.
+    let outbound: OutboundGuard
+    private var checkedBeforeConnecting = false
 
     public init(endpoint: SMTPEndpoint) throws {
         guard (1...65535).contains(endpoint.port), !endpoint.host.isEmpty,
@@ -29,7 +32,12 @@ public final class SMTPSession {
             throw TransportError(.protocolError, detail: "invalid SMTP endpoint \(endpoint.host):\(endpoint.port)", service: "SMTP")
         }
         self.endpoint = endpoint
-        handle = try CurlEasyHandle()
+        outbound = OutboundGuard(
+            policy: endpoint.policy, host: endpoint.host,
+            insecureUse: OutboundPolicy.insecureUse(tls: endpoint.security != .none, verifyTLS: endpoint.verifyTLS,
+                                                    sendsPassword: endpoint.authentication != .none),
+            resolver: endpoint.resolver, service: "SMTP")
+        handle = try CurlEasyHandle(outbound: outbound)
         try configure()
     }
 
@@ -68,11 +76,17 @@ public final class SMTPSession {
         try handle.setList(CURLOPT_MAIL_RCPT, slist)
         defer { try? handle.setList(CURLOPT_MAIL_RCPT, nil) }
         try handle.set(CURLOPT_INFILESIZE_LARGE, offset: message.count)
+        if !checkedBeforeConnecting {
+            try outbound.checkBeforeConnecting()
+            checkedBeforeConnecting = true
+        }
 
         var retried = false
         while true {
             let transfer = CurlTransfer(upload: message, limit: 1 << 20)
             let (code, text) = handle.perform(transfer)
+            // A refused socket fails as "could not connect": report the policy instead.
+            if let refused = outbound.takeRefusal(), code == CURLE_COULDNT_CONNECT { throw refused }
             let reply = Self.lastReply(transfer.header)
             lastReply = reply.map { scrub($0.line) }
             if code == CURLE_OK { return }

@@ -30,6 +30,13 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         public static let responseTooLarge = Code("responseTooLarge")
         /// The server's answer could not be understood, or a request could not be expressed.
         public static let protocolError = Code("protocolError")
+        /// The outbound host policy refused the destination (its address class, or an insecure
+        /// connection) before any byte was exchanged. The detail names the configured host and the
+        /// rule, nothing learnt from the network.
+        public static let hostRefused = Code("hostRefused")
+        /// A message body passed the size limit the fetch was given (whatever size the server had
+        /// announced); the transfer was aborted and the partial body discarded.
+        public static let messageTooLarge = Code("messageTooLarge")
         /// The SMTP server refused the sender, a recipient or the message (`replyCode` says how).
         public static let rejected = Code("rejected")
 

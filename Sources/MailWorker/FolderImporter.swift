@@ -87,20 +87,24 @@ struct FolderImporter: Sendable {
         try await retryDueFailures(account: account, folder: folder, epoch: epoch, imap: imap, filing: filing, report: &report)
 
         uids = Array(Set(uids)).sorted()
-        let batches = stride(from: 0, to: uids.count, by: settings.batchSize).map {
-            Array(uids[$0..<min($0 + settings.batchSize, uids.count)])
-        }
         // A three-stage pipeline: while the IMAP thread fetches batch N+1, batch N is parsed and then
         // stored once batch N-1 is committed (stores stay in UID order: the cursor only moves forward).
-        // At most two batches wait behind the fetch, which bounds memory.
+        // At most two batches wait behind the fetch, and each holds a reservation of the worker's
+        // fetch budget until it is stored, which bounds memory. A batch ends early when its bodies
+        // would take more than its share of the budget; the rest goes to the next batch.
+        var pending = uids[...]
         var inFlight: [Task<BatchOutcome, Error>] = []
-        for batch in batches {
-            let raws = try await fetchRaw(batch, account: account, folderName: name, imap: imap, filing: filing)
+        while !pending.isEmpty {
+            let raws = try await fetchRaw(Array(pending.prefix(settings.batchSize)), account: account, folderName: name,
+                                          imap: imap, filing: filing)
+            let covered = raws.results.last!.0
+            pending = pending.drop { $0 <= covered }
             let previous = inFlight.last
             inFlight.append(Task { [self] in
-                let items = parse(raws, maxSize: account.maxMessageSize, filing: filing)
+                defer { raws.reservation.release() }
+                let items = parse(raws, filing: filing)
                 if let previous { _ = try await previous.value }
-                return try await store(items, covering: batch.last!, account: account, folder: folder, epoch: epoch, filing: filing)
+                return try await store(items, covering: covered, account: account, folder: folder, epoch: epoch, filing: filing)
             })
             if inFlight.count > 2 { report.add(try await inFlight.removeFirst().value) }
         }
@@ -114,64 +118,128 @@ struct FolderImporter: Sendable {
 
     // MARK: Fetching
 
-    private func fetch(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection,
-                       filing: MailFiling) async throws -> [Item] {
-        parse(try await fetchRaw(uids, account: account, folderName: folderName, imap: imap, filing: filing),
-              maxSize: account.maxMessageSize, filing: filing)
-    }
-
     /// A batch as fetched: per UID its metadata and bytes, a fetch error, or nil when the UID is gone.
     struct RawBatch: Sendable {
         var byUID: [UID: MessageMetadata]
-        var results: [(UID, Result<(bytes: [UInt8], headerOnly: Bool), TransportError>?)]
+        /// The UIDs the batch covers, in order (a prefix of those asked for).
+        var results: [(UID, Result<Fetched, TransportError>?)]
         /// Messages a header-only filter skipped before their body was downloaded, with the filter.
         var skipped: [UID: String] = [:]
+        /// The share of the worker's fetch budget these bytes hold; released once they are stored.
+        var reservation: ByteBudget.Reservation
     }
 
+    /// One fetched message: the whole message, or only its header with the reason.
+    struct Fetched: Sendable {
+        var bytes: [UInt8]
+        var headerOnlyNote: String?
+    }
+
+    /// The account's size limit under the operator's ceiling, and how to name it in a note.
+    func sizeLimit(_ account: MailAccountRecord) -> (bytes: Int, name: String) {
+        let limit = settings.limits.effectiveLimit(account: account.maxMessageSize)
+        return (limit, limit < account.maxMessageSize
+                ? "the operator's limit (\(TransferLimits.maxMessageSizeVariable)) of \(limit) bytes"
+                : "the account's limit of \(limit) bytes")
+    }
+
+    /// Budget bytes a message takes while in flight: its announced size, or a header's worth when only
+    /// its header is fetched. A body larger than announced grows the reservation once it arrived.
+    static func reserve(for meta: MessageMetadata?, limit: Int) -> Int {
+        guard let meta else { return 0 }
+        return meta.size > limit ? min(limit, headerReserve) : max(0, meta.size)
+    }
+
+    static let headerReserve = 64 << 10
+
     /// The IMAP part of a batch: metadata, then each message (or only its header when too large).
+    /// Reserves the bodies' bytes from the worker's fetch budget first (waiting while it is spent);
+    /// fetches only the prefix of `uids` that fits a quarter of the budget (at least one message).
     private func fetchRaw(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection,
                           filing: MailFiling) async throws -> RawBatch {
         let metas = try await imap.run { try $0.fetchMetadata(folderName, uids: UIDSet(uids)) }
         let byUID = Dictionary(metas.map { ($0.uid, $0) }, uniquingKeysWith: { a, _ in a })
-        let maxSize = account.maxMessageSize
+        let (limit, limitName) = sizeLimit(account)
+        let budget = settings.fetchBudget
+        let share = max(1, budget.capacity / 4)
+        var batch: [UID] = []
+        var bytes = 0
+        for uid in uids {
+            let need = Self.reserve(for: byUID[uid], limit: limit)
+            if !batch.isEmpty, bytes + need > share { break }
+            batch.append(uid)
+            bytes += need
+        }
+        let reservation = try await budget.reserve(bytes)
+        let batchUIDs = batch
+        // A server may send more than it announced: the batch may hold its reservation plus one
+        // message's limit, no more, whatever the announced sizes said.
+        let allowance = bytes + limit
         let keepUnread = account.keepUnread
         let headerFirst = filing.decidesBeforeDownload
-        let (raws, skipped) = try await imap.run { session in
-            var out: [(UID, Result<(bytes: [UInt8], headerOnly: Bool), TransportError>?)] = []
-            var skipped: [UID: String] = [:]
-            for uid in uids {
-                guard let meta = byUID[uid] else { out.append((uid, nil)); continue }
-                do {
-                    // Header-only filters decide before the body is downloaded (a URL fetch of the
-                    // header section: bodies never travel through custom commands).
-                    if headerFirst, let filter = filing.skipsBeforeDownload(header: try session.fetchHeader(folderName, uid: uid)) {
-                        skipped[uid] = filter
-                        out.append((uid, .success(([], true))))
-                        continue
+        do {
+            let (raws, skipped) = try await imap.run { session in
+                var out: [(UID, Result<Fetched, TransportError>?)] = []
+                var skipped: [UID: String] = [:]
+                var received = 0
+                for uid in batchUIDs {
+                    guard let meta = byUID[uid] else { out.append((uid, nil)); continue }
+                    let cap = min(limit, max(0, allowance - received))
+                    do {
+                        // Header-only filters decide before the body is downloaded (a URL fetch of the
+                        // header section: bodies never travel through custom commands).
+                        if headerFirst, let filter = filing.skipsBeforeDownload(
+                            header: try session.fetchHeader(folderName, uid: uid, maxBytes: cap)) {
+                            skipped[uid] = filter
+                            out.append((uid, .success(Fetched(bytes: []))))
+                            continue
+                        }
+                        let fetched: Fetched
+                        if meta.size > limit {
+                            fetched = Fetched(bytes: try session.fetchHeader(folderName, uid: uid, maxBytes: cap),
+                                              headerOnlyNote: "message of \(meta.size) bytes exceeds \(limitName): imported header only")
+                        } else {
+                            do {
+                                fetched = Fetched(bytes: try session.fetchMessage(folderName, uid: uid, maxBytes: cap))
+                            } catch let e as TransportError where e.code == .messageTooLarge {
+                                // The server sent more than it announced: the body was cut off and
+                                // dropped; keep the header, as for an announced oversize message.
+                                fetched = Fetched(
+                                    bytes: try session.fetchHeader(folderName, uid: uid, maxBytes: cap),
+                                    headerOnlyNote: "message of more than \(cap) bytes (the server announced \(meta.size)) "
+                                        + "exceeds \(cap < limit ? "the fetch budget's allowance" : limitName): imported header only")
+                            }
+                        }
+                        received += fetched.bytes.count
+                        out.append((uid, .success(fetched)))
+                    } catch let e as TransportError where e.isConnectionLevel || e.code == .uidValidityChanged {
+                        throw e  // the whole poll stops; the cursor keeps what was committed
+                    } catch let e as TransportError {
+                        out.append((uid, .failure(e)))
                     }
-                    if meta.size > maxSize {
-                        out.append((uid, .success((try session.fetchHeader(folderName, uid: uid), true))))
-                    } else {
-                        out.append((uid, .success((try session.fetchMessage(folderName, uid: uid), false))))
-                    }
-                } catch let e as TransportError where e.isConnectionLevel || e.code == .uidValidityChanged {
-                    throw e  // the whole poll stops; the cursor keeps what was committed
-                } catch let e as TransportError {
-                    out.append((uid, .failure(e)))
                 }
+                if keepUnread {
+                    // URL fetches send BODY[] (not PEEK) and so set \Seen: put back what was unread.
+                    let wasUnread = batchUIDs.filter { byUID[$0].map { !$0.flags.contains { $0.caseInsensitiveCompare("\\Seen") == .orderedSame } } ?? false }
+                    if !wasUnread.isEmpty { try session.removeSeenFlag(folderName, uids: UIDSet(wasUnread)) }
+                }
+                return (out, skipped)
             }
-            if keepUnread {
-                // URL fetches send BODY[] (not PEEK) and so set \Seen: put back what was unread.
-                let wasUnread = uids.filter { byUID[$0].map { !$0.flags.contains { $0.caseInsensitiveCompare("\\Seen") == .orderedSame } } ?? false }
-                if !wasUnread.isEmpty { try session.removeSeenFlag(folderName, uids: UIDSet(wasUnread)) }
+            // What arrived may exceed what was announced (by one message's limit at most): account for it.
+            let received = raws.reduce(0) { total, entry in
+                if case .success(let f)? = entry.1 { return total + f.bytes.count }
+                return total
             }
-            return (out, skipped)
+            reservation.grow(to: received)
+            return RawBatch(byUID: byUID, results: raws, skipped: skipped, reservation: reservation)
+        } catch {
+            reservation.release()
+            throw error
         }
-        return RawBatch(byUID: byUID, results: raws, skipped: skipped)
     }
 
     /// Parses a fetched batch (CPU only: GMime and the mapping to rows).
-    private func parse(_ raw: RawBatch, maxSize: Int, filing: MailFiling) -> [Item] {
+    private func parse(_ raw: RawBatch, filing: MailFiling) -> [Item] {
         let byUID = raw.byUID
         return raw.results.map { uid, result -> Item in
             if let filter = raw.skipped[uid] { return .skipped(uid, filter: filter) }
@@ -185,11 +253,8 @@ struct FolderImporter: Sendable {
                 let meta = byUID[uid]!
                 do {
                     let parsed = try MIMEParser.parse(fetched.bytes)
-                    let note = fetched.headerOnly
-                        ? "message of \(meta.size) bytes exceeds the account's limit of \(maxSize) bytes: imported header only"
-                        : nil
                     let email = MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
-                                                       internalDate: meta.internalDate, headerOnlyNote: note)
+                                                       internalDate: meta.internalDate, headerOnlyNote: fetched.headerOnlyNote)
                     // Body filters decide after parsing, before anything is stored.
                     if let filter = filing.skips(email) { return .skipped(uid, filter: filter) }
                     return .email(uid, email)
@@ -319,11 +384,26 @@ struct FolderImporter: Sendable {
         let due = try await pool.transaction(tenant: tenant) { conn in
             try ImportFailureQueries.importFailureListDue(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, now: Date())
         }
-        guard !due.isEmpty else { return }
-        let items = try await fetch(due.map(\.uid), account: account, folderName: folder.name, imap: imap, filing: filing)
+        var remaining = due.map(\.uid).sorted()[...]
+        while !remaining.isEmpty {
+            // Each round holds its budget reservation until stored, then gives it back.
+            let raw = try await fetchRaw(Array(remaining), account: account, folderName: folder.name, imap: imap, filing: filing)
+            defer { raw.reservation.release() }
+            let covered = raw.results.last!.0
+            remaining = remaining.drop { $0 <= covered }
+            let items = parse(raw, filing: filing)
+            let outcome = try await storeRetried(items, account: account, folder: folder, epoch: epoch, filing: filing)
+            report.retriedOK += outcome.0
+            report.failed += outcome.1
+        }
+    }
+
+    private func storeRetried(_ items: [Item], account: MailAccountRecord, folder: MailFolderRecord, epoch: UIDValidity,
+                              filing: MailFiling) async throws -> (Int, Int) {
+        let tenant = account.tenantID
         let settings = self.settings
         let placementTarget = folder.target
-        let outcome = try await pool.transaction(tenant: tenant) { conn in
+        return try await pool.transaction(tenant: tenant) { conn in
             var ok = 0, failed = 0
             for item in items {
                 switch item {
@@ -354,8 +434,6 @@ struct FolderImporter: Sendable {
             }
             return (ok, failed)
         }
-        report.retriedOK += outcome.0
-        report.failed += outcome.1
     }
 }
 

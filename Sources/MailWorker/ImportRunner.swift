@@ -210,7 +210,8 @@ public struct ImportRunner: Sendable {
         }
         return IMAPEndpoint(host: host, port: a.imapPort ?? (security == .tls ? 993 : 143), security: security,
                             verifyTLS: a.imapVerifyTLS, username: a.imapUsername ?? a.address, password: password,
-                            connectTimeout: settings.connectTimeout, ioTimeout: settings.ioTimeout)
+                            connectTimeout: settings.connectTimeout, ioTimeout: settings.ioTimeout,
+                            policy: settings.outboundPolicy)
     }
 }
 

@@ -1,3 +1,4 @@
+import MailCore
 import MailCrypto
 
 /// Tunables of the import path. Defaults suit production; tests shrink delays.
@@ -14,6 +15,20 @@ public struct ImportSettings: Sendable {
     /// The master key (`MAILROOM_SECRET_KEY`) from which each tenant's Message-ID token key is derived.
     /// Nil: replies thread back only through Message-IDs already stored, never through signed tokens.
     public var recordTokenKey: SecretKey?
+    /// Where IMAP and SMTP connections may go (`MAILROOM_ALLOWED_HOSTS`, `MAILROOM_INSECURE_HOSTS`).
+    /// The default is the strictest: global addresses only, verified TLS, no clear-text login.
+    public var outboundPolicy = OutboundPolicy()
+    /// The operator's message size ceiling and fetch budget; set with `setLimits`.
+    public private(set) var limits = TransferLimits()
+    /// Body bytes in flight across every fetch of this worker (one budget per process: copies of
+    /// these settings share it).
+    public private(set) var fetchBudget = ByteBudget(capacity: TransferLimits.defaultFetchBudget)
+
+    /// Sets the ceiling and a new fetch budget of `limits.fetchBudget` bytes.
+    public mutating func setLimits(_ limits: TransferLimits) {
+        self.limits = limits
+        fetchBudget = ByteBudget(capacity: limits.fetchBudget)
+    }
 
     public init() {}
 }

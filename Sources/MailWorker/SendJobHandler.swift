@@ -75,7 +75,7 @@ struct SendJobHandler: JobHandler {
         } catch let e as TransportError {
             connections.drop(key: key)
             let final = !e.isTemporary || job.attempt >= job.maxAttempts
-            let accountFailure = [.connectFailed, .tlsFailed, .authenticationFailed, .timeout].contains(e.code)
+            let accountFailure = [.connectFailed, .tlsFailed, .authenticationFailed, .timeout, .hostRefused].contains(e.code)
             try await recordFailure(email, error: e.description, final: final, accountFailure: accountFailure)
             if final { return }
             throw e
@@ -123,7 +123,8 @@ struct SendJobHandler: JobHandler {
                             authentication: SMTPEndpoint.Authentication(rawValue: a.auth) ?? .plain,
                             username: a.username ?? a.address, password: password,
                             heloName: a.address.split(separator: "@").last.map(String.init),
-                            connectTimeout: importer.settings.connectTimeout, ioTimeout: importer.settings.ioTimeout)
+                            connectTimeout: importer.settings.connectTimeout, ioTimeout: importer.settings.ioTimeout,
+                            policy: importer.settings.outboundPolicy)
     }
 
     /// Appends the sent message to the account's Sent folder (IMAP APPEND, \Seen). The email is sent

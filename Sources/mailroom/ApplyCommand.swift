@@ -18,7 +18,7 @@ struct ApplyCommand: AsyncParsableCommand {
     var check = false
 
     func run() async throws {
-        global.bootstrapLogging()
+        try global.bootstrapLogging()
         guard let yaml = try? String(contentsOfFile: file, encoding: .utf8) else {
             throw ValidationError("cannot read \(file)")
         }

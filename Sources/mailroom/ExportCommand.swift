@@ -14,7 +14,7 @@ struct ExportCommand: AsyncParsableCommand {
     var tenant: String
 
     func run() async throws {
-        global.bootstrapLogging()
+        try global.bootstrapLogging()
         let pool = try global.makePool(connections: 1)
         defer { pool.close() }
         let slug = tenant

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MailCore
 import MailCrypto
 import MailStore
 
@@ -40,12 +41,33 @@ struct GlobalOptions: ParsableArguments {
         throw ValidationError("MAILROOM_SECRET_KEY is not set: it must hold 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`)")
     }
 
-    func bootstrapLogging() {
-        let level = Logger.Level(rawValue: (logLevel ?? environment["MAILROOM_LOG_LEVEL"] ?? "info").lowercased()) ?? .info
+    /// The log level of `--log-level`, else `$MAILROOM_LOG_LEVEL`, else info. An unknown name is an error.
+    func resolveLogLevel() throws -> Logger.Level {
+        let (text, source) = logLevel.map { ($0, "--log-level") } ?? environment["MAILROOM_LOG_LEVEL"].map { ($0, "MAILROOM_LOG_LEVEL") }
+            ?? ("info", "default")
+        guard let level = Logger.Level(rawValue: text.lowercased()) else {
+            throw ValidationError("\(source): unknown log level \"\(text)\" (use trace, debug, info, notice, warning, error or critical)")
+        }
+        return level
+    }
+
+    func bootstrapLogging() throws {
+        let level = try resolveLogLevel()
         LoggingSystem.bootstrap { label in
             var h = StreamLogHandler.standardError(label: label)
             h.logLevel = level
             return h
+        }
+    }
+
+    /// The operator's outbound host policy (`MAILROOM_ALLOWED_HOSTS`, `MAILROOM_INSECURE_HOSTS`) and
+    /// memory bounds (`MAILROOM_MAX_MESSAGE_SIZE`, `MAILROOM_FETCH_BUDGET`), read once at start. A
+    /// malformed value stops the command.
+    func outboundSettings() throws -> (policy: OutboundPolicy, limits: TransferLimits) {
+        do {
+            return (try OutboundPolicy.fromEnvironment(environment), try TransferLimits.fromEnvironment(environment))
+        } catch {
+            throw ValidationError("\(error)")
         }
     }
 

@@ -12,7 +12,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var global: GlobalOptions
 
     func run() async throws {
-        global.bootstrapLogging()
+        try global.bootstrapLogging()
         let pool = try global.makePool(connections: 1)
         defer { pool.close() }
         let applied = try await Self.migrate(pool: pool, directory: global.migrations)

@@ -15,7 +15,9 @@ struct PollCommand: AsyncParsableCommand {
     var account: String
 
     func run() async throws {
-        global.bootstrapLogging()
+        try global.bootstrapLogging()
+        // The workers connect, but a malformed outbound setting is reported here too, before queueing.
+        _ = try global.outboundSettings()
         let pool = try global.makePool(connections: 1)
         defer { pool.close() }
         let (slug, name) = (tenant, account)

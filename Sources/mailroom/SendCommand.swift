@@ -41,7 +41,9 @@ struct SendCommand: AsyncParsableCommand {
     var attach: [String] = []
 
     func run() async throws {
-        global.bootstrapLogging()
+        try global.bootstrapLogging()
+        // The workers connect, but a malformed outbound setting is reported here too, before queueing.
+        _ = try global.outboundSettings()
         if from == nil, caseNumber == nil { throw ValidationError("give --from, --case or both") }
         func read(_ path: String) throws -> [UInt8] {
             guard let data = FileManager.default.contents(atPath: path) else { throw ValidationError("cannot read \(path)") }

@@ -31,7 +31,7 @@ struct StatusCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        global.bootstrapLogging()
+        try global.bootstrapLogging()
         let pool = try global.makePool(connections: 2)
         defer { pool.close() }
         let report: [TenantStatus]

@@ -48,7 +48,8 @@ struct WorkerCommand: AsyncParsableCommand {
     var metricsHost = "127.0.0.1"
 
     func run() async throws {
-        global.bootstrapLogging()
+        try global.bootstrapLogging()
+        let (policy, limits) = try global.outboundSettings()
         let logger = Logger(label: "mailroom.worker")
         let pool = try global.makePool(connections: max(2, concurrency * 2))
         defer { pool.close() }
@@ -56,6 +57,8 @@ struct WorkerCommand: AsyncParsableCommand {
         var settings = ImportSettings()
         settings.batchSize = max(1, batchSize)
         settings.recordTokenKey = try global.resolveSecretKey()
+        settings.outboundPolicy = policy
+        settings.setLimits(limits)
         let runner = ImportRunner(pool: pool, secrets: SecretBox(key: try global.resolveSecretKey()), settings: settings, logger: logger)
         if untilIdle {
             let reports = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))

@@ -68,7 +68,7 @@ import Testing
              expected: ["group_accounts[0].imap.password: environment variable NOPE is not set (line 8)"]),
         Case(name: "plain text to a remote host",
              yaml: minimal(replacing: [8: "    imap: {host: mail.example.com, security: none, password: x}"]),
-             expected: ["group_accounts[0].imap.security: none is only allowed for a loopback host (the password would cross the network in clear) (line 8)"]),
+             expected: ["group_accounts[0].imap.security: none sends the password in clear text: clear-text login, not in MAILROOM_INSECURE_HOSTS (line 8)"]),
         Case(name: "store_sent without a sent folder",
              yaml: minimal(appending: ["    smtp: {host: 127.0.0.1, password: x, store_sent: true}"]),
              expected: ["group_accounts[0].smtp.store_sent: needs imap.sent_folder (line 9)"]),
@@ -136,6 +136,28 @@ import Testing
         #expect(error.line == 4)
         #expect(error.message == #"unknown team "suport""#)
         #expect(error.description == #"users[0].teams: unknown team "suport" (line 4)"#)
+    }
+
+    /// Clear-text login is the outbound policy's decision: loopback is not special, a name that only
+    /// looks like loopback is not either, and the operator's list allows what it names.
+    @Test func clearTextLoginNeedsTheInsecureHostsList() throws {
+        let refused = "none sends the password in clear text: clear-text login, not in MAILROOM_INSECURE_HOSTS (line 8)"
+        for host in ["127.0.0.1", "localhost", "127.evil.test", "::1"] {
+            let yaml = minimal(replacing: [8: "    imap: {host: \"\(host)\", security: none, password: x}"])
+            #expect(errors(yaml).map(\.description) == ["group_accounts[0].imap.security: " + refused], "\(host)")
+        }
+        var environment = testEnvironment
+        environment["MAILROOM_INSECURE_HOSTS"] = "127.0.0.0/8,localhost"
+        for host in ["127.0.0.1", "127.1", "localhost"] {
+            let yaml = minimal(replacing: [8: "    imap: {host: \"\(host)\", security: none, password: x}"])
+            _ = try ManifestParser.parse(yaml, environment: environment)
+        }
+        let evil = minimal(replacing: [8: "    imap: {host: 127.evil.test, security: none, password: x}"])
+        #expect(errors(evil, environment: environment).map(\.description) == ["group_accounts[0].imap.security: " + refused])
+        environment["MAILROOM_INSECURE_HOSTS"] = "127.0.0.1/8"
+        #expect(errors(minimal(replacing: [8: "    imap: {host: 127.0.0.1, security: none, password: x}"]),
+                       environment: environment).map(\.description)
+                == [#"group_accounts[0].imap.security: none needs a valid operator setting: MAILROOM_INSECURE_HOSTS: "127.0.0.1/8" has host bits set (did you mean 127.0.0.0/8?) (line 8)"#])
     }
 
     @Test func emptyDocument() {

@@ -20,7 +20,8 @@ import Testing
     @Test func closedPortFailsToConnectQuickly() async throws {
         let port = try unusedLoopbackPort()
         let endpoint = IMAPEndpoint(host: "127.0.0.1", port: port, security: .starttls, username: "nobody",
-                                    password: Secret("secret-value"), connectTimeout: .seconds(5))
+                                    password: Secret("secret-value"), connectTimeout: .seconds(5),
+                                    policy: try LiveDovecot.fromEnvironment().policy)
         let connection = try await IMAPConnection(endpoint: endpoint)
         defer { connection.close() }
         let clock = ContinuousClock()
@@ -36,7 +37,8 @@ import Testing
         let listener = try SilentListener()
         defer { listener.close() }
         let endpoint = IMAPEndpoint(host: "127.0.0.1", port: listener.port, security: .tls, username: "u",
-                                    password: Secret("p"), connectTimeout: .seconds(1), ioTimeout: .seconds(1))
+                                    password: Secret("p"), connectTimeout: .seconds(1), ioTimeout: .seconds(1),
+                                    policy: try LiveDovecot.fromEnvironment().policy)
         let connection = try await IMAPConnection(endpoint: endpoint)
         defer { connection.close() }
         let clock = ContinuousClock()

@@ -9,6 +9,7 @@ struct LiveDovecot: Sendable {
     static let variables = [
         "MAILROOM_TEST_IMAP_HOST", "MAILROOM_TEST_IMAP_PORT", "MAILROOM_TEST_IMAPS_PORT",
         "MAILROOM_TEST_DOVECOT_CONF", "MAILROOM_TEST_DOVECOT_PASSWD", "MAILROOM_TEST_MAIL_ROOT",
+        "MAILROOM_ALLOWED_HOSTS", "MAILROOM_INSECURE_HOSTS",
     ]
 
     struct Unavailable: Error, CustomStringConvertible {
@@ -22,6 +23,8 @@ struct LiveDovecot: Sendable {
     let passwdPath: String
     /// Where the server keeps mailboxes (users' Maildirs are somewhere below).
     let mailRoot: String
+    /// The operator's lists from the test environment: the server is on loopback.
+    let policy: OutboundPolicy
 
     static func fromEnvironment() throws -> LiveDovecot {
         let environment = ProcessInfo.processInfo.environment
@@ -36,7 +39,8 @@ struct LiveDovecot: Sendable {
         return LiveDovecot(host: environment["MAILROOM_TEST_IMAP_HOST"]!, starttlsPort: starttls, imapsPort: imaps,
                            configPath: environment["MAILROOM_TEST_DOVECOT_CONF"]!,
                            passwdPath: environment["MAILROOM_TEST_DOVECOT_PASSWD"]!,
-                           mailRoot: environment["MAILROOM_TEST_MAIL_ROOT"]!)
+                           mailRoot: environment["MAILROOM_TEST_MAIL_ROOT"]!,
+                           policy: try OutboundPolicy.fromEnvironment(environment))
     }
 
     struct Account: Sendable {
@@ -73,7 +77,7 @@ struct LiveDovecot: Sendable {
                      // Generous: Dovecot delays logins after failed ones from the same address
                      // (auth_failure_delay, anvil penalty up to 15 s), and libcurl counts the
                      // login into the connect phase.
-                     connectTimeout: .seconds(30), ioTimeout: .seconds(30))
+                     connectTimeout: .seconds(30), ioTimeout: .seconds(30), policy: policy)
     }
 
     /// Runs `doveadm -c CONF arguments…` and fails with its output when it exits non-zero.

@@ -22,6 +22,7 @@ extension WorkerFixture {
     /// A runner whose importer verifies signed record tokens with the master key.
     func caseRunner() -> ImportRunner {
         var settings = ImportSettings()
+        settings.outboundPolicy = server.outboundPolicy
         settings.recordTokenKey = key
         settings.connectTimeout = .seconds(30)
         settings.ioTimeout = .seconds(20)

@@ -20,6 +20,27 @@ import Testing
         }
     }
 
+    /// Operator settings are strict: an unknown or malformed value stops the command with the
+    /// variable's name, before it touches the database or the network.
+    @Test func malformedSettingsAreErrors() throws {
+        let level = try mailroom(["status", "--database-url", "postgresql://127.0.0.1:1/none"], env: ["MAILROOM_LOG_LEVEL": "chatty"])
+        #expect(level.status != 0)
+        #expect(level.stderr.contains("MAILROOM_LOG_LEVEL: unknown log level \"chatty\""), "\(level.stderr)")
+        let option = try mailroom(["migrate", "--log-level", "loud", "--database-url", "postgresql://127.0.0.1:1/none"])
+        #expect(option.status != 0)
+        #expect(option.stderr.contains("--log-level: unknown log level \"loud\""), "\(option.stderr)")
+        for (name, value, problem) in [
+            ("MAILROOM_ALLOWED_HOSTS", "10.0.0.0/8,not a host", "\"not a host\" is neither a CIDR block, an IP address nor a host name"),
+            ("MAILROOM_INSECURE_HOSTS", "127.0.0.1/8", "has host bits set"),
+            ("MAILROOM_MAX_MESSAGE_SIZE", "50MB", "is not a positive number of bytes"),
+            ("MAILROOM_FETCH_BUDGET", "0", "is not a positive number of bytes"),
+        ] {
+            let r = try mailroom(["worker", "--until-idle", "--database-url", "postgresql://127.0.0.1:1/none"], env: [name: value])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("\(name): \"") && r.stderr.contains(problem), "\(r.stderr)")
+        }
+    }
+
     @Test func twoMigratesAtOnceApplyOnceAndAgainChangesNothing() async throws {
         let (url, name) = try await TestDatabase.createDatabase()
         defer { Task { try? await TestDatabase.dropDatabase(name) } }

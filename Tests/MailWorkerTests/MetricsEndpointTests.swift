@@ -26,7 +26,8 @@ extension WorkerProcessTests {
                         address: broken@acme.test
                         imap: {host: 127.0.0.1, port: \(closedPort), security: none, password: env:PW}
                         teams: [support]
-                    """, environment: ["PW": "not-a-real-password"])
+                    """, environment: ["PW": "not-a-real-password",
+                                       "MAILROOM_INSECURE_HOSTS": ProcessInfo.processInfo.environment["MAILROOM_INSECURE_HOSTS"] ?? ""])
                 _ = try await ManifestApplier(secrets: SecretBox(key: try SecretKey.fromEnvironment())).apply(manifest, to: fixture.pool)
 
                 let port = try LoopbackHTTP.freePort()

@@ -73,7 +73,9 @@ import Testing
             return id
         }
 
-        let importer = ImportRunner(pool: pool, secrets: SecretBox(key: key), settings: ImportSettings(), logger: logger)
+        var settings = ImportSettings()
+        settings.outboundPolicy = server.outboundPolicy
+        let importer = ImportRunner(pool: pool, secrets: SecretBox(key: key), settings: settings, logger: logger)
         let log = AttemptLog()
         let handler = RecordingHandler(inner: SendJobHandler(pool: pool, secrets: SecretBox(key: key), importer: importer,
                                                              connections: SMTPConnectionCache(), logger: logger),

@@ -31,6 +31,7 @@ struct WorkerFixture: Sendable {
 
     func runner(maxAttempts: Int = 3, retryDelay: Duration = .milliseconds(1)) -> ImportRunner {
         var settings = ImportSettings()
+        settings.outboundPolicy = server.outboundPolicy
         settings.maxAttempts = maxAttempts
         settings.retryBaseDelay = retryDelay
         settings.connectTimeout = .seconds(30)  // Dovecot delays repeated failed logins (auth penalty)
