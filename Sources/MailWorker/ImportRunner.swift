@@ -201,7 +201,10 @@ public struct ImportRunner: Sendable {
 
     func makeEndpoint(_ a: MailAccountRecord) throws -> IMAPEndpoint {
         guard let host = a.imapHost else { throw WorkerError("account \(a.name) has no IMAP host") }
-        let security = TransportSecurity(rawValue: a.imapSecurity) ?? .tls
+        // The column's CHECK admits only known values; anything else is an error, never a default.
+        guard let security = TransportSecurity(rawValue: a.imapSecurity) else {
+            throw WorkerError("account \(a.name) has an unknown imap_security setting")
+        }
         let password: Secret
         if let sealed = a.imapSecret {
             password = try secrets.openSecret(sealed, context: MailAccountRecord.secretContext(tenant: a.tenantID, account: a.id, field: "imap_secret"))

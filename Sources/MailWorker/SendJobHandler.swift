@@ -115,12 +115,15 @@ struct SendJobHandler: JobHandler {
 
     func makeEndpoint(_ a: SMTPAccount, tenant: TenantID) throws -> SMTPEndpoint {
         guard let host = a.host else { throw WorkerError("mail account \(a.id) has no SMTP host") }
-        let security = TransportSecurity(rawValue: a.security) ?? .starttls
+        guard let security = TransportSecurity(rawValue: a.security),
+              let authentication = SMTPEndpoint.Authentication(rawValue: a.auth) else {
+            throw WorkerError("mail account \(a.id) has an unknown smtp_security or smtp_auth setting")
+        }
         let password = try a.secret.map {
             try secrets.openSecret($0, context: MailAccountRecord.secretContext(tenant: tenant, account: a.id, field: "smtp_secret"))
         } ?? Secret("")
         return SMTPEndpoint(host: host, port: a.port ?? (security == .tls ? 465 : 587), security: security, verifyTLS: a.verifyTLS,
-                            authentication: SMTPEndpoint.Authentication(rawValue: a.auth) ?? .plain,
+                            authentication: authentication,
                             username: a.username ?? a.address, password: password,
                             heloName: a.address.split(separator: "@").last.map(String.init),
                             connectTimeout: importer.settings.connectTimeout, ioTimeout: importer.settings.ioTimeout,

@@ -10,7 +10,7 @@ extension EmailQueries {
             SELECT message_id, parent_type, parent_id FROM email
             WHERE tenant_id = \(tenant) AND message_id = ANY(\(PostgresArray(messageIDs))::text[]) AND parent_id IS NOT NULL
             """) {
-            if let type = RecordType(rawValue: try row.decode(at: 1)) { out[try row.decode(at: 0)] = RecordRef(type, try row.decode(at: 2)) }
+            out[try row.decode(at: 0)] = RecordRef(try row.decode(RecordType.self, at: 1), try row.decode(at: 2))
         }
         return out
     }

@@ -45,8 +45,8 @@ extension EmailQueries {
             SELECT filename, content_type, data FROM attachment WHERE tenant_id = \(tenant) AND email_id = \(id) ORDER BY position
             """).map { EmailDraft.Attachment(filename: try $0.decode(at: 0), contentType: try $0.decode(at: 1), data: try $0.decode(at: 2)) }
         let references: PostgresTextArray = try row.decode(at: 8)
-        let parentType: String? = try row.decode(at: 22)
-        let parent = try parentType.flatMap(RecordType.init(rawValue:)).map { RecordRef($0, try row.decode(Int64.self, at: 23)) }
+        let parentType: RecordType? = try row.decode(at: 22)
+        let parent = try parentType.map { RecordRef($0, try row.decode(Int64.self, at: 23)) }
         return OutgoingEmail(
             tenantID: tenant, id: id, status: try row.decode(at: 0), messageID: try row.decode(at: 1), subject: try row.decode(at: 2),
             from: .init(address: try row.decode(at: 3), name: try row.decode(at: 4)), to: to, cc: cc, bcc: bcc, replyTo: replyTo,
