@@ -188,10 +188,11 @@ struct FolderImporter: Sendable {
                     let note = fetched.headerOnly
                         ? "message of \(meta.size) bytes exceeds the account's limit of \(maxSize) bytes: imported header only"
                         : nil
-                    let email = MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
+                    var email = MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
                                                        internalDate: meta.internalDate, headerOnlyNote: note)
-                    // Body filters decide after parsing, before anything is stored.
+                    // Body filters decide after parsing, before anything is stored (and sanitised).
                     if let filter = filing.skips(email) { return .skipped(uid, filter: filter) }
+                    MessageMapper.sanitizeHTML(&email, remoteImages: filing.account.remoteImages)
                     return .email(uid, email)
                 } catch {
                     return .failure(uid, .parse, "\(error)")
