@@ -75,6 +75,19 @@ import MailDomain
         "<a href=\"/relative/path\">relative</a><img src=\"//evil.example/x.png\">",
         "<a href=\"java&NewLine;script:alert(1)\">x</a>",
         "<a href=\"java&Tab;script:alert(1)\">x</a>",
+        "<a href=\"&#xA0;javascript:alert(1)\">x</a>",
+        "<a href=\"javascript&#58;alert(1)\">x</a>",
+        "<IMG SRC=\"jav&#x0D;ascript:alert('XSS');\">",
+        "<IMG SRC=`javascript:alert(\"RSnake says, 'XSS'\")`>",
+        "<IMG SRC=javascript:alert(&quot;XSS&quot;)>",
+        "<IMG LOWSRC=\"javascript:alert('XSS')\"><IMG DYNSRC=\"javascript:alert('XSS')\">",
+        "<INPUT TYPE=\"IMAGE\" SRC=\"javascript:alert('XSS');\">",
+        "<isindex action=javascript:alert(1) type=image>",
+        "<object><param name=src value=javascript:alert(1)></object>",
+        "<a href=\"https://ok.example/\" ping=\"https://track.example/\">x</a>",
+        "<area href=\"javascript:alert(1)\"><map><area shape=rect href=javascript:alert(1)></map>",
+        "<div style=\"background:url(//evil.example/x.png)\">x</div>",
+        "<div style=\"background:url(data:image/svg+xml;base64,PHN2Zz4=)\">x</div>",
     ]
 
     static let css = [
