@@ -73,26 +73,34 @@ public struct HTMLSanitizer: Sendable {
         guard size <= limits.maxInputBytes else {
             return fallback(HTMLError(code: .inputTooLarge, measured: size), html: html, textBody: textBody)
         }
-        if html.utf8.allSatisfy({ $0 <= 0x20 }) { return SanitizedHTML(html: "", fallback: nil) }
-        // libxml2 reads NUL as the end of the input in places: none goes in.
-        if html.utf8.contains(0) { html = String(decoding: html.utf8.filter { $0 != 0 }, as: UTF8.self) }
-        let written: Result<[UInt8], HTMLError> = html.withUTF8 { bytes in
-            let units = StartTagScan.maxUnits(bytes)
-            if units > limits.maxAttributesPerTag * StartTagScan.unitsPerAttribute {
-                return .failure(HTMLError(code: .tooManyAttributes, measured: units / StartTagScan.unitsPerAttribute))
+        let written: Result<[UInt8], HTMLError>? = html.withUTF8 { bytes in
+            if bytes.allSatisfy({ $0 <= 0x20 }) { return nil }
+            // libxml2 reads NUL as the end of the input in places: none goes in.
+            if bytes.contains(0) {
+                return bytes.filter { $0 != 0 }.withUnsafeBufferPointer { write($0) }
             }
-            guard let document = HTMLDocument(utf8: bytes) else { return .failure(HTMLError(code: .parserFailed)) }
-            var writer = HTMLTreeWriter(remoteImages: remoteImages, limits: limits, expectedSize: bytes.count)
-            do throws(HTMLError) {
-                try writer.write(document)
-                return .success(writer.output)
-            } catch {
-                return .failure(error)
-            }
+            return write(bytes)
         }
+        guard let written else { return SanitizedHTML(html: "", fallback: nil) }
         switch written {
         case .success(let bytes): return SanitizedHTML(html: String(decoding: bytes, as: UTF8.self), fallback: nil)
         case .failure(let error): return fallback(error, html: html, textBody: textBody)
+        }
+    }
+
+    /// Scans, parses and writes; the bytes hold no NUL.
+    private func write(_ bytes: UnsafeBufferPointer<UInt8>) -> Result<[UInt8], HTMLError> {
+        let units = StartTagScan.maxUnits(bytes)
+        if units > limits.maxAttributesPerTag * StartTagScan.unitsPerAttribute {
+            return .failure(HTMLError(code: .tooManyAttributes, measured: units / StartTagScan.unitsPerAttribute))
+        }
+        guard let document = HTMLDocument(utf8: bytes) else { return .failure(HTMLError(code: .parserFailed)) }
+        var writer = HTMLTreeWriter(remoteImages: remoteImages, limits: limits, expectedSize: bytes.count)
+        do throws(HTMLError) {
+            try writer.write(document)
+            return .success(writer.output)
+        } catch {
+            return .failure(error)
         }
     }
 

@@ -259,6 +259,10 @@ import MailDomain
         #expect(out == "<p>Grüße €</p>")
     }
 
+    @Test func nulBytesAreRemovedBeforeParsing() {
+        #expect(sanitize("<p>a\u{0}b</p><scr\u{0}ipt>alert(1)</script>").html == "<p>ab</p>")
+    }
+
     @Test func emptyInputGivesEmptyOutput() {
         #expect(sanitize("") == SanitizedHTML(html: "", fallback: nil))
         #expect(sanitize("  \n ").html == "")
