@@ -8,7 +8,7 @@
 FROM swift:6.3-bookworm AS build
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libpq-dev libcurl4-openssl-dev libgmime-3.0-dev libssl-dev pkg-config \
+        libpq-dev libcurl4-openssl-dev libgmime-3.0-dev libssl-dev libxml2-dev pkg-config \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # Dependencies first, so source edits reuse the resolved-packages layer.
@@ -25,7 +25,7 @@ RUN swift build -c release --static-swift-stdlib --product mailroom \
 FROM debian:bookworm-slim
 RUN apt-get update \
     && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-        libpq5 libcurl4 libgmime-3.0-0 ca-certificates \
+        libpq5 libcurl4 libgmime-3.0-0 libxml2 ca-certificates \
     && rm -rf /var/lib/apt/lists/*
 RUN useradd --system --user-group --home-dir /app --shell /usr/sbin/nologin mailroom
 COPY --from=build /usr/local/bin/mailroom /usr/local/bin/mailroom

@@ -3,9 +3,9 @@ import PackageDescription
 
 // Layers (dependencies point down; C only at the edges):
 //   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird, /metrics only)
-//   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto
+//   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML
 //   MailStore → CLibPQ, MailDomain (value types)   MailTransport → CCurl, MailProtocol
-//   MailMIME → CGMime             MailCrypto → CCrypto
+//   MailMIME → CGMime             MailCrypto → CCrypto          MailHTML → CLibXML2, MailDomain
 //   MailDomain, MailProtocol, MailCore: pure, no I/O
 let package = Package(
     name: "Mailroom",
@@ -29,6 +29,7 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CGMime", pkgConfig: "gmime-3.0", providers: [.apt(["libgmime-3.0-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
         // Pure layers
         .target(name: "MailCore"),
@@ -42,13 +43,15 @@ let package = Package(
             "CLibPQ", "MailCore", "MailDomain", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MailCrypto", dependencies: ["CCrypto", "MailCore"]),
+        // HTML sanitising on libxml2's HTML parser; the only module that imports libxml2.
+        .target(name: "MailHTML", dependencies: ["CLibXML2", "MailDomain"]),
 
         // Composition
         .target(name: "MailProvisioning", dependencies: [
             "MailCore", "MailDomain", "MailStore", "MailCrypto", .product(name: "Yams", package: "Yams"),
         ]),
         .target(name: "MailWorker", dependencies: [
-            "MailCore", "MailDomain", "MailStore", "MailProtocol", "MailTransport", "MailMIME", "MailCrypto",
+            "MailCore", "MailDomain", "MailStore", "MailProtocol", "MailTransport", "MailMIME", "MailCrypto", "MailHTML",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
@@ -59,7 +62,7 @@ let package = Package(
         ]),
         .executableTarget(name: "mailroom", dependencies: [
             "MailCore", "MailStore", "MailWorker", "MailProvisioning", "MailCrypto", "MailTransport", "MailMIME",
-            "MailMetricsHTTP",
+            "MailMetricsHTTP", "MailHTML",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -92,9 +95,11 @@ let package = Package(
         .testTarget(name: "MailTransportTests", dependencies: ["MailTransport", "MailTesting"]),
         .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailTesting"]),
         .testTarget(name: "MailCryptoTests", dependencies: ["MailCrypto"]),
+        .testTarget(name: "MailHTMLTests", dependencies: ["MailHTML", "MailDomain"], exclude: ["Fixtures"]),
         .testTarget(name: "MailProvisioningTests", dependencies: ["MailProvisioning", "MailTesting"]),
         .testTarget(name: "MailWorkerTests", dependencies: [
             "MailWorker", "MailTesting", "MailProvisioning", "MailMIME", "MailProtocol", "MailTransport", "MailCrypto", "MailStore",
+            "MailHTML", "MailDomain",
         ]),
     ]
 )

@@ -5,7 +5,7 @@ set -euo pipefail
 
 packages=(
     # build: C libraries reached through pkg-config
-    pkg-config libpq-dev libcurl4-openssl-dev libgmime-3.0-dev libssl-dev
+    pkg-config libpq-dev libcurl4-openssl-dev libgmime-3.0-dev libssl-dev libxml2-dev
     # Python 3.11 runtime and its test modules: part of the required host set
     libpython3.11-testsuite
     # test environment: real servers

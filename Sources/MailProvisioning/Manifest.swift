@@ -1,3 +1,4 @@
+import MailDomain
 /// The desired state of one tenant, as written by an operator in YAML (see `docs/manifest.md`).
 ///
 /// A `Manifest` is produced only by `ManifestParser`, which resolves defaults and `env:` secrets and checks
@@ -62,16 +63,19 @@ public struct Manifest: Sendable, Equatable {
         public var businessToConsumer: Bool
         /// How many personal email accounts one user may connect.
         public var maxPersonalAccounts: Int
+        /// What the sanitised HTML of the tenant's emails does with remote images.
+        public var remoteImages: RemoteImagePolicy
 
         public static let defaultClosedCaseStatuses = ["Closed", "Rejected", "Duplicate"]
 
         public init(
             closedCaseStatuses: [String] = Settings.defaultClosedCaseStatuses, businessToConsumer: Bool = false,
-            maxPersonalAccounts: Int = 2
+            maxPersonalAccounts: Int = 2, remoteImages: RemoteImagePolicy = .allow
         ) {
             self.closedCaseStatuses = closedCaseStatuses
             self.businessToConsumer = businessToConsumer
             self.maxPersonalAccounts = maxPersonalAccounts
+            self.remoteImages = remoteImages
         }
     }
 }

@@ -1,4 +1,5 @@
 import MailCore
+import MailDomain
 import Yams
 
 /// Reads one manifest document into a `Manifest`, section by section in dependency order (tenant, teams,
@@ -74,7 +75,7 @@ final class ManifestReader {
         }
         let name = map.string("name")
         if let settingsMap = map.mapping(
-            "settings", keys: ["closed_case_statuses", "business_to_consumer", "max_personal_accounts"])
+            "settings", keys: ["closed_case_statuses", "business_to_consumer", "max_personal_accounts", "remote_images"])
         {
             if settingsMap.has("closed_case_statuses") {
                 settings.closedCaseStatuses = settingsMap.strings("closed_case_statuses", kind: "status")
@@ -82,6 +83,7 @@ final class ManifestReader {
             settings.businessToConsumer = settingsMap.bool("business_to_consumer", default: false)
             settings.maxPersonalAccounts =
                 settingsMap.int("max_personal_accounts", default: settings.maxPersonalAccounts, in: 0...100)!
+            settings.remoteImages = settingsMap.enumeration("remote_images", default: settings.remoteImages)
         }
         guard let slug else { return nil }
         return Manifest.Tenant(slug: slug, name: name, settings: settings)

@@ -253,10 +253,11 @@ struct FolderImporter: Sendable {
                 let meta = byUID[uid]!
                 do {
                     let parsed = try MIMEParser.parse(fetched.bytes)
-                    let email = MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
+                    var email = MessageMapper.newEmail(from: parsed, raw: fetched.bytes, realSize: meta.size,
                                                        internalDate: meta.internalDate, headerOnlyNote: fetched.headerOnlyNote)
-                    // Body filters decide after parsing, before anything is stored.
+                    // Body filters decide after parsing, before anything is stored (and sanitised).
                     if let filter = filing.skips(email) { return .skipped(uid, filter: filter) }
+                    MessageMapper.sanitizeHTML(&email, remoteImages: filing.account.remoteImages)
                     return .email(uid, email)
                 } catch {
                     return .failure(uid, .parse, "\(error)")

@@ -2,6 +2,7 @@ import Foundation
 import MailCore
 import MailCrypto
 import MailDomain
+import MailHTML
 import MailMIME
 import MailStore
 
@@ -37,6 +38,17 @@ enum MessageMapper {
                 .init(filename: $0.filename.map(clean), contentType: clean($0.contentType), contentID: $0.contentID.map(clean),
                       isInline: $0.isInline, data: $0.data)
             })
+    }
+
+    /// Fills `bodyHTMLSafe` from `bodyHTML` (`HTMLSanitizer`). When the sanitiser falls back to
+    /// plain text, the import note says why (sizes only, never content).
+    static func sanitizeHTML(_ email: inout NewEmail, remoteImages: RemoteImagePolicy) {
+        guard let html = email.bodyHTML else { return }
+        let safe = HTMLSanitizer(remoteImages: remoteImages).sanitize(html: html, textBody: email.bodyText)
+        email.bodyHTMLSafe = clean(safe.html)
+        if let fallback = safe.fallback {
+            email.importNote = [email.importNote, fallback.description].compactMap { $0 }.joined(separator: "; ")
+        }
     }
 
     /// Bodies are stored with LF line ends, whatever the wire used (IMAP hands out CRLF).

@@ -3,6 +3,7 @@ import Logging
 import MailCore
 import MailCrypto
 import MailDomain
+import MailHTML
 import MailMIME
 import MailStore
 import MailTransport
@@ -46,6 +47,11 @@ struct SendJobHandler: JobHandler {
                 return nil
             }
             guard var email = try EmailQueries.emailGetOutgoing(conn, tenant: tenant, id: id) else { return nil }
+            // Queued through SQL, the email has no sanitised copy yet: the CRM renders that one.
+            if email.needsSafeHTML, let html = email.bodyHTML {
+                let safe = HTMLSanitizer(remoteImages: email.remoteImages).sanitize(html: html, textBody: email.bodyText)
+                try EmailQueries.emailSetSafeHTML(conn, tenant: tenant, id: id, html: MessageMapper.clean(safe.html))
+            }
             // An email on a record (a case reply ...) carries the record's signed token, so the answer
             // threads back. Signed here, committed before anything is submitted: every attempt, the
             // first and any retry after a crash, submits the same Message-ID.

@@ -54,10 +54,17 @@ import Testing
         #expect(support.autoReply.limit == Manifest.Limit(count: 5, window: .seconds(7200)))
     }
 
+    @Test func remoteImagesSettingIsRead() throws {
+        let manifest = try ManifestParser.parse(
+            minimal(replacing: [1: "tenant:\n  slug: acme\n  settings: {remote_images: block}"]), environment: testEnvironment)
+        #expect(manifest.tenant.settings.remoteImages == .block)
+    }
+
     @Test func defaultsAreFilledIn() throws {
         let manifest = try ManifestParser.parse(minimal(), environment: testEnvironment)
         #expect(manifest.tenant.settings == Manifest.Settings(
-            closedCaseStatuses: ["Closed", "Rejected", "Duplicate"], businessToConsumer: false, maxPersonalAccounts: 2))
+            closedCaseStatuses: ["Closed", "Rejected", "Duplicate"], businessToConsumer: false, maxPersonalAccounts: 2,
+            remoteImages: .allow))
         let alice = try #require(manifest.users.first)
         #expect(alice.name == "alice")
         #expect(alice.active && !alice.admin)

@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MailDomain
 
 /// A mail account as the worker needs it: where to connect and how to import. Secrets stay sealed
 /// here; only the worker opens them, right before connecting.
@@ -23,6 +24,9 @@ public struct MailAccountRecord: Sendable, Equatable {
     public var maxMessageSize: Int
     public var pollInterval: Duration
     public var addAllTeamUsers: Bool
+    /// The tenant's `remote_images` setting, read with the account: how its sanitised HTML treats
+    /// remote images.
+    public var remoteImages: RemoteImagePolicy
 
     /// Associated data binding a sealed secret to its row: moving the ciphertext to another row or
     /// column makes it undecryptable.

@@ -37,7 +37,10 @@ public struct NewEmail: Sendable {
     public var dateSent: Date?
     public var dateReceived: Date?
     public var bodyText: String?
+    /// The HTML body as received: not safe to render.
     public var bodyHTML: String?
+    /// `bodyHTML` sanitised for rendering (the worker fills it; the store never sanitises).
+    public var bodyHTMLSafe: String?
     /// Top-level headers in order.
     public var headers: [(name: String, value: String)]
     public var inReplyTo: String?
@@ -49,7 +52,7 @@ public struct NewEmail: Sendable {
     public var attachments: [Attachment]
 
     public init(messageID: String, messageIDIsSynthetic: Bool = false, subject: String? = nil, dateSent: Date? = nil,
-                dateReceived: Date? = nil, bodyText: String? = nil, bodyHTML: String? = nil,
+                dateReceived: Date? = nil, bodyText: String? = nil, bodyHTML: String? = nil, bodyHTMLSafe: String? = nil,
                 headers: [(name: String, value: String)] = [], inReplyTo: String? = nil, references: [String] = [],
                 size: Int = 0, isHeaderOnly: Bool = false, importNote: String? = nil,
                 recipients: [Recipient] = [], attachments: [Attachment] = []) {
@@ -60,6 +63,7 @@ public struct NewEmail: Sendable {
         self.dateReceived = dateReceived
         self.bodyText = bodyText
         self.bodyHTML = bodyHTML
+        self.bodyHTMLSafe = bodyHTMLSafe
         self.headers = headers
         self.inReplyTo = inReplyTo
         self.references = references

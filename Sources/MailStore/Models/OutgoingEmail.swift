@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MailDomain
 
 /// What a caller asks to send (the arguments of `mailroom_queue_email`).
 public struct EmailDraft: Sendable {
@@ -77,6 +78,10 @@ public struct OutgoingEmail: Sendable {
     /// The record the email belongs to (a case it answers ...): its Message-ID carries this record's
     /// signed token once the worker has signed it.
     public var parent: RecordRef?
+    /// Whether `body_html_safe` is still to be written (queued through SQL with an HTML body).
+    public var needsSafeHTML: Bool = false
+    /// The tenant's `remote_images` setting, for the sanitised copy.
+    public var remoteImages: RemoteImagePolicy = .allow
 }
 
 /// An account's SMTP settings and the IMAP settings store-sent needs.

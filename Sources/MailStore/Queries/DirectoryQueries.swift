@@ -1,4 +1,5 @@
 import MailCore
+import MailDomain
 
 /// Upserts behind `mailroom apply` for people and records: tenants, teams, positions, roles, users,
 /// memberships, CRM records and their addresses. Each write touches a row only when a value really
@@ -6,15 +7,18 @@ import MailCore
 public enum DirectoryQueries {
     /// Creates or updates the tenant; returns its id and whether anything changed.
     public static func tenantUpsert(_ conn: PostgresConnection, slug: String, name: String, closedStatuses: [String],
-                                    businessToConsumer: Bool, maxPersonalAccounts: Int) throws -> (TenantID, Int) {
+                                    businessToConsumer: Bool, maxPersonalAccounts: Int,
+                                    remoteImages: RemoteImagePolicy = .allow) throws -> (TenantID, Int) {
         let changed = try conn.query("""
-            INSERT INTO tenant AS t (slug, name, closed_case_statuses, business_to_consumer, max_personal_accounts)
-            VALUES (\(slug), \(name), \(PostgresArray(closedStatuses))::text[], \(businessToConsumer), \(maxPersonalAccounts))
+            INSERT INTO tenant AS t (slug, name, closed_case_statuses, business_to_consumer, max_personal_accounts, remote_images)
+            VALUES (\(slug), \(name), \(PostgresArray(closedStatuses))::text[], \(businessToConsumer), \(maxPersonalAccounts),
+                    \(remoteImages.rawValue))
             ON CONFLICT (slug) DO UPDATE SET name = excluded.name, closed_case_statuses = excluded.closed_case_statuses,
                 business_to_consumer = excluded.business_to_consumer, max_personal_accounts = excluded.max_personal_accounts,
-                updated_at = now()
-            WHERE (t.name, t.closed_case_statuses, t.business_to_consumer, t.max_personal_accounts)
-                  IS DISTINCT FROM (excluded.name, excluded.closed_case_statuses, excluded.business_to_consumer, excluded.max_personal_accounts)
+                remote_images = excluded.remote_images, updated_at = now()
+            WHERE (t.name, t.closed_case_statuses, t.business_to_consumer, t.max_personal_accounts, t.remote_images)
+                  IS DISTINCT FROM (excluded.name, excluded.closed_case_statuses, excluded.business_to_consumer,
+                                    excluded.max_personal_accounts, excluded.remote_images)
             RETURNING id
             """)
         if let row = changed.first { return (try row.decode(at: 0), 1) }

@@ -27,7 +27,7 @@ extension EmailQueries {
         var insert = StatementBuilder()
         insert.text = """
             INSERT INTO email (tenant_id, message_id, message_id_synthetic, subject, from_address, from_name,
-                               date_sent, date_received, body_text, body_html, headers, in_reply_to, "references",
+                               date_sent, date_received, body_text, body_html, body_html_safe, headers, in_reply_to, "references",
                                size, is_header_only, import_note)
             VALUES
             """
@@ -39,7 +39,8 @@ extension EmailQueries {
             insert.text += [insert.bind(tenant), insert.bind(e.messageID), insert.bind(e.messageIDIsSynthetic),
                             insert.bind(e.subject), insert.bind(from?.address), insert.bind(from?.name),
                             insert.bind(e.dateSent), insert.bind(e.dateReceived), insert.bind(e.bodyText),
-                            insert.bind(e.bodyHTML), insert.bind(headers) + "::jsonb", insert.bind(e.inReplyTo),
+                            insert.bind(e.bodyHTML), insert.bind(e.bodyHTMLSafe), insert.bind(headers) + "::jsonb",
+                            insert.bind(e.inReplyTo),
                             insert.bind(PostgresArray(e.references)) + "::text[]", insert.bind(e.size),
                             insert.bind(e.isHeaderOnly), insert.bind(e.importNote)].joined(separator: ", ") + ")"
         }

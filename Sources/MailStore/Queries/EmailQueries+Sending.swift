@@ -23,7 +23,9 @@ extension EmailQueries {
             SELECT e.status, e.message_id, e.subject, e.from_address, e.from_name, e.body_text, e.body_html, e.in_reply_to,
                    e."references", e.is_auto_reply,
                    a.id, a.kind, a.address, a.smtp_host, a.smtp_port, a.smtp_security, a.smtp_verify_tls, a.smtp_username,
-                   a.smtp_auth, a.smtp_secret, a.smtp_store_sent, a.sent_folder, e.parent_type, e.parent_id
+                   a.smtp_auth, a.smtp_secret, a.smtp_store_sent, a.sent_folder, e.parent_type, e.parent_id,
+                   e.body_html IS NOT NULL AND e.body_html_safe IS NULL,
+                   (SELECT t.remote_images FROM tenant t WHERE t.id = e.tenant_id)
             FROM email e JOIN mail_account a ON a.tenant_id = e.tenant_id AND a.id = e.send_account_id
             WHERE e.tenant_id = \(tenant) AND e.id = \(id)
             """).first else { return nil }
@@ -47,7 +49,7 @@ extension EmailQueries {
         let references: PostgresTextArray = try row.decode(at: 8)
         let parentType: RecordType? = try row.decode(at: 22)
         let parent = try parentType.map { RecordRef($0, try row.decode(Int64.self, at: 23)) }
-        return OutgoingEmail(
+        var email = OutgoingEmail(
             tenantID: tenant, id: id, status: try row.decode(at: 0), messageID: try row.decode(at: 1), subject: try row.decode(at: 2),
             from: .init(address: try row.decode(at: 3), name: try row.decode(at: 4)), to: to, cc: cc, bcc: bcc, replyTo: replyTo,
             bodyText: try row.decode(at: 5), bodyHTML: try row.decode(at: 6), inReplyTo: try row.decode(at: 7),
@@ -59,6 +61,16 @@ extension EmailQueries {
                 auth: try row.decode(at: 18), secret: try row.decode(at: 19), storeSent: try row.decode(at: 20),
                 sentFolder: try row.decode(at: 21)),
             parent: parent)
+        email.needsSafeHTML = try row.decode(at: 24)
+        email.remoteImages = try TenantQueries.remoteImagePolicy(try row.decode(at: 25))
+        return email
+    }
+
+    /// Stores the sanitised copy of a queued email's HTML, unless one is there already.
+    public static func emailSetSafeHTML(_ conn: PostgresConnection, tenant: TenantID, id: EmailID, html: String) throws {
+        try conn.execute("""
+            UPDATE email SET body_html_safe = \(html) WHERE tenant_id = \(tenant) AND id = \(id) AND body_html_safe IS NULL
+            """)
     }
 
     /// Replaces the Message-ID of the queued email `id` (still 'Sending' and still holding `current`)

@@ -22,10 +22,10 @@ public enum EmailQueries {
         let headersJSON = try PostgresJSON(e.headers.map { [$0.name, $0.value] })
         let inserted = try conn.query("""
             INSERT INTO email (tenant_id, message_id, message_id_synthetic, subject, from_address, from_name,
-                               date_sent, date_received, body_text, body_html, headers, in_reply_to, "references",
+                               date_sent, date_received, body_text, body_html, body_html_safe, headers, in_reply_to, "references",
                                size, is_header_only, import_note)
             VALUES (\(tenant), \(e.messageID), \(e.messageIDIsSynthetic), \(e.subject), \(from?.address), \(from?.name),
-                    \(e.dateSent), \(e.dateReceived), \(e.bodyText), \(e.bodyHTML), \(headersJSON)::jsonb, \(e.inReplyTo),
+                    \(e.dateSent), \(e.dateReceived), \(e.bodyText), \(e.bodyHTML), \(e.bodyHTMLSafe), \(headersJSON)::jsonb, \(e.inReplyTo),
                     \(PostgresArray(e.references))::text[], \(e.size), \(e.isHeaderOnly), \(e.importNote))
             ON CONFLICT (tenant_id, message_id) DO NOTHING
             RETURNING id

@@ -3,8 +3,17 @@ import MailCore
 /// Read-only queries behind `mailroom export`. Postgres builds the JSON, so the export reflects exactly
 /// what is stored and never includes secrets (no account credential column is read).
 public enum ExportQueries {
-    /// One JSON object per email of the tenant, oldest first.
-    public static func emailExportJSON(_ conn: PostgresConnection, tenant: TenantID) throws -> [String] {
+    /// An exported email: its JSON object (without bodies) and its bodies, which the caller adds
+    /// (the sanitised HTML is computed by the caller when the stored copy is missing).
+    public struct EmailExport: Sendable {
+        public var json: String
+        public var bodyText: String?
+        public var bodyHTML: String?
+        public var bodyHTMLSafe: String?
+    }
+
+    /// One entry per email of the tenant, oldest first.
+    public static func emailExportJSON(_ conn: PostgresConnection, tenant: TenantID) throws -> [EmailExport] {
         try conn.query("""
             SELECT jsonb_build_object(
                 'message_id', e.message_id,
@@ -42,11 +51,14 @@ public enum ExportQueries {
                                                                              'content_type', at.content_type, 'content_id', at.content_id,
                                                                              'inline', at.is_inline) ORDER BY at.position)
                                          FROM attachment at WHERE at.tenant_id = e.tenant_id AND at.email_id = e.id), '[]')
-            )::text
+            )::text, e.body_text, e.body_html, e.body_html_safe
             FROM email e
             WHERE e.tenant_id = \(tenant)
             ORDER BY e.date_sent NULLS LAST, e.id
-            """).map { try $0.decode(String.self, at: 0) }
+            """).map {
+                EmailExport(json: try $0.decode(at: 0), bodyText: try $0.decode(at: 1), bodyHTML: try $0.decode(at: 2),
+                            bodyHTMLSafe: try $0.decode(at: 3))
+            }
     }
 
     private static func addressList(_ kind: String) -> String {

@@ -1,12 +1,14 @@
 import Foundation
 import MailCore
+import MailDomain
 
 /// Queries on `mail_account`. Call inside a transaction scoped to the tenant.
 public enum MailAccountQueries {
     static let columns = """
         id, kind, name, address, owner_user_id, is_active, imap_host, imap_port, imap_security, imap_verify_tls,
         imap_username, imap_secret, fetch_since::text, keep_unread, max_message_size,
-        extract(epoch FROM poll_interval)::float8, case_add_all_team_users
+        extract(epoch FROM poll_interval)::float8, case_add_all_team_users,
+        (SELECT t.remote_images FROM tenant t WHERE t.id = a.tenant_id)
         """
 
     static func decode(_ row: PostgresRow, tenant: TenantID) throws -> MailAccountRecord {
@@ -18,7 +20,8 @@ public enum MailAccountQueries {
             imapSecurity: try row.decode(at: 8), imapVerifyTLS: try row.decode(at: 9), imapUsername: try row.decode(at: 10),
             imapSecret: try row.decode(at: 11), fetchSince: try row.decode(Date?.self, at: 12),
             keepUnread: try row.decode(at: 13), maxMessageSize: try row.decode(at: 14),
-            pollInterval: .seconds(try row.decode(Double.self, at: 15)), addAllTeamUsers: try row.decode(at: 16))
+            pollInterval: .seconds(try row.decode(Double.self, at: 15)), addAllTeamUsers: try row.decode(at: 16),
+            remoteImages: try TenantQueries.remoteImagePolicy(try row.decode(at: 17)))
     }
 
     /// Active accounts with IMAP configured, whose owner (for personal accounts) is active too.
@@ -43,7 +46,7 @@ public enum MailAccountQueries {
     }
 
     public static func mailAccountGet(_ conn: PostgresConnection, tenant: TenantID, id: AccountID) throws -> MailAccountRecord? {
-        try conn.query(SQL(unsafeSQL: "SELECT \(columns) FROM mail_account WHERE tenant_id = $1 AND id = $2",
+        try conn.query(SQL(unsafeSQL: "SELECT \(columns) FROM mail_account a WHERE a.tenant_id = $1 AND a.id = $2",
                            binds: [tenant.postgresBind, id.postgresBind])).first.map { try decode($0, tenant: tenant) }
     }
 
