@@ -321,6 +321,29 @@ import Testing
         #expect(definers == "mailroom_account_repoll,mailroom_enqueue_send,mailroom_request_poll")
     }
 
+    // MARK: - Sanitised HTML
+
+    @Test func onlyTheServiceWritesTheSanitisedHTML() async throws {
+        let f = try await Self.makeFixture()
+        let owner = try await TestDatabase.pool()
+        _ = try await owner.transaction(tenant: f.tenant) { conn in
+            try conn.execute("UPDATE email SET body_html = '<p>hi</p>', body_html_safe = '<p>hi</p>' WHERE id = \(f.received)")
+        }
+        for user in [nil, f.admin] {
+            await Self.refused(f, user: user, "UPDATE email SET body_html_safe = '<img src=x onerror=alert(1)>' WHERE id = \(f.received)")
+            await Self.refused(f, user: user, """
+                INSERT INTO email (tenant_id, message_id, body_html, body_html_safe)
+                VALUES (\(f.tenant), \("x-\(UUID().uuidString)@x.test"), '<script>x</script>', '<script>x</script>')
+                """)
+        }
+        // New HTML from a client drops the stale copy rather than keeping one that no longer matches.
+        let safe = try await Self.asCRM(f.tenant, user: f.admin) { conn in
+            try conn.execute("UPDATE email SET body_html = '<script>alert(1)</script>' WHERE id = \(f.received)")
+            return try conn.query("SELECT body_html_safe FROM email WHERE id = \(f.received)").one().decode(String?.self, at: 0)
+        }
+        #expect(safe == nil)
+    }
+
     // MARK: - Header injection and strict settings in raw rows
 
     @Test func headerColumnsRefuseLineBreaksWithoutEchoingThem() async throws {

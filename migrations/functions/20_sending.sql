@@ -62,6 +62,20 @@ BEGIN
     IF mailroom_caller_trusted() THEN
         RETURN CASE WHEN TG_OP = 'DELETE' THEN OLD ELSE NEW END;
     END IF;
+    -- The sanitised HTML is the service's (0009_sanitized_html.sql): a client that could write it would
+    -- hand the CRM's users HTML nobody sanitised. A client's new HTML drops the copy (NULL: not yet
+    -- sanitised; the worker or `mailroom export` sanitises it).
+    IF TG_OP <> 'DELETE' THEN
+        IF TG_OP = 'UPDATE' AND NEW.body_html IS DISTINCT FROM OLD.body_html
+           AND NEW.body_html_safe IS NOT DISTINCT FROM OLD.body_html_safe THEN
+            NEW.body_html_safe := NULL;
+        END IF;
+        IF NEW.body_html_safe IS NOT NULL
+           AND (TG_OP = 'INSERT' OR NEW.body_html_safe IS DISTINCT FROM OLD.body_html_safe) THEN
+            PERFORM mailroom_refuse_email('only the service writes the sanitised HTML (body_html_safe)',
+                mailroom_write_verb(TG_OP), NEW.id);
+        END IF;
+    END IF;
     IF TG_OP <> 'INSERT' AND mailroom_email_is_outgoing(OLD)
        AND (TG_OP = 'DELETE' OR mailroom_email_content_changed(OLD, NEW)) THEN
         IF TG_OP = 'UPDATE' AND OLD.status = 'Sent' THEN
