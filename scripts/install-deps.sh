@@ -10,6 +10,8 @@ packages=(
     libpython3.11-testsuite
     # test environment: real servers
     postgresql-15 dovecot-imapd dovecot-lmtpd postfix openssl
+    # the OAuth 2.0 token server of the tests (scripts/lib/oauth_token_server.py)
+    python3
 )
 
 missing=()

@@ -24,6 +24,7 @@ LMTP_PORT=14024
 MX_PORT=14025
 SUBMISSION_PORT=14587
 SMTPS_PORT=14465
+OAUTH_PORT=14080
 MAIL_USER=mailroom-mail
 START_TIMEOUT=${TESTENV_START_TIMEOUT:-60}
 
@@ -39,6 +40,8 @@ POSTFIX_DIR="$T/postfix"
 POSTFIX_CONF_DIR="$POSTFIX_DIR/etc"
 POSTFIX_QUEUE="$POSTFIX_DIR/queue"
 ENV_FILE="$T/env"
+OAUTH_DIR="$T/oauth"
+OAUTH_PID="$OAUTH_DIR/server.pid"
 SECRET_FILE="$T/secret.key"
 
 log() { echo "testenv: $*" >&2; }
@@ -167,6 +170,7 @@ write_env_file() {
             MAILROOM_TEST_DOVECOT_USERS_DIR "$DOVECOT_USERS_DIR" \
             MAILROOM_TEST_MAIL_ROOT "$MAIL_ROOT" \
             MAILROOM_TEST_PG_BIN "$PG_BIN" \
+            MAILROOM_TEST_OAUTH_URL "http://$HOST:$OAUTH_PORT" \
             MAILROOM_TEST_SERVICE_PASSWORD mailroom_service \
             MAILROOM_TEST_CRM_PASSWORD mailroom_crm \
             MAILROOM_ALLOWED_HOSTS "127.0.0.1/32,::1/128,localhost" \
@@ -270,6 +274,14 @@ dovecot_configure() {
     chown root:dovecot "$DOVECOT_USERS"
     chmod 640 "$DOVECOT_USERS"
     install -d -m 750 -o root -g dovecot "$DOVECOT_USERS_DIR"
+    write_if_changed "$DOVECOT_DIR/oauth2.conf.ext" <<EOF || true
+introspection_mode = post
+introspection_url = http://$HOST:$OAUTH_PORT/introspect
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+EOF
     write_if_changed "$DOVECOT_CONF" <<EOF || true
 # Written by scripts/testenv.sh: the test Dovecot, loopback only.
 instance_name = mailroom-test
@@ -285,7 +297,7 @@ ssl_key = <$TLS_DIR/key.pem
 ssl_min_protocol = TLSv1.2
 # Dovecot 2.3 counts loopback connections as secure: plaintext login works there even without TLS.
 disable_plaintext_auth = yes
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 
 # Users are full addresses (support@acme.test), lines "address:{PLAIN}password::::::".
 # The shared file is re-read when it changes, but at most once a second: a user appended just after a lookup
@@ -298,6 +310,14 @@ passdb {
 passdb {
   driver = passwd-file
   args = scheme=PLAIN username_format=%u $DOVECOT_USERS_DIR/%u
+}
+# OAuth 2.0 (XOAUTH2, OAUTHBEARER): the bearer token is checked by the test token server's introspection.
+# A token fails the passwd-file passdbs above (no such password) and lands here; password logins and
+# lookups never reach this one.
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $DOVECOT_DIR/oauth2.conf.ext
 }
 userdb {
   driver = passwd-file
@@ -368,6 +388,14 @@ service lmtp {
   }
 }
 
+# Dovecot delays every login from an address after a failed one; tests fail logins on purpose and all
+# come from 127.0.0.1. An unreachable penalty listener turns the delay off.
+service anvil {
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+
 # Postfix's submission service authenticates through this socket (smtpd_sasl_type = dovecot).
 service auth {
   unix_listener auth-postfix {
@@ -400,6 +428,30 @@ dovecot_stop() {
     if pid_alive "$pid"; then
         kill -TERM "$pid"
         wait_pid_gone "$pid" "Dovecot"
+    fi
+}
+
+# --- OAuth 2.0 token server ---------------------------------------------------------------------------
+
+oauth_running() { pid_alive "$(read_pid "$OAUTH_PID")"; }
+oauth_answers() { port_listening "$OAUTH_PORT"; }
+
+oauth_start() {
+    if oauth_running; then return; fi
+    require_free_port "$OAUTH_PORT"
+    install -d -m 755 "$OAUTH_DIR"
+    rm -f "$OAUTH_PID"
+    nohup /usr/bin/python3 "$ROOT/scripts/lib/oauth_token_server.py" "$OAUTH_PORT" "$OAUTH_PID" \
+        >>"$OAUTH_DIR/server.log" 2>&1 </dev/null &
+    wait_for "OAuth token server" oauth_answers
+}
+
+oauth_stop() {
+    local pid
+    pid=$(read_pid "$OAUTH_PID")
+    if pid_alive "$pid"; then
+        kill -TERM "$pid"
+        wait_pid_gone "$pid" "OAuth token server"
     fi
 }
 
@@ -563,11 +615,13 @@ status() {
     state_line postgres "$pg_pid" "$HOST:$PG_PORT"
     state_line dovecot "$(dovecot_pid)" "imap $IMAP_PORT, imaps $IMAPS_PORT, lmtp $LMTP_PORT"
     state_line postfix "$(postfix_pid)" "mx $MX_PORT, submission $SUBMISSION_PORT, smtps $SMTPS_PORT"
+    state_line oauth "$(read_pid "$OAUTH_PID")" "http $OAUTH_PORT"
 }
 
 up() {
     prepare_base
     pg_start
+    oauth_start
     dovecot_start
     postfix_start
     write_env_file
@@ -577,9 +631,10 @@ up() {
 down() {
     postfix_stop
     dovecot_stop
+    oauth_stop
     pg_stop
     local port left=()
-    for port in "$PG_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" "$MX_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT"; do
+    for port in "$OAUTH_PORT" "$PG_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" "$MX_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT"; do
         local deadline=$((SECONDS + 10))
         while port_listening "$port" && ((SECONDS < deadline)); do sleep 0.1; done
         port_listening "$port" && left+=("$port")

@@ -12,6 +12,15 @@ public enum TransportSecurity: String, Sendable, Codable {
     case tls
 }
 
+/// How a session logs in.
+public enum LoginMethod: String, Sendable {
+    /// SASL PLAIN / LOGIN (or IMAP LOGIN) with a password.
+    case password
+    /// OAuth 2.0 bearer token: SASL OAUTHBEARER (RFC 7628) or XOAUTH2, whichever the server offers;
+    /// the endpoint's `password` then holds the access token.
+    case oauth2
+}
+
 /// Where and how to reach an IMAP server.
 public struct IMAPEndpoint: Sendable {
     public var host: String
@@ -22,7 +31,9 @@ public struct IMAPEndpoint: Sendable {
     /// `MAILROOM_INSECURE_HOSTS`.
     public var verifyTLS: Bool
     public var username: String
+    /// The password, or the access token when `login` is `.oauth2`.
     public var password: Secret
+    public var login: LoginMethod
     /// Limit for TCP connect plus TLS handshake.
     public var connectTimeout: Duration
     /// Longest a command may wait for the server without receiving a byte.
@@ -34,9 +45,10 @@ public struct IMAPEndpoint: Sendable {
     public var resolver: HostResolver
 
     public init(host: String, port: Int, security: TransportSecurity, verifyTLS: Bool = true,
-                username: String, password: Secret,
+                username: String, password: Secret, login: LoginMethod = .password,
                 connectTimeout: Duration = .seconds(15), ioTimeout: Duration = .seconds(60),
                 policy: OutboundPolicy = OutboundPolicy(), resolver: HostResolver = .system) {
+        self.login = login
         self.host = host
         self.port = port
         self.security = security

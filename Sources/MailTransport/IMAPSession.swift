@@ -80,7 +80,13 @@ public final class IMAPSession {
         try handle.set(CURLOPT_MAXAGE_CONN, 3600)
         // Credentials as options, never in the URL, so no URL or error text can carry them.
         try handle.set(CURLOPT_USERNAME, endpoint.username)
-        try handle.set(CURLOPT_PASSWORD, endpoint.password.value)
+        switch endpoint.login {
+        case .password:
+            try handle.set(CURLOPT_PASSWORD, endpoint.password.value)
+        case .oauth2:
+            // libcurl then chooses OAUTHBEARER or XOAUTH2 from the server's capabilities.
+            try handle.set(CURLOPT_XOAUTH2_BEARER, endpoint.password.value)
+        }
         try handle.setSecurityAndTimeouts(endpoint.security, verifyTLS: endpoint.verifyTLS,
                                           connectTimeout: endpoint.connectTimeout, ioTimeout: endpoint.ioTimeout)
     }

@@ -5,6 +5,8 @@ public struct SMTPEndpoint: Sendable {
     /// The SASL mechanism libcurl uses (`CURLOPT_LOGIN_OPTIONS`), or no authentication.
     public enum Authentication: String, Sendable {
         case plain, login, none
+        /// OAuth 2.0 bearer token (OAUTHBEARER or XOAUTH2); `password` holds the access token.
+        case oauth2
     }
 
     public var host: String

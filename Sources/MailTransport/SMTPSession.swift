@@ -54,8 +54,15 @@ public final class SMTPSession {
         if e.authentication != .none {
             // Credentials as options, never in the URL, so no URL or error text can carry them.
             try handle.set(CURLOPT_USERNAME, e.username)
-            try handle.set(CURLOPT_PASSWORD, e.password.value)
-            try handle.set(CURLOPT_LOGIN_OPTIONS, e.authentication == .plain ? "AUTH=PLAIN" : "AUTH=LOGIN")
+            switch e.authentication {
+            case .oauth2:
+                // AUTH=*: libcurl picks OAUTHBEARER or XOAUTH2, whichever the server offers.
+                try handle.set(CURLOPT_XOAUTH2_BEARER, e.password.value)
+                try handle.set(CURLOPT_LOGIN_OPTIONS, "AUTH=*")
+            case .plain, .login, .none:
+                try handle.set(CURLOPT_PASSWORD, e.password.value)
+                try handle.set(CURLOPT_LOGIN_OPTIONS, e.authentication == .plain ? "AUTH=PLAIN" : "AUTH=LOGIN")
+            }
         }
         try handle.setSecurityAndTimeouts(e.security, verifyTLS: e.verifyTLS, connectTimeout: e.connectTimeout, ioTimeout: e.ioTimeout)
     }
