@@ -40,6 +40,13 @@ struct GlobalOptions: ParsableArguments {
         throw ValidationError("MAILROOM_SECRET_KEY is not set: it must hold 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`)")
     }
 
+    /// The current key (`resolveSecretKey`) and the previous ones from $MAILROOM_PREVIOUS_SECRET_KEYS, which
+    /// still open secrets and verify Message-IDs made before a key rotation. A malformed list is an error.
+    func resolveKeyring() throws -> SecretKeyring {
+        try SecretKeyring(current: resolveSecretKey(),
+                          previous: SecretKeyring.previousKeys(environment[SecretKeyring.previousKeysVariable] ?? ""))
+    }
+
     func bootstrapLogging() {
         let level = Logger.Level(rawValue: (logLevel ?? environment["MAILROOM_LOG_LEVEL"] ?? "info").lowercased()) ?? .info
         LoggingSystem.bootstrap { label in
