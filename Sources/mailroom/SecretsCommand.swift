@@ -65,11 +65,23 @@ struct SecretsCommand: AsyncParsableCommand {
             var rows = [["key id", "role", "values"]]
             if !counts.contains(where: { $0.role == .current }) { rows.append([current.description, "current", "0"]) }
             rows += counts.map { [$0.sealer.description, $0.role.rawValue, "\($0.count)"] }
-            let others = counts.filter { $0.role != .current }.reduce(0) { $0 + $1.count }
-            let verdict = others == 0
-                ? "every stored secret is sealed by the current key \(current): previous keys can be dropped"
-                : "\(others) value(s) are still sealed by other keys: keep \(SecretKeyring.previousKeysVariable) and run `mailroom secrets rotate`"
-            return TextTable.render(rows) + "\n\n" + verdict
+            func total(_ roles: Set<SecretRotation.SealerCount.Role>) -> Int {
+                counts.filter { roles.contains($0.role) }.reduce(0) { $0 + $1.count }
+            }
+            let others = total([.previous, .legacy]), unknown = total([.unknown])
+            var lines: [String] = []
+            if others == 0 && unknown == 0 {
+                lines.append("every stored secret is sealed by the current key \(current): previous keys can be dropped")
+            }
+            if others > 0 {
+                lines.append("\(others) value(s) are still sealed by other keys: keep \(SecretKeyring.previousKeysVariable) "
+                    + "and run `mailroom secrets rotate`")
+            }
+            if unknown > 0 {
+                lines.append("\(unknown) value(s) are sealed by keys that are not configured: they cannot be opened "
+                    + "until their key is added to \(SecretKeyring.previousKeysVariable) (or their passwords are re-applied)")
+            }
+            return TextTable.render(rows) + "\n\n" + lines.joined(separator: "\n")
         }
     }
 }
