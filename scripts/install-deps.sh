@@ -10,6 +10,8 @@ packages=(
     libpython3.11-testsuite
     # test environment: real servers
     postgresql-15 dovecot-imapd dovecot-lmtpd postfix openssl
+    # make fuzz: seed corpora are cut from the tests' string literals (scripts/fuzz/seeds.pl)
+    perl
 )
 
 missing=()
