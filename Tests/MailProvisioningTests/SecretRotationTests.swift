@@ -100,6 +100,30 @@ import Testing
         #expect(try await Self.stored(tenant, pool: pool).allSatisfy { Self.opens(SecretBox(key: new), tenant, $0) })
     }
 
+    /// After an upgrade: format-1 values sealed by the unchanged master key move to format 2 with no previous
+    /// keys configured.
+    @Test func formatOneValuesMoveToTheDerivedKeyWithoutAKeyChange() async throws {
+        let pool = try await TestDatabase.pool()
+        let master = SecretKey.random()
+        let (tenant, slug) = try await Self.provision("rotate-upgrade", accounts: 1, box: SecretBox(key: master), pool: pool)
+        let account = try #require(try await Self.stored(tenant, pool: pool).first?.0)
+        for field in ["imap_secret", "smtp_secret"] {
+            let context = MailAccountRecord.secretContext(tenant: tenant, account: account, field: field)
+            let nonce = SecureRandom.bytes(12)
+            let plaintext = field == "imap_secret" ? "imap-password-0" : "smtp-password-0"
+            let v1 = [UInt8(1)] + nonce + (try AESGCM.seal(key: master.bytes, plaintext: Array(plaintext.utf8),
+                                                         aad: Array(context.utf8), nonce: nonce))
+            _ = try await pool.transaction(tenant: tenant) { conn in
+                try conn.execute("UPDATE mail_account SET \(unsafeRaw: field) = \(v1) WHERE id = \(account)")
+            }
+        }
+        let rotation = SecretRotation(secrets: SecretBox(key: master))
+        #expect(try await rotation.check(pool: pool, only: [slug]).map(\.role) == [.legacy])
+        #expect(try await rotation.rotate(pool: pool, only: [slug]).resealed == 2)
+        #expect(try await rotation.check(pool: pool, only: [slug]) == [.init(sealer: .key(master.keyID), role: .current, count: 2)])
+        #expect(try await Self.stored(tenant, pool: pool).allSatisfy { Self.opens(SecretBox(key: master), tenant, $0) })
+    }
+
     /// A value no configured key opens is reported (tenant, account, column, key id; no secret) and left alone;
     /// the others are rotated.
     @Test func valueUnderAnUnknownKeyIsReportedAndKept() async throws {
