@@ -14,6 +14,12 @@ public struct KeyID: Sendable, Hashable, CustomStringConvertible {
         self.bytes = bytes
     }
 
+    /// The id held in a sealed value's header; nil unless exactly `byteCount` bytes.
+    public init?(header bytes: ArraySlice<UInt8>) {
+        guard bytes.count == Self.byteCount else { return nil }
+        self.bytes = Array(bytes)
+    }
+
     /// Parses the 8 hex digits `description` prints.
     public init?(hex: String) {
         guard let bytes = Hex.decode(hex), bytes.count == Self.byteCount else { return nil }

@@ -117,7 +117,7 @@ public struct SecretRotation: Sendable {
     static func sealer(header: [UInt8]) -> SecretBox.Sealer {
         switch header.first {
         case 1: .legacy
-        case 2 where header.count == 1 + KeyID.byteCount: KeyID(hex: Hex.encode(Array(header.dropFirst()))).map { .key($0) } ?? .unreadable
+        case 2: KeyID(header: header.dropFirst()).map { .key($0) } ?? .unreadable
         default: .unreadable
         }
     }
