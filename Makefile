@@ -7,15 +7,18 @@
 #   make chaos CHAOS_ARGS='--duration 60'
 #   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks.md)
 #   make bench-send           emails/s queued and sent by workers through Postfix, beside libcurl alone
+#   make fuzz                 libFuzzer on the IMAP parser, the manifest reader and the MIME parser (docs/testing.md)
+#   make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS=mime
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
 TEST_ARGS ?=
 BENCH_ARGS ?=
 CHAOS_ARGS ?=
+FUZZ_TARGETS ?=
 
 .PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest bench-queue bench-send
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest bench-queue bench-send fuzz
 
 all: build
 
@@ -43,7 +46,7 @@ testenv-status:
 
 clean:
 	-scripts/testenv.sh down
-	rm -rf .build .testenv
+	rm -rf .build .build-fuzz .testenv
 
 # The main job on the embedded default: mail servers, sample mail, two tenants, worker table (scripts/demo.sh).
 demo:
@@ -72,3 +75,8 @@ bench-queue: deps
 #   make bench-send BENCH_ARGS='--emails 500 --rounds 1'
 bench-send: deps
 	scripts/bench-send.sh $(BENCH_ARGS)
+
+# Each fuzz target for FUZZ_SECONDS (default 180) on seeds from the tests; non-zero on any crash, hang or
+# out-of-memory input, whose reproducer lands in .fuzz/crashes/<target>/ (scripts/fuzz.sh).
+fuzz: deps
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),180) scripts/fuzz.sh $(FUZZ_TARGETS)

@@ -88,6 +88,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // libFuzzer targets (`make fuzz`, scripts/fuzz.sh): built with `-sanitize=fuzzer -D FUZZING` into
+        // .build-fuzz; in a normal build each is a stub executable that says so.
+        .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),
+        .executableTarget(name: "FuzzIMAP", dependencies: ["MailProtocol", "CLibFuzzer"], path: "Fuzz/IMAP"),
+        .executableTarget(name: "FuzzManifest", dependencies: ["MailProvisioning", "CLibFuzzer"], path: "Fuzz/Manifest"),
+        .executableTarget(name: "FuzzMIME", dependencies: ["MailMIME", "CLibFuzzer"], path: "Fuzz/MIME"),
+
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailProtocolTests", dependencies: ["MailProtocol"]),
         .testTarget(name: "MailDomainTests", dependencies: ["MailDomain"]),

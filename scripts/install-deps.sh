@@ -12,6 +12,8 @@ packages=(
     postgresql-15 dovecot-imapd dovecot-lmtpd postfix openssl
     # the OAuth 2.0 token server of the tests (scripts/lib/oauth_token_server.py)
     python3
+    # make fuzz: seed corpora are cut from the tests' string literals (scripts/fuzz/seeds.pl)
+    perl
 )
 
 missing=()

@@ -18,6 +18,10 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidText = Code(name: "invalidText")
         /// libcrypto reported an internal failure while encrypting.
         public static let encryptionFailed = Code(name: "encryptionFailed")
+        /// The value was sealed by a master key that is neither the current nor a previous one.
+        public static let unknownKey = Code(name: "unknownKey")
+        /// Two different configured keys share a `KeyID`.
+        public static let keyIDCollision = Code(name: "keyIDCollision")
         public var description: String { name }
     }
 
@@ -42,4 +46,11 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         .unsupportedVersion, "secret could not be decrypted (unknown format version)")
     static let invalidText = CryptoError(.invalidText, "decrypted secret is not valid UTF-8 text")
     static let encryptionFailed = CryptoError(.encryptionFailed, "secret could not be encrypted")
+    static let keyIDCollision = CryptoError(
+        .keyIDCollision, "two different configured secret keys have the same key id: replace one of them")
+    /// `id` is a public fingerprint (`KeyID`), safe to print: it tells the operator which key is missing.
+    static func unknownKey(_ id: KeyID) -> CryptoError {
+        CryptoError(.unknownKey, "secret was sealed by key \(id), which is neither the current key "
+            + "(\(SecretKey.environmentVariable)) nor one of \(SecretKeyring.previousKeysVariable)")
+    }
 }

@@ -13,14 +13,25 @@ import MailCore
 /// 32 hex digits, under a key derived per tenant from the master key (HKDF, purpose `message-id`):
 /// a token minted for one tenant does not verify for another. The domain is not signed: relays may
 /// not rewrite it, and it carries no meaning for threading.
+///
+/// Tokens are signed with the current master key's derivation and verified against the current and
+/// every previous key of the keyring, so replies to mail sent before a key rotation still thread.
 public struct RecordTokenSigner: Sendable {
     static let prefix = "mr1"
     static let macBytes = 16
-    private let key: SecretKey
+    /// The signing key first, then the keys that only verify.
+    private let keys: [SecretKey]
+    private var key: SecretKey { keys[0] }
 
     /// A signer with the tenant's key, derived from the master key (`MAILROOM_SECRET_KEY`).
     public init(master: SecretKey, tenant: TenantID) {
-        key = master.derive(purpose: "message-id", tenant: tenant.rawValue)
+        keys = [master.derive(purpose: KeyPurpose.messageID.label, tenant: tenant.rawValue)]
+    }
+
+    /// A signer with the tenant's keys derived from each master key of `keyring`: signs with the
+    /// current one, verifies with all.
+    public init(keyring: SecretKeyring, tenant: TenantID) {
+        keys = keyring.all.map { $0.derive(purpose: KeyPurpose.messageID.label, tenant: tenant.rawValue) }
     }
 
     /// A fresh Message-ID (without angle brackets) carrying a signed reference to the record.
@@ -40,8 +51,9 @@ public struct RecordTokenSigner: Sendable {
               let id = Int64(parts[2]), id > 0, String(id) == parts[2], parts[3].count == 16,
               let given = Hex.decode(String(parts[4])), given.count == Self.macBytes
         else { return nil }
-        let body = parts[0..<4].joined(separator: ".")
-        guard ConstantTime.equals(Array(HMAC.sha256(key: key, Array(body.utf8)).prefix(Self.macBytes)), given) else { return nil }
+        let body = Array(parts[0..<4].joined(separator: ".").utf8)
+        guard keys.contains(where: { ConstantTime.equals(Array(HMAC.sha256(key: $0, body).prefix(Self.macBytes)), given) })
+        else { return nil }
         return (type, id)
     }
 

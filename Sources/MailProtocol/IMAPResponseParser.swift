@@ -10,6 +10,9 @@ import MailCore
 /// complete answer. Untagged responses that do not belong to the command (EXPUNGE, unsolicited
 /// FETCH FLAGS, RECENT, …) are ignored.
 public enum IMAPResponseParser {
+    /// The most UIDs `searchUIDs` returns: far above any real mailbox, far below what exhausts memory.
+    public static let maxSearchUIDs = 5_000_000
+
     /// Parses `stream` and checks its tagged completions.
     public static func completedResponses(_ stream: [UInt8]) throws -> [IMAPResponse] {
         let responses = try IMAPResponse.parseStream(stream)
@@ -78,6 +81,10 @@ public enum IMAPResponseParser {
     ///
     /// Callers searching `UID n:*` must drop UIDs below n: RFC 3501 §6.4.8 makes `n:*` include the
     /// highest UID even when that is below n.
+    ///
+    /// An ESEARCH `ALL` set is expanded UID by UID, so its size is bounded by `maxSearchUIDs` (a set
+    /// such as `1:4294967295` is a few bytes on the wire and would otherwise take gigabytes): more
+    /// throws `.malformed`.
     public static func searchUIDs(_ stream: [UInt8]) throws -> [UID] {
         var uids = Set<UID>()
         for response in try completedResponses(stream) {
@@ -94,6 +101,9 @@ public enum IMAPResponseParser {
             case "ESEARCH":
                 let result = try eSearchResult(response)
                 if let all = result.all {
+                    guard all.count <= maxSearchUIDs - uids.count else {
+                        throw IMAPProtocolError(.malformed, "ESEARCH ALL names \(all.count) UIDs, more than the \(maxSearchUIDs) a search result may hold")
+                    }
                     uids.formUnion(all)
                 } else {
                     if let min = result.min { uids.insert(min) }

@@ -135,6 +135,11 @@ struct IMAPTokenizer {
                 values.append(.string(try readLiteral()))
             default:
                 let atom = readAtom()
+                // A control character (NUL, TAB, DEL …) starts no value: without this the loop would
+                // append empty atoms forever without moving (found by `make fuzz`, imap).
+                guard !atom.isEmpty else {
+                    throw IMAPProtocolError(.malformed, "unexpected byte 0x\(String(byte, radix: 16)) in a response")
+                }
                 values.append(.atom(atom))
                 if peek() == UInt8(ascii: "["), Self.sectionAtoms.contains(atom.uppercased()) {
                     position += 1

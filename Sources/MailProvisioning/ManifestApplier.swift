@@ -118,15 +118,16 @@ public struct ManifestApplier: Sendable {
         return (id, n)
     }
 
-    /// Re-seals a secret only when it changed: sealing uses a fresh nonce, so re-sealing an unchanged
-    /// password would rewrite the row on every apply.
+    /// Re-seals a secret only when it changed or an older key sealed it: sealing uses a fresh nonce, so
+    /// re-sealing an unchanged password would rewrite the row on every apply.
     private static func setSecrets(id: AccountID, tenant: TenantID, imap: Secret?, smtp: Secret?, conn: PostgresConnection,
                                    secrets: SecretBox) throws -> Int {
         let existing = try MailAccountQueries.mailAccountGetSecrets(conn, tenant: tenant, id: id)
         func sealed(_ new: Secret?, old: [UInt8]?, field: String) throws -> [UInt8]? {
             guard let new else { return nil }
             let context = MailAccountRecord.secretContext(tenant: tenant, account: id, field: field)
-            if let old, let current = try? secrets.openSecret(old, context: context), current == new { return old }
+            if let old, let current = try? secrets.openSecret(old, context: context), current == new,
+               SecretBox.sealer(of: old) == .key(secrets.currentKeyID) { return old }
             return try secrets.seal(new, context: context)
         }
         return try MailAccountQueries.mailAccountSetSecrets(

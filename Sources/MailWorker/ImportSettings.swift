@@ -12,9 +12,22 @@ public struct ImportSettings: Sendable {
     public var retryBaseDelay: Duration = .seconds(60)
     public var connectTimeout: Duration = .seconds(30)
     public var ioTimeout: Duration = .seconds(60)
-    /// The master key (`MAILROOM_SECRET_KEY`) from which each tenant's Message-ID token key is derived.
+    /// The master keys (`MAILROOM_SECRET_KEY`, `MAILROOM_PREVIOUS_SECRET_KEYS`) from which each tenant's
+    /// Message-ID token keys are derived: tokens are signed with the current key and verified with all.
     /// Nil: replies thread back only through Message-IDs already stored, never through signed tokens.
-    public var recordTokenKey: SecretKey?
+    public var recordTokenKeys: SecretKeyring?
+
+    /// The current master key of `recordTokenKeys`; setting it configures that key alone.
+    public var recordTokenKey: SecretKey? {
+        get { recordTokenKeys?.current }
+        set { recordTokenKeys = newValue.map { try! SecretKeyring(current: $0) } }
+    }
+
+    /// The signer for `tenant`'s Message-ID tokens, when keys are configured.
+    public func recordTokenSigner(for tenant: TenantID) -> RecordTokenSigner? {
+        recordTokenKeys.map { RecordTokenSigner(keyring: $0, tenant: tenant) }
+    }
+
     /// Where IMAP and SMTP connections may go (`MAILROOM_ALLOWED_HOSTS`, `MAILROOM_INSECURE_HOSTS`).
     /// The default is the strictest: global addresses only, verified TLS, no clear-text login.
     public var outboundPolicy = OutboundPolicy()

@@ -27,7 +27,7 @@ struct InboundRouter: Sendable {
             tenant: tenant, account: account,
             tenantSettings: try TenantQueries.tenantCaseSettings(conn, tenant: tenant),
             rules: account.kind == .group ? try MailAccountQueries.mailAccountCaseRules(conn, tenant: tenant, id: account.id) : nil,
-            signer: settings.recordTokenKey.map { RecordTokenSigner(master: $0, tenant: tenant) })
+            signer: settings.recordTokenSigner(for: tenant))
         // What every email of the batch needs to read, in two statements instead of two per email.
         var batch = Batch(
             parents: try EmailQueries.emailParentsByMessageID(conn, tenant: tenant, messageIDs: Array(Set(emails.flatMap {

@@ -97,7 +97,7 @@ struct SendJobHandler: JobHandler {
     /// The tenant's record-token signer; nil when the worker runs without the master key (then
     /// Message-IDs stay as queued and replies thread only through stored Message-IDs).
     private func signer(for tenant: TenantID) -> RecordTokenSigner? {
-        importer.settings.recordTokenKey.map { RecordTokenSigner(master: $0, tenant: tenant) }
+        importer.settings.recordTokenSigner(for: tenant)
     }
 
     static func domain(of address: String) -> String {

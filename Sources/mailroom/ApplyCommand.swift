@@ -36,7 +36,7 @@ struct ApplyCommand: AsyncParsableCommand {
         let pool = try global.makePool(connections: 1)
         defer { pool.close() }
         _ = try await MigrateCommand.migrate(pool: pool, directory: global.migrations)
-        let outcome = try await ManifestApplier(secrets: SecretBox(key: try global.resolveSecretKey())).apply(manifest, to: pool)
+        let outcome = try await ManifestApplier(secrets: SecretBox(keyring: try global.resolveKeyring())).apply(manifest, to: pool)
         print(outcome.changes == 0
               ? "tenant \(manifest.tenant.slug): unchanged"
               : "tenant \(manifest.tenant.slug): applied (\(outcome.changes) rows changed)")

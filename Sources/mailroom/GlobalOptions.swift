@@ -41,6 +41,13 @@ struct GlobalOptions: ParsableArguments {
         throw ValidationError("MAILROOM_SECRET_KEY is not set: it must hold 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`)")
     }
 
+    /// The current key (`resolveSecretKey`) and the previous ones from $MAILROOM_PREVIOUS_SECRET_KEYS, which
+    /// still open secrets and verify Message-IDs made before a key rotation. A malformed list is an error.
+    func resolveKeyring() throws -> SecretKeyring {
+        try SecretKeyring(current: resolveSecretKey(),
+                          previous: SecretKeyring.previousKeys(environment[SecretKeyring.previousKeysVariable] ?? ""))
+    }
+
     /// The log level of `--log-level`, else `$MAILROOM_LOG_LEVEL`, else info. An unknown name is an error.
     func resolveLogLevel() throws -> Logger.Level {
         let (text, source) = logLevel.map { ($0, "--log-level") } ?? environment["MAILROOM_LOG_LEVEL"].map { ($0, "MAILROOM_LOG_LEVEL") }

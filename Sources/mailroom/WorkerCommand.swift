@@ -56,10 +56,11 @@ struct WorkerCommand: AsyncParsableCommand {
         _ = try await MigrateCommand.migrate(pool: pool, directory: global.migrations)
         var settings = ImportSettings()
         settings.batchSize = max(1, batchSize)
-        settings.recordTokenKey = try global.resolveSecretKey()
+        let keyring = try global.resolveKeyring()
+        settings.recordTokenKeys = keyring
         settings.outboundPolicy = policy
         settings.setLimits(limits)
-        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: try global.resolveSecretKey()), settings: settings, logger: logger)
+        let runner = ImportRunner(pool: pool, secrets: SecretBox(keyring: keyring), settings: settings, logger: logger)
         if untilIdle {
             let reports = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))
             try await printSummary(reports, pool: pool, only: Set(tenants))
@@ -75,7 +76,7 @@ struct WorkerCommand: AsyncParsableCommand {
         var sessions = IMAPSessionCache.Configuration()
         sessions.maxIdle = max(0, imapIdleSessions)
         sessions.idleExpiry = .seconds(max(1, imapIdleSeconds))
-        let worker = WorkerServices(pool: pool, conninfo: conninfo, secrets: SecretBox(key: try global.resolveSecretKey()),
+        let worker = WorkerServices(pool: pool, conninfo: conninfo, secrets: SecretBox(keyring: keyring),
                                     runnerConfig: config, importSettings: settings, sessionConfig: sessions, logger: logger)
         var services = worker.services
         if let metricsPort {

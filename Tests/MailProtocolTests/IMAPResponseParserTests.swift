@@ -121,6 +121,24 @@ func searchUIDsFromStream(_ example: SearchCase) throws {
     } throws: { ($0 as? IMAPProtocolError)?.code == .malformed }
 }
 
+/// Found by `make fuzz` (imap): an ESEARCH ALL range is a few bytes on the wire but was expanded UID by
+/// UID, so `1:4294967295` took gigabytes and minutes. A set beyond `maxSearchUIDs` is refused instead.
+@Test func eSearchAllBeyondTheLimitIsRefusedWithoutExpanding() throws {
+    #expect {
+        _ = try IMAPResponseParser.searchUIDs(crlf("* ESEARCH (TAG \"A4\") UID ALL 1:4294967295\nA4 OK x\n"))
+    } throws: { ($0 as? IMAPProtocolError)?.code == .malformed }
+    // Two sets that fit alone but not together.
+    let half = IMAPResponseParser.maxSearchUIDs / 2 + 1
+    #expect {
+        _ = try IMAPResponseParser.searchUIDs(crlf("""
+            * ESEARCH (TAG "A4") UID ALL 1:\(half)
+            * ESEARCH (TAG "A4") UID ALL \(half + 1):\(2 * half)
+            A4 OK x
+
+            """))
+    } throws: { ($0 as? IMAPProtocolError)?.code == .malformed }
+}
+
 // MARK: - Completion
 
 struct FailureCase: Sendable, CustomStringConvertible {

@@ -67,6 +67,12 @@ let brokenStreams: [BrokenStreamCase] = [
     BrokenStreamCase(name: "tagged without condition", stream: crlf("A1 HELLO\n"), code: .malformed),
     BrokenStreamCase(name: "unterminated quote", stream: crlf("* LIST () \"/ INBOX\n"), code: .malformed),
     BrokenStreamCase(name: "stray close paren", stream: crlf("* SEARCH 1)\n"), code: .malformed),
+    // Found by `make fuzz` (imap): a control character where a value starts made the tokenizer append
+    // empty atoms without advancing, until memory ran out.
+    BrokenStreamCase(name: "NUL between values", stream: crlf("* 0 REC5\0\0ENT\n"), code: .malformed),
+    BrokenStreamCase(name: "TAB between values", stream: crlf("* 3\tEXISTS\n"), code: .malformed),
+    BrokenStreamCase(name: "DEL inside a list", stream: crlf("* 1 FETCH (UID \u{7F}1)\n"), code: .malformed),
+    BrokenStreamCase(name: "control character in a response code", stream: crlf("* OK [UIDNEXT \u{1}4] x\n"), code: .malformed),
 ]
 
 @Test(arguments: brokenStreams)

@@ -14,6 +14,13 @@ public enum TenantQueries {
         }
     }
 
+    /// Every tenant, active or not: for maintenance that must reach all stored data (key rotation).
+    public static func tenantListAll(_ conn: PostgresConnection) throws -> [Tenant] {
+        try conn.query("SELECT id, slug, name FROM tenant ORDER BY id").map {
+            Tenant(id: try $0.decode(at: 0), slug: try $0.decode(at: 1), name: try $0.decode(at: 2))
+        }
+    }
+
     public static func tenantGetBySlug(_ conn: PostgresConnection, slug: String) throws -> Tenant? {
         try conn.query("SELECT id, slug, name FROM tenant WHERE slug = \(slug)").first.map {
             Tenant(id: try $0.decode(at: 0), slug: try $0.decode(at: 1), name: try $0.decode(at: 2))
