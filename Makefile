@@ -17,8 +17,7 @@ BENCH_ARGS ?=
 CHAOS_ARGS ?=
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo bench-ingest bench-queue bench-send fuzz
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest bench-queue bench-send fuzz
 
 all: build
 
@@ -63,8 +62,6 @@ chaos: deps
 	$(SWIFT) build --product mailroom
 	$(SWIFT) build --product mailroom-chaos
 	scripts/chaos.sh $(CHAOS_ARGS)
-bench-ingest:
-	@echo "make bench-ingest: not yet"; exit 1
 
 # Job queue throughput (JobRunner vs pgbench vs PgQueuer) and poll lag at scale (docs/benchmarks.md).
 bench-queue: deps
