@@ -7,6 +7,7 @@
 #   scripts/testenv.sh restart-dovecot  stop and start Dovecot (tests of dropped connections)
 #   scripts/testenv.sh restart-postgres stop and start PostgreSQL (tests of lost database connections)
 #   scripts/testenv.sh reload-postfix   rewrite Postfix's config and `postfix reload` a running Postfix
+#   scripts/testenv.sh restart-oauth    stop and start the OAuth 2.0 token server (scripts/lib/oauth_token_server.py)
 #
 # State lives under ./.testenv (gitignored). Servers run as unprivileged users: PostgreSQL as `postgres`,
 # mail storage as `mailroom-mail` (created when missing), Postfix daemons as `postfix`. Needs root.
@@ -649,9 +650,10 @@ down) down ;;
 status) status ;;
 restart-dovecot) prepare_base; dovecot_stop; dovecot_start ;;
 restart-postgres) prepare_base; pg_stop; pg_start ;;
+restart-oauth) prepare_base; oauth_stop; oauth_start ;;
 reload-postfix) postfix_reload ;;
 *)
-    echo "usage: $0 up|down|status|restart-dovecot|restart-postgres|reload-postfix" >&2
+    echo "usage: $0 up|down|status|restart-dovecot|restart-postgres|restart-oauth|reload-postfix" >&2
     exit 2
     ;;
 esac

@@ -52,15 +52,29 @@ public struct TestTokenServer: Sendable {
     /// The user's access tokens expire now; the refresh token still works.
     public func expireAccessTokens(_ username: String) async throws { _ = try await control("expire", ["username": username]) }
 
-    /// How many times the user's refresh token was redeemed, and how often a rotated-away refresh
-    /// token was presented (by anyone).
-    public func stats() async throws -> (refreshes: [String: Int], rotatedReuse: Int) {
+    /// Faults of the token endpoint (`/token`) for the next `count` refreshes of `username`'s grant.
+    public enum Fault: String, Sendable { case serverError = "5xx", tooManyRequests = "429", garbage, html, oversized, slow }
+
+    public func inject(_ fault: Fault, for username: String, count: Int = 1, retryAfter: Int? = nil, delay: Double? = nil) async throws {
+        var body: [String: Any] = ["username": username, "mode": fault.rawValue, "count": count]
+        if let retryAfter { body["retry_after"] = retryAfter }
+        if let delay { body["delay"] = delay }
+        _ = try await control("fault", body)
+    }
+
+    /// The token endpoint's URL.
+    public var tokenURL: String { baseURL.appendingPathComponent("token").absoluteString }
+
+    /// How many times each user's refresh token was redeemed, how often a rotated-away refresh token
+    /// was presented (by anyone), and how many token requests presented each user's refresh token.
+    public func stats() async throws -> (refreshes: [String: Int], rotatedReuse: Int, tokenRequests: [String: Int]) {
         let (data, _) = try await URLSession.shared.data(from: baseURL.appendingPathComponent("control/stats"))
         guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
-              let refreshes = json["refreshes"] as? [String: [Double]], let reuse = json["rotated_reuse"] as? Int else {
+              let refreshes = json["refreshes"] as? [String: [Double]], let reuse = json["rotated_reuse"] as? Int,
+              let requests = json["requests_by_user"] as? [String: Int] else {
             throw Unavailable(description: "unexpected answer from the token server's stats")
         }
-        return (refreshes.mapValues(\.count), reuse)
+        return (refreshes.mapValues(\.count), reuse, requests)
     }
 
     private func control(_ verb: String, _ body: [String: Any]) async throws -> Data {

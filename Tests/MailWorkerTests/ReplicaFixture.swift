@@ -51,6 +51,15 @@ final class ReplicaFixture: @unchecked Sendable {
         return replicas.map { $0.waitUntilExit(); return $0.terminationStatus }
     }
 
+    /// A test that fails before its `tearDown` still stops its replicas: the fixture goes out of
+    /// scope with the test, and no worker outlives it.
+    deinit {
+        for p in replicas where p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+        }
+    }
+
     func tearDown() async {
         for p in replicas where p.isRunning { kill(p.processIdentifier, SIGKILL); p.waitUntilExit() }
         pool.close()

@@ -61,9 +61,10 @@ BEGIN
             EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
         ELSIF r.relname IN ('job', 'job_tenant_turn') THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
-        ELSIF r.relname IN ('auto_reply_sender', 'mail_poll_log', 'mail_sync_event') THEN
+        ELSIF r.relname IN ('auto_reply_sender', 'mail_poll_log', 'mail_sync_event', 'oauth_grant') THEN
             -- The service's own records: the per-sender auto-reply window (a CRM that could reset it
-            -- would lift the limit), the poll log and sync events. The CRM reads them.
+            -- would lift the limit), the poll log and sync events, OAuth grants (tokens sealed, their
+            -- state: written by the workers and the login flows). The CRM reads them.
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
             EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
         ELSIF r.tenant_owned THEN

@@ -15,10 +15,12 @@ Control endpoints for tests (JSON in, JSON out):
   POST /control/revoke    {"username"}: every token of the user stops working (invalid_grant, inactive)
   POST /control/expire    {"username"}: the user's access tokens expire now (refresh still works)
   POST /control/ttl       {"seconds"}: lifetime of access tokens issued from now on
-  POST /control/fault     {"mode": "5xx"|"429"|"garbage"|"html"|"oversized"|"slow", "count", "retry_after"?,
-                           "delay"?}: the next `count` token requests fail that way
+  POST /control/fault     {"username", "mode": "5xx"|"429"|"garbage"|"html"|"oversized"|"slow", "count",
+                           "retry_after"?, "delay"?}: the next `count` refreshes of that user's grant fail that
+                           way (per user, so tests running at once do not take each other's faults)
   POST /control/approve   {"user_code", "username"}: approves a device authorization
-  GET  /control/stats     refreshes per user (times), rotated refresh tokens presented again, requests
+  GET  /control/stats     refreshes per user (times), rotated refresh tokens presented again, token requests
+                          (all, and per user whose current refresh token was presented)
 
 Usage: oauth_token_server.py PORT PIDFILE
 """
@@ -38,8 +40,9 @@ USERS = {}          # username -> {"refresh": token, "revoked": bool, "ttl": sec
 ACCESS = {}         # access token -> {"username", "expires"}
 CODES = {}          # authorization code -> {"username", "challenge", "redirect_uri", "client_id", "expires"}
 DEVICES = {}        # device_code -> {"user_code", "username" or None, "expires"}
-STATS = {"refreshes": {}, "rotated_reuse": 0, "token_requests": 0, "introspections": 0}
-SETTINGS = {"ttl": 3600, "fault": None, "fault_count": 0, "retry_after": None, "delay": 0}
+STATS = {"refreshes": {}, "rotated_reuse": 0, "token_requests": 0, "requests_by_user": {}, "introspections": 0}
+SETTINGS = {"ttl": 3600}
+FAULTS = {}         # username -> {"mode", "count", "retry_after", "delay"}
 
 
 def new_token(prefix):
@@ -143,15 +146,14 @@ class Handler(BaseHTTPRequestHandler):
             return self.control(path[len("/control/"):], self.json_body())
         self.send(404, {"error": "not_found"})
 
-    def fault(self):
-        """Answers the request with the configured fault and returns True, or returns False."""
+    def fault(self, username):
+        """Answers the request with the fault set for `username` and returns True, or returns False."""
         with LOCK:
-            mode = SETTINGS["fault"] if SETTINGS["fault_count"] > 0 else None
-            if mode:
-                SETTINGS["fault_count"] -= 1
-            retry_after, delay = SETTINGS["retry_after"], SETTINGS["delay"]
-        if mode is None:
-            return False
+            fault = FAULTS.get(username)
+            if not fault or fault["count"] <= 0:
+                return False
+            fault["count"] -= 1
+            mode, retry_after, delay = fault["mode"], fault.get("retry_after"), float(fault.get("delay") or 0)
         if mode == "slow":
             time.sleep(delay)
             return False
@@ -168,12 +170,15 @@ class Handler(BaseHTTPRequestHandler):
         return True
 
     def token(self):
-        with LOCK:
-            STATS["token_requests"] += 1
-        if self.fault():
-            return
         f = self.form()
         grant = f.get("grant_type")
+        with LOCK:
+            STATS["token_requests"] += 1
+            faulty = next((u for u, v in USERS.items() if v["refresh"] == f.get("refresh_token")), None)
+            if faulty:
+                STATS["requests_by_user"][faulty] = STATS["requests_by_user"].get(faulty, 0) + 1
+        if self.fault(faulty):
+            return
         with LOCK:
             if grant == "refresh_token":
                 presented = f.get("refresh_token", "")
@@ -233,8 +238,8 @@ class Handler(BaseHTTPRequestHandler):
                 SETTINGS["ttl"] = int(body["seconds"])
                 return self.send(200, {})
             if verb == "fault":
-                SETTINGS.update(fault=body["mode"], fault_count=int(body.get("count", 1)),
-                                retry_after=body.get("retry_after"), delay=float(body.get("delay", 0)))
+                FAULTS[body["username"]] = {"mode": body["mode"], "count": int(body.get("count", 1)),
+                                            "retry_after": body.get("retry_after"), "delay": body.get("delay")}
                 return self.send(200, {})
             if verb == "approve":
                 for device in DEVICES.values():

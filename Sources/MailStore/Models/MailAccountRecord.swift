@@ -27,6 +27,10 @@ public struct MailAccountRecord: Sendable, Equatable {
     /// The tenant's `remote_images` setting, read with the account: how its sanitised HTML treats
     /// remote images.
     public var remoteImages: RemoteImagePolicy
+    /// `password` or `oauth2` (the `imap_auth` column).
+    public var imapAuth: String = "password"
+    /// The OAuth client of an account that logs in with a token (IMAP or SMTP).
+    public var oauthClientID: Int64? = nil
 
     /// Associated data binding a sealed secret to its row: moving the ciphertext to another row or
     /// column makes it undecryptable.

@@ -8,7 +8,7 @@ public enum MailAccountQueries {
         id, kind, name, address, owner_user_id, is_active, imap_host, imap_port, imap_security, imap_verify_tls,
         imap_username, imap_secret, fetch_since::text, keep_unread, max_message_size,
         extract(epoch FROM poll_interval)::float8, case_add_all_team_users,
-        (SELECT t.remote_images FROM tenant t WHERE t.id = a.tenant_id)
+        (SELECT t.remote_images FROM tenant t WHERE t.id = a.tenant_id), imap_auth, oauth_client_id
         """
 
     static func decode(_ row: PostgresRow, tenant: TenantID) throws -> MailAccountRecord {
@@ -21,7 +21,8 @@ public enum MailAccountQueries {
             imapSecret: try row.decode(at: 11), fetchSince: try row.decode(Date?.self, at: 12),
             keepUnread: try row.decode(at: 13), maxMessageSize: try row.decode(at: 14),
             pollInterval: .seconds(try row.decode(Double.self, at: 15)), addAllTeamUsers: try row.decode(at: 16),
-            remoteImages: try TenantQueries.remoteImagePolicy(try row.decode(at: 17)))
+            remoteImages: try TenantQueries.remoteImagePolicy(try row.decode(at: 17)),
+            imapAuth: try row.decode(at: 18), oauthClientID: try row.decode(at: 19))
     }
 
     /// Active accounts with IMAP configured, whose owner (for personal accounts) is active too.

@@ -45,16 +45,17 @@ public enum NotificationQueries {
             """)
     }
 
-    /// Alerts people that a mail account's SMTP is failing: the owner of a personal account, every
+    /// Alerts people that a mail account's SMTP is failing (kind `smtp_failure`) or that it needs a new
+    /// OAuth login (kind `oauth_reauth_required`): the owner of a personal account, every
     /// active admin of the tenant for a group account. The caller decides how often (at most once a
     /// day per account, `SMTPAlertPolicy`). `data` holds the account and the error text, which never
     /// carries a secret.
     @discardableResult
     public static func notificationCreateSMTPFailure(_ conn: PostgresConnection, tenant: TenantID, account: AccountID,
-                                                     error: String) throws -> Int {
+                                                     error: String, kind: String = "smtp_failure") throws -> Int {
         try conn.execute("""
             INSERT INTO notification (tenant_id, user_id, kind, data)
-            SELECT \(tenant), u.id, 'smtp_failure',
+            SELECT \(tenant), u.id, \(kind),
                    jsonb_build_object('account_id', a.id, 'account', a.name, 'address', a.address, 'error', \(error)::text)
             FROM mail_account a
             JOIN app_user u ON u.tenant_id = a.tenant_id AND u.is_active
