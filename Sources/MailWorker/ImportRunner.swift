@@ -19,6 +19,8 @@ public struct ImportRunner: Sendable {
     /// Keeps IMAP connections open between polls when set (the long-running worker); without it
     /// every poll connects, logs in and logs out.
     public let sessions: IMAPSessionCache?
+    /// Access tokens of accounts that log in with OAuth 2.0.
+    public let oauth: OAuthTokens
 
     public init(pool: PostgresPool, secrets: SecretBox, settings: ImportSettings = .init(),
                 logger: Logger = Logger(label: "mailroom.import"), metrics: WorkerMetrics? = nil,
@@ -30,6 +32,7 @@ public struct ImportRunner: Sendable {
         self.metrics = metrics
         self.tenants = tenants ?? TenantDirectory(pool: pool)
         self.sessions = sessions
+        self.oauth = OAuthTokens(pool: pool, keyring: secrets.keyring, policy: settings.outboundPolicy, logger: logger)
     }
 
     /// Runs until a full pass over every account fetched nothing; returns every folder's totals.
@@ -82,8 +85,10 @@ public struct ImportRunner: Sendable {
     ///   - folders: the folders to poll when the caller has just read them; nil lists the active ones.
     ///   - closing: extra writes for the transaction that records the poll's end (one transaction
     ///     per poll records every folder's end, the account's error and `closing`'s rows).
+    ///   - rejectedToken: the generation of an OAuth access token the server just refused although it
+    ///     looked valid: this poll uses a newer one (one refresh, one retry).
     public func pollAccount(_ account: MailAccountRecord, onlyFolder: FolderID? = nil, folders listed: [MailFolderRecord]? = nil,
-                            closing: PollClosing? = nil) async -> [ImportReport] {
+                            closing: PollClosing? = nil, rejectedToken: Int64? = nil) async -> [ImportReport] {
         let tenant = account.tenantID
         let slug = await tenants.slug(tenant)
         var log = logger
@@ -104,8 +109,9 @@ public struct ImportRunner: Sendable {
             return []
         }
         let endpoint: IMAPEndpoint
+        let tokenGeneration: Int64?
         do {
-            endpoint = try makeEndpoint(account)
+            (endpoint, tokenGeneration) = try await makeEndpoint(account, rejectedToken: rejectedToken)
         } catch {
             let reports = folders.map { var r = ImportReport(tenantID: tenant, accountID: account.id, folderID: $0.id); r.error = "\(error)"; return r }
             await recordFailure(account: account, folders: folders, message: "\(error)", log: log, closing: closing, reports: reports)
@@ -139,6 +145,7 @@ public struct ImportRunner: Sendable {
             }
         }
         var accountError: String?
+        var authenticationRefused = false
         for folder in folders {
             var flog = log
             flog[metadataKey: "folder"] = "\(folder.name)"
@@ -155,6 +162,7 @@ public struct ImportRunner: Sendable {
                 flog.error("poll failed", metadata: ["error": "\(message)"])
                 if error is TransportError { metrics?.imapError(tenant: slug) }
                 if let t = error as? TransportError, t.isConnectionLevel || t.code == .authenticationFailed { accountError = message }
+                if let t = error as? TransportError, t.code == .authenticationFailed { authenticationRefused = true }
                 await recordQuietly(log) {
                     try await pool.transaction(tenant: tenant) { conn in
                         try MailFolderQueries.mailFolderPollFinished(conn, tenant: tenant, id: folder.id, uidNext: nil, error: message)
@@ -165,6 +173,14 @@ public struct ImportRunner: Sendable {
                 reports.append(r)
                 if accountError != nil { break }
             }
+        }
+        // A token believed valid was refused (revoked a moment ago, or the server's view lags): one
+        // refresh and one retry, before anything of this poll is recorded as the account's state.
+        if let generation = tokenGeneration, rejectedToken == nil,
+           reports.contains(where: { $0.error != nil }), accountError != nil, authenticationRefused {
+            sessions?.invalidate(account: account.id)
+            log.warning("OAuth token refused by the server: refreshing it once", metadata: ["generation": "\(generation)"])
+            return await pollAccount(account, onlyFolder: onlyFolder, folders: folders, closing: closing, rejectedToken: generation)
         }
         let finalError = accountError
         let finished = reports
@@ -199,22 +215,35 @@ public struct ImportRunner: Sendable {
         do { try await body() } catch { log.error("cannot record poll status", metadata: ["error": "\(error)"]) }
     }
 
-    func makeEndpoint(_ a: MailAccountRecord) throws -> IMAPEndpoint {
+    /// The account's IMAP endpoint and, for an OAuth account, the generation of the token it carries.
+    func makeEndpoint(_ a: MailAccountRecord, rejectedToken: Int64? = nil) async throws -> (IMAPEndpoint, Int64?) {
         guard let host = a.imapHost else { throw WorkerError("account \(a.name) has no IMAP host") }
         // The column's CHECK admits only known values; anything else is an error, never a default.
         guard let security = TransportSecurity(rawValue: a.imapSecurity) else {
             throw WorkerError("account \(a.name) has an unknown imap_security setting")
         }
-        let password: Secret
-        if let sealed = a.imapSecret {
-            password = try secrets.openSecret(sealed, context: MailAccountRecord.secretContext(tenant: a.tenantID, account: a.id, field: "imap_secret"))
-        } else {
-            password = Secret("")
+        guard let login = LoginMethod(rawValue: a.imapAuth) else {
+            throw WorkerError("account \(a.name) has an unknown imap_auth setting")
         }
-        return IMAPEndpoint(host: host, port: a.imapPort ?? (security == .tls ? 993 : 143), security: security,
-                            verifyTLS: a.imapVerifyTLS, username: a.imapUsername ?? a.address, password: password,
-                            connectTimeout: settings.connectTimeout, ioTimeout: settings.ioTimeout,
-                            policy: settings.outboundPolicy)
+        let password: Secret
+        var generation: Int64?
+        switch login {
+        case .oauth2:
+            guard let client = a.oauthClientID else { throw WorkerError("account \(a.name) logs in with OAuth but has no OAuth client") }
+            let token = try await oauth.accessToken(tenant: a.tenantID, account: a.id, client: client, rejected: rejectedToken)
+            (password, generation) = (token.value, token.generation)
+        case .password:
+            if let sealed = a.imapSecret {
+                password = try secrets.openSecret(sealed, context: MailAccountRecord.secretContext(tenant: a.tenantID, account: a.id, field: "imap_secret"))
+            } else {
+                password = Secret("")
+            }
+        }
+        let endpoint = IMAPEndpoint(host: host, port: a.imapPort ?? (security == .tls ? 993 : 143), security: security,
+                                    verifyTLS: a.imapVerifyTLS, username: a.imapUsername ?? a.address, password: password, login: login,
+                                    connectTimeout: settings.connectTimeout, ioTimeout: settings.ioTimeout,
+                                    policy: settings.outboundPolicy)
+        return (endpoint, generation)
     }
 }
 
@@ -243,7 +272,7 @@ extension ImportRunner {
     /// state is unknown), else a new connection closed afterwards.
     func withIMAP<T: Sendable>(_ account: MailAccountRecord, threadName: String,
                                _ body: (IMAPConnection) async throws -> T) async throws -> T {
-        let endpoint = try makeEndpoint(account)
+        let (endpoint, _) = try await makeEndpoint(account)
         guard let sessions else {
             let imap = try await IMAPConnection(endpoint: endpoint, threadName: threadName)
             defer { imap.close() }

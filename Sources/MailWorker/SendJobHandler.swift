@@ -65,26 +65,49 @@ struct SendJobHandler: JobHandler {
 
         let date = Date()
         let bytes: [UInt8]
-        let endpoint: SMTPEndpoint
         do {
             bytes = try MessageComposer.compose(Self.message(email, date: date))
-            endpoint = try makeEndpoint(email.account, tenant: tenant)
         } catch {
             try await recordFailure(email, error: "\(error)", final: true, accountFailure: false)
             return
         }
         let recipients = email.envelopeRecipients
-        let key = SMTPConnectionCache.key(tenant: tenant, account: email.account)
-        do {
-            let connection = try await connections.connection(key: key, endpoint: endpoint)
-            try await connection.send(from: email.from.address, recipients: recipients, message: bytes)
-        } catch let e as TransportError {
-            connections.drop(key: key)
-            let final = !e.isTemporary || job.attempt >= job.maxAttempts
+        var rejectedToken: Int64?
+        while true {
+            let endpoint: SMTPEndpoint
+            let tokenGeneration: Int64?
+            do {
+                (endpoint, tokenGeneration) = try await makeEndpoint(email.account, tenant: tenant, rejectedToken: rejectedToken)
+            } catch let e as OAuthUnavailable {
+                // The account needs a new login, or its provider is down: the email waits, visibly (its
+                // send_error says why), and fails with that reason once its attempts are spent.
+                let final = job.attempt >= job.maxAttempts
+                try await recordFailure(email, error: "\(e)", final: final, accountFailure: false)
+                if final { return }
+                throw e
+            } catch {
+                try await recordFailure(email, error: "\(error)", final: true, accountFailure: false)
+                return
+            }
+            // The token is part of the key: a connection logged in with an older one is not reused.
+            let key = SMTPConnectionCache.key(tenant: tenant, account: email.account) + "/\(tokenGeneration ?? 0)"
+            do {
+                let connection = try await connections.connection(key: key, endpoint: endpoint)
+                try await connection.send(from: email.from.address, recipients: recipients, message: bytes)
+                break
+            } catch let e as TransportError {
+                connections.drop(key: key)
+                // A token believed valid was refused: one refresh, one retry (nothing was submitted).
+                if e.code == .authenticationFailed, let generation = tokenGeneration, rejectedToken == nil {
+                    rejectedToken = generation
+                    continue
+                }
+                let final = !e.isTemporary || job.attempt >= job.maxAttempts
             let accountFailure = [.connectFailed, .tlsFailed, .authenticationFailed, .timeout, .hostRefused].contains(e.code)
-            try await recordFailure(email, error: e.description, final: final, accountFailure: accountFailure)
-            if final { return }
-            throw e
+                try await recordFailure(email, error: e.description, final: final, accountFailure: accountFailure)
+                if final { return }
+                throw e
+            }
         }
         try await pool.transaction(tenant: tenant) { conn in
             try EmailQueries.emailMarkSent(conn, tenant: tenant, id: id, date: date, size: bytes.count)
@@ -119,21 +142,31 @@ struct SendJobHandler: JobHandler {
         }
     }
 
-    func makeEndpoint(_ a: SMTPAccount, tenant: TenantID) throws -> SMTPEndpoint {
+    /// The account's SMTP endpoint and, for an OAuth account, the generation of the token it carries.
+    func makeEndpoint(_ a: SMTPAccount, tenant: TenantID, rejectedToken: Int64? = nil) async throws -> (SMTPEndpoint, Int64?) {
         guard let host = a.host else { throw WorkerError("mail account \(a.id) has no SMTP host") }
         guard let security = TransportSecurity(rawValue: a.security),
               let authentication = SMTPEndpoint.Authentication(rawValue: a.auth) else {
             throw WorkerError("mail account \(a.id) has an unknown smtp_security or smtp_auth setting")
         }
-        let password = try a.secret.map {
-            try secrets.openSecret($0, context: MailAccountRecord.secretContext(tenant: tenant, account: a.id, field: "smtp_secret"))
-        } ?? Secret("")
-        return SMTPEndpoint(host: host, port: a.port ?? (security == .tls ? 465 : 587), security: security, verifyTLS: a.verifyTLS,
+        var generation: Int64?
+        let password: Secret
+        if authentication == .oauth2 {
+            guard let client = a.oauthClientID else { throw WorkerError("mail account \(a.id) sends with OAuth but has no OAuth client") }
+            let token = try await importer.oauth.accessToken(tenant: tenant, account: a.id, client: client, rejected: rejectedToken)
+            (password, generation) = (token.value, token.generation)
+        } else {
+            password = try a.secret.map {
+                try secrets.openSecret($0, context: MailAccountRecord.secretContext(tenant: tenant, account: a.id, field: "smtp_secret"))
+            } ?? Secret("")
+        }
+        let endpoint = SMTPEndpoint(host: host, port: a.port ?? (security == .tls ? 465 : 587), security: security, verifyTLS: a.verifyTLS,
                             authentication: authentication,
                             username: a.username ?? a.address, password: password,
                             heloName: a.address.split(separator: "@").last.map(String.init),
                             connectTimeout: importer.settings.connectTimeout, ioTimeout: importer.settings.ioTimeout,
                             policy: importer.settings.outboundPolicy)
+        return (endpoint, generation)
     }
 
     /// Appends the sent message to the account's Sent folder (IMAP APPEND, \Seen). The email is sent

@@ -98,4 +98,6 @@ public struct SMTPAccount: Sendable, Equatable {
     public var secret: [UInt8]?
     public var storeSent: Bool
     public var sentFolder: String?
+    /// The OAuth client of an account whose `auth` is `oauth2`.
+    public var oauthClientID: Int64? = nil
 }

@@ -25,7 +25,7 @@ extension EmailQueries {
                    a.id, a.kind, a.address, a.smtp_host, a.smtp_port, a.smtp_security, a.smtp_verify_tls, a.smtp_username,
                    a.smtp_auth, a.smtp_secret, a.smtp_store_sent, a.sent_folder, e.parent_type, e.parent_id,
                    e.body_html IS NOT NULL AND e.body_html_safe IS NULL,
-                   (SELECT t.remote_images FROM tenant t WHERE t.id = e.tenant_id)
+                   (SELECT t.remote_images FROM tenant t WHERE t.id = e.tenant_id), a.oauth_client_id
             FROM email e JOIN mail_account a ON a.tenant_id = e.tenant_id AND a.id = e.send_account_id
             WHERE e.tenant_id = \(tenant) AND e.id = \(id)
             """).first else { return nil }
@@ -59,7 +59,7 @@ extension EmailQueries {
                 address: try row.decode(at: 12), host: try row.decode(at: 13), port: try row.decode(at: 14),
                 security: try row.decode(at: 15), verifyTLS: try row.decode(at: 16), username: try row.decode(at: 17),
                 auth: try row.decode(at: 18), secret: try row.decode(at: 19), storeSent: try row.decode(at: 20),
-                sentFolder: try row.decode(at: 21)),
+                sentFolder: try row.decode(at: 21), oauthClientID: try row.decode(at: 26)),
             parent: parent)
         email.needsSafeHTML = try row.decode(at: 24)
         email.remoteImages = try TenantQueries.remoteImagePolicy(try row.decode(at: 25))

@@ -1,0 +1,106 @@
+import Foundation
+import MailCore
+import MailCrypto
+@testable import MailStore
+import MailTesting
+import Testing
+@testable import MailWorker
+
+/// OAuth mailboxes through the worker's real paths: polls of the test Dovecot and sends through Postfix
+/// with bearer tokens from the test token server, a token the server stops accepting replaced once,
+/// a withdrawn consent ending in `reauth_required`.
+@Suite(.serialized) struct OAuthMailboxTests {
+    struct Setup: Sendable {
+        let f: WorkerFixture
+        let tokens: TestTokenServer
+        let tenant: TenantID
+        let account: AccountID
+        let box: TestMailbox
+    }
+
+    /// A tenant whose group account logs in to IMAP and SMTP with OAuth (a grant for the mailbox user).
+    static func setUp(_ prefix: String) async throws -> Setup {
+        let f = try await WorkerFixture.make()
+        let tokens = try TestTokenServer.fromEnvironment()
+        let box = try f.server.createMailbox(prefix: prefix)
+        let (tenant, _) = try await f.tenant(prefix, accounts: [.init(name: "Support", mailbox: box)])
+        let grant = try await tokens.makeUser(box.address, ttl: 60)
+        let tokenBox = SecretBox(key: f.key, purpose: .oauthToken)
+        let account = try await f.query(tenant) { conn -> AccountID in
+            let account: AccountID = try conn.query("SELECT id FROM mail_account WHERE name = 'Support'").one().decode(at: 0)
+            let client: Int64 = try conn.query("""
+                INSERT INTO oauth_client (tenant_id, name, provider, client_id, token_url, scopes)
+                VALUES (\(tenant), 'test', 'generic', 'mailroom-tests', \(tokens.tokenURL), '{mail}') RETURNING id
+                """).one().decode(at: 0)
+            try conn.execute("""
+                UPDATE mail_account SET imap_auth = 'oauth2', smtp_auth = 'oauth2', oauth_client_id = \(client),
+                    imap_secret = NULL, smtp_secret = NULL, smtp_host = \(f.server.host), smtp_port = \(f.server.submissionPort),
+                    smtp_security = 'starttls', smtp_verify_tls = false, smtp_shared = true
+                WHERE id = \(account)
+                """)
+            func seal(_ s: Secret, _ field: String) throws -> [UInt8] {
+                try tokenBox.seal(s, context: OAuthGrantRecord.tokenContext(tenant: tenant, account: account, field: field))
+            }
+            try OAuthGrantQueries.grantStoreLogin(conn, tenant: tenant, account: account,
+                                                  refreshToken: try seal(grant.refreshToken, "refresh_token"),
+                                                  accessToken: try seal(grant.accessToken, "access_token"),
+                                                  expiresAt: Date().addingTimeInterval(60), lifetime: .seconds(60))
+            return account
+        }
+        return Setup(f: f, tokens: tokens, tenant: tenant, account: account, box: box)
+    }
+
+    @Test func pollsWithATokenAndReplacesOneTheServerStoppedAccepting() async throws {
+        let s = try await Self.setUp("oauth-poll")
+        try s.f.server.deliverToMaildir(s.box, messages: [TestMessages.plain(id: "oauth-poll-1@x.test", subject: "One")])
+        let runner = s.f.runner()
+        #expect(try await s.f.importAll(s.tenant, runner: runner).reduce(0) { $0 + $1.imported } == 1)
+        #expect(try await s.tokens.stats().refreshes[s.box.address] == nil)
+
+        // The server no longer accepts the token the grant still believes valid: one refresh, one retry.
+        try await s.tokens.expireAccessTokens(s.box.address)
+        try s.f.server.deliverToMaildir(s.box, messages: [TestMessages.plain(id: "oauth-poll-2@x.test", subject: "Two")])
+        let reports = try await s.f.importAll(s.tenant, runner: runner)
+        #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
+        #expect(reports.reduce(0) { $0 + $1.imported } == 1)
+        #expect(try await s.tokens.stats().refreshes[s.box.address] == 1)
+        #expect(try await s.f.count(s.tenant, "SELECT count(*) FROM mail_account WHERE last_error IS NOT NULL") == 0)
+    }
+
+    @Test func withdrawnConsentEndsInReauthRequiredAndSendsWait() async throws {
+        let s = try await Self.setUp("oauth-revoke")
+        try await s.tokens.revoke(s.box.address)
+        try s.f.server.deliverToMaildir(s.box, messages: [TestMessages.plain(id: "oauth-revoke-1@x.test", subject: "One")])
+        let reports = try await s.f.importAll(s.tenant, runner: s.f.runner())
+        #expect(reports.reduce(0) { $0 + $1.imported } == 0)
+        let (state, accountError) = try await s.f.query(s.tenant) { conn in
+            (try conn.query("SELECT state FROM oauth_grant").one().decode(String.self, at: 0),
+             try conn.query("SELECT last_error FROM mail_account").one().decode(String?.self, at: 0))
+        }
+        #expect(state == "reauth_required")
+        #expect(accountError?.contains("OAuth login needed again") == true, "\(String(describing: accountError))")
+        #expect(accountError?.contains("invalid_grant") == true)
+    }
+
+    @Test func sendsThroughPostfixWithAToken() async throws {
+        let s = try await Self.setUp("oauth-send")
+        let recipient = try s.f.server.createMailbox(prefix: "oauth-send-rcpt")
+        let email: Int64 = try await s.f.query(s.tenant) { conn in
+            let alice: Int64 = try conn.query("SELECT id FROM app_user WHERE username = 'alice'").one().decode(at: 0)
+            try conn.execute("UPDATE app_user SET is_admin = true WHERE id = \(alice)")
+            return try conn.query("""
+                SELECT mailroom_queue_email(\(s.account), \(alice), ARRAY[\(recipient.address)], p_subject => 'With a token', p_text => 'hi')
+                """).one().decode(at: 0)
+        }
+        let handler = SendJobHandler(pool: s.f.pool, secrets: SecretBox(key: s.f.key), importer: s.f.runner(),
+                                     connections: SMTPConnectionCache(), logger: .init(label: "test.send"))
+        let (jobID, payload) = try await s.f.query(s.tenant) { conn in
+            let row = try conn.query("SELECT id, payload::text FROM job WHERE unique_key = \("send:email:\(email)")").one()
+            return (try row.decode(Int64.self, at: 0), try row.decode(String.self, at: 1))
+        }
+        try await handler.handle(Job(id: jobID, tenantID: s.tenant, kind: "send", payload: payload, attempt: 1, maxAttempts: 8,
+                                     leaseEpoch: 1, isPeriodic: false))
+        let status = try await s.f.query(s.tenant) { try $0.query("SELECT status FROM email WHERE id = \(email)").one().decode(String.self, at: 0) }
+        #expect(status == "Sent")
+    }
+}
