@@ -98,22 +98,8 @@ public struct OAuthTokens: Sendable {
         guard let oauthClient = try OAuthGrantQueries.clientGet(conn, tenant: tenant, id: client) else {
             return .unavailable(OAuthUnavailable(kind: .reauthRequired, reason: "the account's OAuth client is gone"))
         }
-        var form = [("grant_type", "refresh_token"),
-                    ("refresh_token", try tokenBox.openSecret(grant.refreshToken, context: context(tenant, account, "refresh_token")).value),
-                    ("client_id", oauthClient.clientID)]
-        if let sealed = oauthClient.clientSecret {
-            form.append(("client_secret", try credentials.openSecret(sealed, context: OAuthClientRecord.secretContext(tenant: tenant, client: client)).value))
-        }
-        if !oauthClient.scopes.isEmpty { form.append(("scope", oauthClient.scopes.joined(separator: " "))) }
-
-        let answer: OAuthTokenAnswer
-        do {
-            let http = try OAuthHTTP.postForm(OAuthEndpoint(url: oauthClient.tokenURL, policy: policy), form)
-            answer = OAuthTokenAnswer.interpret(status: http.status, contentType: http.contentType, retryAfter: http.retryAfter, body: http.body)
-        } catch {
-            answer = .retryLater(reason: "\(error)", after: nil)
-        }
-        switch answer {
+        let refreshToken = try tokenBox.openSecret(grant.refreshToken, context: context(tenant, account, "refresh_token"))
+        switch try redeem(refreshToken, client: oauthClient) {
         case .tokens(let access, let refresh, let expiresIn, _):
             let lifetime = Duration.seconds(expiresIn)
             let expiresAt = now().addingTimeInterval(Double(expiresIn))
@@ -141,6 +127,47 @@ public struct OAuthTokens: Sendable {
             try recordFailure(conn, tenant: tenant, account: account, reason: reason, after: nil)
             return try fallback(grant, rejected: rejected, reason: reason)
         }
+    }
+
+    /// Redeems a refresh token at the client's token endpoint (RFC 6749 §6). Blocking: call it on a
+    /// connection's or an I/O thread. A transport failure reads as "retry later".
+    func redeem(_ refreshToken: Secret, client: OAuthClientRecord) throws -> OAuthTokenAnswer {
+        var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.value), ("client_id", client.clientID)]
+        if let sealed = client.clientSecret {
+            form.append(("client_secret", try credentials.openSecret(sealed, context: OAuthClientRecord.secretContext(tenant: client.tenantID, client: client.id)).value))
+        }
+        if !client.scopes.isEmpty { form.append(("scope", client.scopes.joined(separator: " "))) }
+        do {
+            let http = try OAuthHTTP.postForm(OAuthEndpoint(url: client.tokenURL, policy: policy), form)
+            return OAuthTokenAnswer.interpret(status: http.status, contentType: http.contentType, retryAfter: http.retryAfter, body: http.body)
+        } catch {
+            return .retryLater(reason: "\(error)", after: nil)
+        }
+    }
+
+    /// Moving a mailbox from another system: redeems `refreshToken` at once (so a wrong or revoked one
+    /// is refused now, not at the first poll) and stores the login; the grant is active again, whatever
+    /// its state was. Returns the access token's lifetime in seconds.
+    public func importLogin(tenant: TenantID, account: AccountID, client: Int64, refreshToken: Secret) async throws -> Int {
+        let result = try await pool.transaction(tenant: tenant) { conn -> Result<Int, OAuthUnavailable> in
+            guard let oauthClient = try OAuthGrantQueries.clientGet(conn, tenant: tenant, id: client) else {
+                return .failure(OAuthUnavailable(kind: .reauthRequired, reason: "the account's OAuth client is gone"))
+            }
+            switch try redeem(refreshToken, client: oauthClient) {
+            case .tokens(let access, let rotated, let expiresIn, _):
+                try OAuthGrantQueries.grantStoreLogin(
+                    conn, tenant: tenant, account: account,
+                    refreshToken: try tokenBox.seal(Secret(rotated ?? refreshToken.value), context: context(tenant, account, "refresh_token")),
+                    accessToken: try tokenBox.seal(Secret(access), context: context(tenant, account, "access_token")),
+                    expiresAt: now().addingTimeInterval(Double(expiresIn)), lifetime: .seconds(expiresIn))
+                return .success(expiresIn)
+            case .invalidGrant(let reason):
+                return .failure(OAuthUnavailable(kind: .reauthRequired, reason: "the provider refused the refresh token: \(reason)"))
+            case .retryLater(let reason, _), .failed(let reason):
+                return .failure(OAuthUnavailable(kind: .temporary, reason: reason))
+            }
+        }
+        return try result.get()
     }
 
     /// The grant's access token when it is valid, not due for refresh and not the rejected one.

@@ -14,6 +14,7 @@ import Testing
         let f: WorkerFixture
         let tokens: TestTokenServer
         let tenant: TenantID
+        let slug: String
         let account: AccountID
         let box: TestMailbox
     }
@@ -23,7 +24,7 @@ import Testing
         let f = try await WorkerFixture.make()
         let tokens = try TestTokenServer.fromEnvironment()
         let box = try f.server.createMailbox(prefix: prefix)
-        let (tenant, _) = try await f.tenant(prefix, accounts: [.init(name: "Support", mailbox: box)])
+        let (tenant, slug) = try await f.tenant(prefix, accounts: [.init(name: "Support", mailbox: box)])
         let grant = try await tokens.makeUser(box.address, ttl: 60)
         let tokenBox = SecretBox(key: f.key, purpose: .oauthToken)
         let account = try await f.query(tenant) { conn -> AccountID in
@@ -47,7 +48,7 @@ import Testing
                                                   expiresAt: Date().addingTimeInterval(60), lifetime: .seconds(60))
             return account
         }
-        return Setup(f: f, tokens: tokens, tenant: tenant, account: account, box: box)
+        return Setup(f: f, tokens: tokens, tenant: tenant, slug: slug, account: account, box: box)
     }
 
     @Test func pollsWithATokenAndReplacesOneTheServerStoppedAccepting() async throws {
@@ -102,5 +103,29 @@ import Testing
                                      leaseEpoch: 1, isPeriodic: false))
         let status = try await s.f.query(s.tenant) { try $0.query("SELECT status FROM email WHERE id = \(email)").one().decode(String.self, at: 0) }
         #expect(status == "Sent")
+    }
+
+    /// `mailroom oauth import`: a refresh token from another system becomes the login, checked at once;
+    /// a revoked one is refused with the provider's reason, and the token never shows.
+    @Test func importingARefreshTokenRestoresALoginThroughTheBinary() async throws {
+        let s = try await Self.setUp("oauth-import")
+        try await s.tokens.revoke(s.box.address)
+        _ = try await s.f.importAll(s.tenant, runner: s.f.runner())
+        #expect(try await s.f.query(s.tenant) { try $0.query("SELECT state FROM oauth_grant").one().decode(String.self, at: 0) } == "reauth_required")
+
+        let args = ["oauth", "import", "--tenant", s.slug, "--account", "Support", "--refresh-token", "env:MOVED_TOKEN"]
+        let refused = try MailroomBinary.run(args, env: ["MOVED_TOKEN": "rt-not-a-real-token"])
+        #expect(refused.status != 0)
+        #expect(refused.stderr.contains("refused the refresh token"), "\(refused.stderr)")
+        #expect(!refused.stderr.contains("rt-not-a-real-token") && !refused.stdout.contains("rt-not-a-real-token"))
+
+        let fresh = try await s.tokens.makeUser(s.box.address, ttl: 60)
+        let stored = try MailroomBinary.run(args, env: ["MOVED_TOKEN": fresh.refreshToken.value])
+        #expect(stored.status == 0, "\(stored.stderr)")
+        #expect(stored.stdout.contains("OAuth login stored"))
+        #expect(!stored.stdout.contains(fresh.refreshToken.value) && !stored.stderr.contains(fresh.refreshToken.value))
+        try s.f.server.deliverToMaildir(s.box, messages: [TestMessages.plain(id: "oauth-import-1@x.test", subject: "Back")])
+        #expect(try await s.f.importAll(s.tenant, runner: s.f.runner()).reduce(0) { $0 + $1.imported } == 1)
+        #expect(try await s.f.query(s.tenant) { try $0.query("SELECT state FROM oauth_grant").one().decode(String.self, at: 0) } == "active")
     }
 }
