@@ -28,6 +28,8 @@ struct StatusCommand: AsyncParsableCommand {
         var unassignedCases = 0
         /// Accounts whose last SMTP attempt failed (connection, TLS, login), with when people were alerted.
         var smtpFailures: [MailAccountQueries.SMTPHealth] = []
+        /// Accounts whose OAuth grant the provider refused: someone must log in again.
+        var oauthReauthRequired: [OAuthGrantQueries.NeedsLogin] = []
     }
 
     func run() async throws {
@@ -64,7 +66,9 @@ struct StatusCommand: AsyncParsableCommand {
             let queue = queues.first { $0.tenant == t.slug }
                 ?? QueueStatusQueries.TenantQueue(tenant: t.slug)
             let unassigned = try await pool.transaction(tenant: t.id) { try CaseQueries.caseCountUnassignedOpen($0, tenant: t.id) }
-            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, unassignedCases: unassigned, smtpFailures: smtp))
+            let reauth = try await pool.transaction(tenant: t.id) { try OAuthGrantQueries.grantListNeedingLogin($0, tenant: t.id) }
+            out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, unassignedCases: unassigned, smtpFailures: smtp,
+                                    oauthReauthRequired: reauth))
         }
         return out
     }
@@ -103,7 +107,14 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         let smtpTable = smtp.count > 1 ? "\n\n" + TextTable.render(smtp) : ""
-        return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable
+        var reauth: [[String]] = [["tenant", "account", "address", "OAuth login needed since", "reason"]]
+        for t in report {
+            for a in t.oauthReauthRequired {
+                reauth.append([t.slug, a.account, a.address, duration(now.timeIntervalSince(a.since)) + " ago", oneLine(a.reason, max: 60)])
+            }
+        }
+        let reauthTable = reauth.count > 1 ? "\n\n" + TextTable.render(reauth) : ""
+        return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable + reauthTable
     }
 
     /// The JSON document: `{"generated_at", "tenants": [{"tenant", "queue": {...}, "backlog",
@@ -124,6 +135,10 @@ struct StatusCommand: AsyncParsableCommand {
                 "smtp_failures": t.smtpFailures.map { a -> [String: Any] in
                     ["account": a.name, "account_id": a.accountID.rawValue, "address": a.address, "last_error": value(a.lastError),
                      "last_error_at": date(a.lastErrorAt), "alerted_at": date(a.alertedAt)]
+                },
+                "oauth_reauth_required": t.oauthReauthRequired.map { a -> [String: Any] in
+                    ["account": a.account, "account_id": a.accountID.rawValue, "address": a.address, "reason": value(a.reason),
+                     "since": date(a.since)]
                 },
                 "folders": t.folders.map { f -> [String: Any] in
                     [

@@ -81,6 +81,14 @@ import Testing
         #expect(state == "reauth_required")
         #expect(accountError?.contains("OAuth login needed again") == true, "\(String(describing: accountError))")
         #expect(accountError?.contains("invalid_grant") == true)
+        // `mailroom status --json` names the account and the provider's reason.
+        let status = try MailroomBinary.run(["status", "--json", "--tenant", s.slug])
+        #expect(status.status == 0, "\(status.stderr)")
+        let doc = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
+        let tenants = doc?["tenants"] as? [[String: Any]] ?? []
+        let listed = tenants.first?["oauth_reauth_required"] as? [[String: Any]] ?? []
+        #expect(listed.count == 1 && listed.first?["account"] as? String == "Support")
+        #expect((listed.first?["reason"] as? String)?.contains("invalid_grant") == true)
     }
 
     @Test func sendsThroughPostfixWithAToken() async throws {

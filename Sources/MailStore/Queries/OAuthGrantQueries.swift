@@ -77,6 +77,27 @@ public enum OAuthGrantQueries {
             """) == 1
     }
 
+    /// An account whose OAuth grant needs a new login, for `mailroom status`.
+    public struct NeedsLogin: Sendable, Equatable {
+        public var accountID: AccountID
+        public var account: String
+        public var address: String
+        public var reason: String?
+        public var since: Date
+    }
+
+    public static func grantListNeedingLogin(_ conn: PostgresConnection, tenant: TenantID) throws -> [NeedsLogin] {
+        try conn.query("""
+            SELECT a.id, a.name, a.address, g.state_reason, g.state_changed_at
+            FROM oauth_grant g JOIN mail_account a ON a.tenant_id = g.tenant_id AND a.id = g.account_id
+            WHERE g.tenant_id = \(tenant) AND g.state = 'reauth_required'
+            ORDER BY a.name
+            """).map {
+            NeedsLogin(accountID: try $0.decode(at: 0), account: try $0.decode(at: 1), address: try $0.decode(at: 2),
+                       reason: try $0.decode(at: 3), since: try $0.decode(at: 4))
+        }
+    }
+
     public static func clientGet(_ conn: PostgresConnection, tenant: TenantID, id: Int64) throws -> OAuthClientRecord? {
         try conn.query("""
             SELECT id, name, provider, client_id, client_secret, token_url, array_to_string(scopes, ' ')
