@@ -26,26 +26,17 @@ import Testing
         let box = try f.server.createMailbox(prefix: prefix)
         let (tenant, slug) = try await f.tenant(prefix, accounts: [.init(name: "Support", mailbox: box)])
         let grant = try await tokens.makeUser(box.address, ttl: 60)
-        let tokenBox = SecretBox(key: f.key, purpose: .oauthToken)
+        let keyring = try SecretKeyring(current: f.key)
         let account = try await f.query(tenant) { conn -> AccountID in
             let account: AccountID = try conn.query("SELECT id FROM mail_account WHERE name = 'Support'").one().decode(at: 0)
-            let client: Int64 = try conn.query("""
-                INSERT INTO oauth_client (tenant_id, name, provider, client_id, token_url, scopes)
-                VALUES (\(tenant), 'test', 'generic', 'mailroom-tests', \(tokens.tokenURL), '{mail}') RETURNING id
-                """).one().decode(at: 0)
+            let client = try TestOAuth.registerClient(conn, tenant: tenant, tokens: tokens)
             try conn.execute("""
                 UPDATE mail_account SET imap_auth = 'oauth2', smtp_auth = 'oauth2', oauth_client_id = \(client),
                     imap_secret = NULL, smtp_secret = NULL, smtp_host = \(f.server.host), smtp_port = \(f.server.submissionPort),
                     smtp_security = 'starttls', smtp_verify_tls = false, smtp_shared = true
                 WHERE id = \(account)
                 """)
-            func seal(_ s: Secret, _ field: String) throws -> [UInt8] {
-                try tokenBox.seal(s, context: OAuthGrantRecord.tokenContext(tenant: tenant, account: account, field: field))
-            }
-            try OAuthGrantQueries.grantStoreLogin(conn, tenant: tenant, account: account,
-                                                  refreshToken: try seal(grant.refreshToken, "refresh_token"),
-                                                  accessToken: try seal(grant.accessToken, "access_token"),
-                                                  expiresAt: Date().addingTimeInterval(60), lifetime: .seconds(60))
+            try TestOAuth.storeLogin(conn, tenant: tenant, account: account, grant: grant, keyring: keyring)
             return account
         }
         return Setup(f: f, tokens: tokens, tenant: tenant, slug: slug, account: account, box: box)

@@ -45,25 +45,14 @@ import Testing
         let (tenant, _) = try await TestDatabase.makeTenant("oauth", in: pool)
         let user = "oauth-\(UUID().uuidString.prefix(8).lowercased())@test.local"
         let grant = try await tokens.makeUser(user, ttl: ttl)
-        let box = SecretBox(keyring: keyring, purpose: .oauthToken)
         let (account, client) = try await pool.transaction(tenant: tenant) { conn -> (AccountID, Int64) in
             try conn.execute("INSERT INTO app_user (tenant_id, username, name, is_admin) VALUES (\(tenant), 'admin', 'Admin', true)")
-            let client: Int64 = try conn.query("""
-                INSERT INTO oauth_client (tenant_id, name, provider, client_id, token_url, scopes)
-                VALUES (\(tenant), 'test', 'generic', 'mailroom-tests', \(tokens.tokenURL), '{mail}') RETURNING id
-                """).one().decode(at: 0)
+            let client = try TestOAuth.registerClient(conn, tenant: tenant, tokens: tokens)
             let account: AccountID = try conn.query("""
                 INSERT INTO mail_account (tenant_id, kind, name, address, imap_host, imap_auth, oauth_client_id)
                 VALUES (\(tenant), 'group', 'Support', \(user), 'imap.test.local', 'oauth2', \(client)) RETURNING id
                 """).one().decode(at: 0)
-            func seal(_ s: Secret, _ field: String) throws -> [UInt8] {
-                try box.seal(s, context: OAuthGrantRecord.tokenContext(tenant: tenant, account: account, field: field))
-            }
-            try OAuthGrantQueries.grantStoreLogin(conn, tenant: tenant, account: account,
-                                                  refreshToken: try seal(grant.refreshToken, "refresh_token"),
-                                                  accessToken: try seal(grant.accessToken, "access_token"),
-                                                  expiresAt: Date().addingTimeInterval(Double(grant.expiresIn)),
-                                                  lifetime: .seconds(grant.expiresIn))
+            try TestOAuth.storeLogin(conn, tenant: tenant, account: account, grant: grant, keyring: keyring)
             return (account, client)
         }
         return Fixture(pool: pool, tenant: tenant, account: account, client: client, user: user, keyring: keyring,
@@ -124,13 +113,8 @@ import Testing
         #expect(try await f.tokens.stats().tokenRequests[f.user] == requests)
         // A new login clears the state at once.
         let login = try await f.tokens.makeUser(f.user, ttl: 60)
-        let box = SecretBox(keyring: f.keyring, purpose: .oauthToken)
-        _ = try await f.pool.transaction(tenant: f.tenant) { conn in
-            try OAuthGrantQueries.grantStoreLogin(
-                conn, tenant: f.tenant, account: f.account,
-                refreshToken: try box.seal(login.refreshToken, context: OAuthGrantRecord.tokenContext(tenant: f.tenant, account: f.account, field: "refresh_token")),
-                accessToken: try box.seal(login.accessToken, context: OAuthGrantRecord.tokenContext(tenant: f.tenant, account: f.account, field: "access_token")),
-                expiresAt: Date().addingTimeInterval(60), lifetime: .seconds(60))
+        try await f.pool.transaction(tenant: f.tenant) { conn in
+            try TestOAuth.storeLogin(conn, tenant: f.tenant, account: f.account, grant: login, keyring: f.keyring)
         }
         let token = try await f.provider().accessToken(tenant: f.tenant, account: f.account, client: f.client)
         #expect(token.value == login.accessToken)
