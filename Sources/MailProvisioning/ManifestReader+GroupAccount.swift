@@ -72,6 +72,11 @@ extension ManifestReader {
         guard let map = account.mapping("imap", keys: Self.imapKeys) else { return nil }
         let auth = map.enumeration("auth", default: Manifest.IMAPAuth.password)
         let oauth = readOAuthReference(map, oauth: auth == .oauth2)
+        // A missing, unknown or broken client is reported already; its preset servers are unknown.
+        if auth == .oauth2, oauth.client == nil {
+            if map.has("password") { map.report("password", "not used with auth: oauth2 (the account logs in with a token)") }
+            return nil
+        }
         // IMAP always logs in: without TLS the password (or the bearer token) travels in clear text.
         let endpoint = readEndpoint(map, defaultPort: Manifest.IMAP.defaultPort(for:), sendsPassword: true,
                                     preset: oauth.client?.preset?.imap)
@@ -90,7 +95,7 @@ extension ManifestReader {
         let fetchSince = map.date("fetch_since")
         let keepUnread = map.bool("keep_unread", default: false)
         let sentFolder = map.string("sent_folder")
-        guard let endpoint, let username, auth == .oauth2 ? oauth.name != nil : password != nil else { return nil }
+        guard let endpoint, let username, auth == .oauth2 || password != nil else { return nil }
         return Manifest.IMAP(
             host: endpoint.host, port: endpoint.port, security: endpoint.security, verifyTLS: endpoint.verifyTLS,
             username: username, password: password, auth: auth, oauthClient: oauth.name, folders: folders, fetchSince: fetchSince, keepUnread: keepUnread,
@@ -107,13 +112,16 @@ extension ManifestReader {
         if let name = oauth.name, let other = imap?.oauthClient, other != name {
             map.report("oauth_client", "must be imap's client \(quoted(other)) (an account has one OAuth login)")
         }
+        if auth == .oauth2, oauth.client == nil {
+            if map.has("password") { map.report("password", "not used when auth is oauth2") }
+            return nil
+        }
         let endpoint = readEndpoint(map, defaultPort: Manifest.SMTP.defaultPort(for:), sendsPassword: auth != .none,
                                     preset: oauth.client?.preset?.smtp)
         let username = map.string("username") ?? address?.original
         var password: Secret?
         if auth == .none || auth == .oauth2 {
             if map.has("password") { map.report("password", "not used when auth is \(auth.rawValue)") }
-            if auth == .oauth2, oauth.name == nil { return nil }
         } else if map.has("password") {
             password = map.secret("password", environment: environment)
             if password == nil { return nil }
