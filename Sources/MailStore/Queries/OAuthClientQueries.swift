@@ -80,10 +80,38 @@ public enum OAuthClientQueries {
             ExpiringSecret(name: try $0.decode(at: 0), provider: try $0.decode(at: 1), expiresAt: try $0.decode(at: 2))
         }
     }
+}
 
-    /// Every client's sealed secret, for re-sealing under the current key.
-    public static func clientListSecrets(_ conn: PostgresConnection, tenant: TenantID) throws -> [(id: Int64, secret: [UInt8])] {
-        try conn.query("SELECT id, client_secret FROM oauth_client WHERE tenant_id = \(tenant) AND client_secret IS NOT NULL ORDER BY id")
-            .map { (try $0.decode(at: 0), try $0.decode(at: 1)) }
+extension OAuthClientQueries {
+    /// The next `limit` clients after `after` (by id) whose client secret was not sealed with `header`
+    /// (the current key's format and key id), locked `FOR UPDATE` like `mailAccountListSealedNotBy`.
+    public static func clientListSealedNotBy(_ conn: PostgresConnection, tenant: TenantID, header: [UInt8], after: Int64?,
+                                             limit: Int) throws -> [(id: Int64, sealed: [UInt8])] {
+        try conn.query("""
+            SELECT id, client_secret FROM oauth_client
+            WHERE tenant_id = \(tenant) AND id > \(after ?? 0) AND client_secret IS NOT NULL
+              AND substr(client_secret, 1, \(header.count)) <> \(header)::bytea
+            ORDER BY id LIMIT \(limit) FOR UPDATE
+            """).map { (try $0.decode(at: 0), try $0.decode(at: 1)) }
+    }
+
+    /// Replaces the sealed secret by its re-sealed form, only if it still holds `old`; `updated_at`
+    /// stays (the secret itself did not change). Returns the rows changed (0 or 1).
+    public static func clientResealSecret(_ conn: PostgresConnection, tenant: TenantID, id: Int64, old: [UInt8],
+                                          new: [UInt8]) throws -> Int {
+        try conn.execute("""
+            UPDATE oauth_client SET client_secret = \(new)
+            WHERE tenant_id = \(tenant) AND id = \(id) AND client_secret = \(old)::bytea
+            """)
+    }
+
+    /// How many client secrets each sealer holds, by header (as `mailAccountCountSealers`).
+    public static func clientCountSealers(_ conn: PostgresConnection, tenant: TenantID) throws -> [(header: [UInt8], count: Int)] {
+        try conn.query("""
+            SELECT CASE WHEN get_byte(client_secret, 0) = 2 THEN substr(client_secret, 1, 5)
+                        ELSE substr(client_secret, 1, 1) END, count(*)
+            FROM oauth_client WHERE tenant_id = \(tenant) AND client_secret IS NOT NULL AND length(client_secret) > 0
+            GROUP BY 1 ORDER BY 1
+            """).map { (try $0.decode(at: 0), Int(try $0.decode(Int64.self, at: 1))) }
     }
 }
