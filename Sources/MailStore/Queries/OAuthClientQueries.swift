@@ -63,6 +63,9 @@ public enum OAuthClientQueries {
             """)
     }
 
+    /// How long before `secret_expires_at` status and metrics warn about a client secret.
+    public static let secretWarningWindow: TimeInterval = 30 * 86_400
+
     /// A client whose secret stops working soon, for `mailroom status`.
     public struct ExpiringSecret: Sendable, Equatable {
         public var name: String
