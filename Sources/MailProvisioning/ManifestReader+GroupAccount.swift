@@ -72,15 +72,6 @@ extension ManifestReader {
         guard let map = account.mapping("imap", keys: Self.imapKeys) else { return nil }
         let auth = map.enumeration("auth", default: Manifest.IMAPAuth.password)
         let oauth = readOAuthReference(map, oauth: auth == .oauth2)
-        // A missing, unknown or broken client is reported already; its preset servers are unknown.
-        if auth == .oauth2, oauth.client == nil {
-            if map.has("password") { map.report("password", "not used with auth: oauth2 (the account logs in with a token)") }
-            return nil
-        }
-        // IMAP always logs in: without TLS the password (or the bearer token) travels in clear text.
-        let endpoint = readEndpoint(map, defaultPort: Manifest.IMAP.defaultPort(for:), sendsPassword: true,
-                                    preset: oauth.client?.preset?.imap)
-        let username = map.string("username") ?? address?.original
         var password: Secret?
         if auth == .oauth2 {
             if map.has("password") { map.report("password", "not used with auth: oauth2 (the account logs in with a token)") }
@@ -88,6 +79,12 @@ extension ManifestReader {
             if !map.has("password") { map.reportMissing("password") }
             password = map.secret("password", environment: environment)
         }
+        // A missing, unknown or broken client is reported already; without it the preset servers are unknown.
+        if auth == .oauth2, oauth.client == nil { return nil }
+        // IMAP always logs in: without TLS the password (or the bearer token) travels in clear text.
+        let endpoint = readEndpoint(map, defaultPort: Manifest.IMAP.defaultPort(for:), sendsPassword: true,
+                                    preset: oauth.client?.preset?.imap)
+        let username = map.string("username") ?? address?.original
         let folders = map.has("folders") ? map.strings("folders", kind: "folder") : ["INBOX"]
         if map.has("folders"), folders.isEmpty, map.sequence("folders").isEmpty {
             map.report("folders", "must list at least one folder")
@@ -98,8 +95,8 @@ extension ManifestReader {
         guard let endpoint, let username, auth == .oauth2 || password != nil else { return nil }
         return Manifest.IMAP(
             host: endpoint.host, port: endpoint.port, security: endpoint.security, verifyTLS: endpoint.verifyTLS,
-            username: username, password: password, auth: auth, oauthClient: oauth.name, folders: folders, fetchSince: fetchSince, keepUnread: keepUnread,
-            sentFolder: sentFolder)
+            username: username, password: password, auth: auth, oauthClient: oauth.name, folders: folders,
+            fetchSince: fetchSince, keepUnread: keepUnread, sentFolder: sentFolder)
     }
 
     func readSMTP(
@@ -112,22 +109,22 @@ extension ManifestReader {
         if let name = oauth.name, let other = imap?.oauthClient, other != name {
             map.report("oauth_client", "must be imap's client \(quoted(other)) (an account has one OAuth login)")
         }
-        if auth == .oauth2, oauth.client == nil {
-            if map.has("password") { map.report("password", "not used when auth is oauth2") }
-            return nil
+        if (auth == .none || auth == .oauth2), map.has("password") {
+            map.report("password", "not used when auth is \(auth.rawValue)")
         }
+        // A missing, unknown or broken client is reported already; without it the preset servers are unknown.
+        if auth == .oauth2, oauth.client == nil { return nil }
         let endpoint = readEndpoint(map, defaultPort: Manifest.SMTP.defaultPort(for:), sendsPassword: auth != .none,
                                     preset: oauth.client?.preset?.smtp)
         let username = map.string("username") ?? address?.original
         var password: Secret?
-        if auth == .none || auth == .oauth2 {
-            if map.has("password") { map.report("password", "not used when auth is \(auth.rawValue)") }
-        } else if map.has("password") {
+        if auth == .plain || auth == .login {
+            guard map.has("password") else {
+                map.reportMissing("password", "required unless auth is none or oauth2")
+                return nil
+            }
             password = map.secret("password", environment: environment)
             if password == nil { return nil }
-        } else {
-            map.reportMissing("password", "required unless auth is none or oauth2")
-            return nil
         }
         let shared = map.bool("shared", default: false)
         let storeSent = map.bool("store_sent", default: false)
