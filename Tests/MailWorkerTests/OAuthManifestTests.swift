@@ -103,4 +103,20 @@ import Testing
         #expect(line.contains(s.slug))
         #expect(!table.stdout.contains("later"))
     }
+
+    @Test func theWorkerGaugeCountsExpiringClientSecretsPerTenant() async throws {
+        let s = try await Self.setUp("oauth-gauge")
+        let metrics = WorkerMetrics()
+        var logger = Logger(label: "test.maintenance")
+        logger.logLevel = .critical
+        let maintenance = Maintenance(pool: s.f.pool, conninfo: try TestDatabase.url(), metrics: metrics, logger: logger, onNewWork: {})
+        await maintenance.publishSecretExpiry()
+        let text = metrics.render()
+        #expect(text.contains("# TYPE mailroom_oauth_client_secrets_expiring gauge"))
+        // "test" expires in 10 days, "later" in 90.
+        #expect(text.contains("mailroom_oauth_client_secrets_expiring{tenant=\"\(s.slug)\"} 1.0"))
+        // 85 days on, both are within the window.
+        await maintenance.publishSecretExpiry(now: Date().addingTimeInterval(85 * 86_400))
+        #expect(metrics.render().contains("mailroom_oauth_client_secrets_expiring{tenant=\"\(s.slug)\"} 2.0"))
+    }
 }
