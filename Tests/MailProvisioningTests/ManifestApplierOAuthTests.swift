@@ -115,4 +115,23 @@ import Testing
                 """).one().decode(Int64.self, at: 0) == 2)
         }
     }
+
+    @Test func onlySMTPWithATokenStillLinksTheClient() async throws {
+        let pool = try await TestDatabase.pool()
+        let box = SecretBox(key: .random())
+        let slug = TestDatabase.uniqueSlug("oauth-smtp-only")
+        let yaml = oauthManifest(replacing: [14: "    imap: {host: imap.acme.test, password: env:PW}"])
+            .replacingOccurrences(of: "tenant: acme", with: "tenant: \(slug)")
+        let tenant = try await ManifestApplier(secrets: box).apply(
+            try ManifestParser.parse(yaml, environment: ["M365_SECRET": "s", "PW": "pw"]), to: pool).tenantID
+        let row = try await pool.transaction(tenant: tenant) { conn in
+            try conn.query("""
+                SELECT a.imap_auth || ' ' || a.smtp_auth || ' ' || c.name || ' ' || (a.imap_secret IS NOT NULL) || ' ' || (a.smtp_secret IS NULL)
+                FROM mail_account a JOIN oauth_client c ON c.tenant_id = a.tenant_id AND c.id = a.oauth_client_id
+                WHERE a.name = 'Support'
+                """).one().decode(String.self, at: 0)
+        }
+        #expect(row == "password oauth2 m365 true true")
+    }
 }
+
