@@ -14,6 +14,8 @@ extension Manifest {
     /// SMTP authentication mechanism (RFC 4954).
     public enum SMTPAuth: String, Sendable, Equatable, CaseIterable {
         case plain, login, none
+        /// A bearer token of the account's OAuth grant (XOAUTH2 or OAUTHBEARER).
+        case oauth2
     }
 
     /// A shared mailbox of the tenant (EspoCRM "Group Email Account"): mail fetched from it becomes emails of
@@ -75,7 +77,11 @@ extension Manifest {
         /// Verify the server certificate and host name; turn off only for test servers.
         public var verifyTLS: Bool
         public var username: String
-        public var password: Secret
+        /// Nil exactly when `auth` is `.oauth2`.
+        public var password: Secret?
+        public var auth: IMAPAuth
+        /// The tenant's OAuth client (`oauth_clients[].name`) when `auth` is `.oauth2`.
+        public var oauthClient: String?
         /// Folders to import, in order.
         public var folders: [String]
         /// Import only messages received on or after this day (IMAP `SEARCH SINCE`); nil imports all.
@@ -89,8 +95,8 @@ extension Manifest {
 
         public init(
             host: String, port: Int? = nil, security: Security = .tls, verifyTLS: Bool = true, username: String,
-            password: Secret, folders: [String] = ["INBOX"], fetchSince: CalendarDate? = nil,
-            keepUnread: Bool = false, sentFolder: String? = nil
+            password: Secret?, auth: IMAPAuth = .password, oauthClient: String? = nil, folders: [String] = ["INBOX"],
+            fetchSince: CalendarDate? = nil, keepUnread: Bool = false, sentFolder: String? = nil
         ) {
             self.host = host
             self.port = port ?? Self.defaultPort(for: security)
@@ -98,6 +104,8 @@ extension Manifest {
             self.verifyTLS = verifyTLS
             self.username = username
             self.password = password
+            self.auth = auth
+            self.oauthClient = oauthClient
             self.folders = folders
             self.fetchSince = fetchSince
             self.keepUnread = keepUnread
@@ -112,9 +120,11 @@ extension Manifest {
         public var security: Security
         public var verifyTLS: Bool
         public var username: String
-        /// Nil exactly when `auth` is `.none`.
+        /// Nil exactly when `auth` is `.none` or `.oauth2`.
         public var password: Secret?
         public var auth: SMTPAuth
+        /// The tenant's OAuth client (`oauth_clients[].name`) when `auth` is `.oauth2`.
+        public var oauthClient: String?
         /// Users with group-account permission may send through it (EspoCRM "Shared").
         public var shared: Bool
         /// Append each sent message to `imap.sent_folder`.
@@ -124,7 +134,8 @@ extension Manifest {
 
         public init(
             host: String, port: Int? = nil, security: Security = .tls, verifyTLS: Bool = true, username: String,
-            password: Secret?, auth: SMTPAuth = .plain, shared: Bool = false, storeSent: Bool = false
+            password: Secret?, auth: SMTPAuth = .plain, oauthClient: String? = nil, shared: Bool = false,
+            storeSent: Bool = false
         ) {
             self.host = host
             self.port = port ?? Self.defaultPort(for: security)
@@ -133,6 +144,7 @@ extension Manifest {
             self.username = username
             self.password = password
             self.auth = auth
+            self.oauthClient = oauthClient
             self.shared = shared
             self.storeSent = storeSent
         }

@@ -19,11 +19,13 @@ public struct Manifest: Sendable, Equatable {
     public var personalAccounts: [PersonalAccount]
     /// Email filters of every scope.
     public var filters: [Filter]
+    /// The tenant's OAuth 2.0 clients, which accounts with `auth: oauth2` log in through.
+    public var oauthClients: [OAuthClient]
 
     public init(
         version: Int = 1, tenant: Tenant, teams: [Team] = [], roles: [Role] = [], users: [User] = [],
         records: Records = Records(), groupAccounts: [GroupAccount] = [], personalAccounts: [PersonalAccount] = [],
-        filters: [Filter] = []
+        filters: [Filter] = [], oauthClients: [OAuthClient] = []
     ) {
         self.version = version
         self.tenant = tenant
@@ -34,6 +36,7 @@ public struct Manifest: Sendable, Equatable {
         self.groupAccounts = groupAccounts
         self.personalAccounts = personalAccounts
         self.filters = filters
+        self.oauthClients = oauthClients
     }
 
     public func team(named name: String) -> Team? { teams.first { $0.name == name } }

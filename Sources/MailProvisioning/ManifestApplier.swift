@@ -83,14 +83,20 @@ public struct ManifestApplier: Sendable {
         for o in m.records.opportunities {
             n += try DirectoryQueries.opportunityUpsert(conn, tenant: tenant, name: o.name, account: accounts[o.account]).1
         }
+        var clients: [String: Int64] = [:]
+        for c in m.oauthClients {
+            let (id, k) = try applyOAuthClient(c, tenant: tenant, conn: conn, secrets: secrets)
+            clients[c.name] = id
+            n += k
+        }
         var mailAccounts: [String: AccountID] = [:]
         for g in m.groupAccounts {
-            n += try applyGroupAccount(g, tenant: tenant, teams: teams, users: users, conn: conn, secrets: secrets)
+            n += try applyGroupAccount(g, tenant: tenant, teams: teams, users: users, clients: clients, conn: conn, secrets: secrets)
             mailAccounts[g.name] = try MailAccountQueries.mailAccountFind(conn, tenant: tenant, nameOrAddress: g.name)
         }
         for p in m.personalAccounts {
             guard let owner = users[p.owner] else { continue }
-            let (id, c) = try applyPersonalAccount(p, owner: owner, tenant: tenant, conn: conn, secrets: secrets)
+            let (id, c) = try applyPersonalAccount(p, owner: owner, tenant: tenant, clients: clients, conn: conn, secrets: secrets)
             mailAccounts[p.name] = id
             n += c
         }
@@ -102,16 +108,36 @@ public struct ManifestApplier: Sendable {
         return n
     }
 
+    /// The OAuth client an account's IMAP or SMTP logs in through (the parser made them the same one).
+    private static func oauthClient(_ imap: Manifest.IMAP, _ smtp: Manifest.SMTP?, _ clients: [String: Int64]) -> Int64? {
+        (imap.oauthClient ?? smtp?.oauthClient).flatMap { clients[$0] }
+    }
+
+    private static func applyOAuthClient(_ c: Manifest.OAuthClient, tenant: TenantID, conn: PostgresConnection,
+                                         secrets: SecretBox) throws -> (Int64, Int) {
+        let (id, k) = try OAuthClientQueries.clientUpsert(conn, tenant: tenant, .init(
+            name: c.name, provider: c.provider.rawValue, clientID: c.clientID, directory: c.directory,
+            authorizationURL: c.authorizationURL, tokenURL: c.tokenURL, deviceAuthorizationURL: c.deviceAuthorizationURL,
+            scopes: c.scopes, secretExpiresOn: c.secretExpiresAt?.description))
+        let old = try OAuthClientQueries.clientGetSecret(conn, tenant: tenant, id: id)
+        let sealed = try reseal(c.clientSecret, old: old, context: OAuthClientRecord.secretContext(tenant: tenant, client: id), secrets: secrets)
+        return (id, k + (try OAuthClientQueries.clientSetSecret(conn, tenant: tenant, id: id, secret: sealed)))
+    }
+
     private static func applyPersonalAccount(_ p: Manifest.PersonalAccount, owner: UserID, tenant: TenantID,
-                                             conn: PostgresConnection, secrets: SecretBox) throws -> (AccountID, Int) {
-        let (id, c) = try MailAccountQueries.mailAccountUpsertPersonal(conn, tenant: tenant, .init(
+                                             clients: [String: Int64], conn: PostgresConnection,
+                                             secrets: SecretBox) throws -> (AccountID, Int) {
+        var settings = MailAccountQueries.PersonalAccountSettings(
             name: p.name, owner: owner, address: p.address.address, isActive: p.active, imapHost: p.imap.host,
             imapPort: p.imap.port, imapSecurity: p.imap.security.rawValue, imapVerifyTLS: p.imap.verifyTLS,
             imapUsername: p.imap.username, fetchSince: p.imap.fetchSince?.description, keepUnread: p.imap.keepUnread,
             maxMessageSize: p.maxMessageSize, pollIntervalSeconds: Int(p.pollInterval.components.seconds),
             sentFolder: p.imap.sentFolder, smtpHost: p.smtp?.host, smtpPort: p.smtp?.port,
             smtpSecurity: p.smtp?.security.rawValue ?? "starttls", smtpVerifyTLS: p.smtp?.verifyTLS ?? true,
-            smtpUsername: p.smtp?.username, smtpAuth: p.smtp?.auth.rawValue ?? "plain"))
+            smtpUsername: p.smtp?.username, smtpAuth: p.smtp?.auth.rawValue ?? "plain")
+        settings.imapAuth = p.imap.auth.rawValue
+        settings.oauthClientID = oauthClient(p.imap, p.smtp, clients)
+        let (id, c) = try MailAccountQueries.mailAccountUpsertPersonal(conn, tenant: tenant, settings)
         var n = c
         n += try setSecrets(id: id, tenant: tenant, imap: p.imap.password, smtp: p.smtp?.password, conn: conn, secrets: secrets)
         n += try MailAccountQueries.mailAccountFoldersSync(conn, tenant: tenant, id: id, folders: p.folderTargets)
@@ -124,21 +150,28 @@ public struct ManifestApplier: Sendable {
                                    secrets: SecretBox) throws -> Int {
         let existing = try MailAccountQueries.mailAccountGetSecrets(conn, tenant: tenant, id: id)
         func sealed(_ new: Secret?, old: [UInt8]?, field: String) throws -> [UInt8]? {
-            guard let new else { return nil }
-            let context = MailAccountRecord.secretContext(tenant: tenant, account: id, field: field)
-            if let old, let current = try? secrets.openSecret(old, context: context), current == new,
-               SecretBox.sealer(of: old) == .key(secrets.currentKeyID) { return old }
-            return try secrets.seal(new, context: context)
+            try reseal(new, old: old, context: MailAccountRecord.secretContext(tenant: tenant, account: id, field: field),
+                       secrets: secrets)
         }
         return try MailAccountQueries.mailAccountSetSecrets(
             conn, tenant: tenant, id: id, imap: try sealed(imap, old: existing.imap, field: "imap_secret"),
             smtp: try sealed(smtp, old: existing.smtp, field: "smtp_secret"))
     }
 
+    /// `new` sealed under `context`: the stored `old` when it already holds that value under the
+    /// current key, else a fresh seal; nil when there is no secret.
+    private static func reseal(_ new: Secret?, old: [UInt8]?, context: String, secrets: SecretBox) throws -> [UInt8]? {
+        guard let new else { return nil }
+        if let old, let current = try? secrets.openSecret(old, context: context), current == new,
+           SecretBox.sealer(of: old) == .key(secrets.currentKeyID) { return old }
+        return try secrets.seal(new, context: context)
+    }
+
     private static func applyGroupAccount(_ g: Manifest.GroupAccount, tenant: TenantID, teams: [String: TeamID],
-                                          users: [String: UserID], conn: PostgresConnection, secrets: SecretBox) throws -> Int {
+                                          users: [String: UserID], clients: [String: Int64], conn: PostgresConnection,
+                                          secrets: SecretBox) throws -> Int {
         let window = g.autoReply.limit.window.components.seconds
-        let settings = GroupAccountSettings(
+        var settings = GroupAccountSettings(
             name: g.name, address: g.address.address, displayName: g.displayName, replyTo: g.replyTo?.address,
             isActive: g.active, imapHost: g.imap.host, imapPort: g.imap.port, imapSecurity: g.imap.security.rawValue,
             imapVerifyTLS: g.imap.verifyTLS, imapUsername: g.imap.username, fetchSince: g.imap.fetchSince?.description,
@@ -156,6 +189,8 @@ public struct ManifestApplier: Sendable {
             autoReplyFromAddress: g.autoReply.fromAddress.address, autoReplyFromName: g.autoReply.fromName,
             autoReplyReplyTo: g.autoReply.replyTo?.address, autoReplyLimitCount: g.autoReply.limit.count,
             autoReplyLimitWindowSeconds: Int(window))
+        settings.imapAuth = g.imap.auth.rawValue
+        settings.oauthClientID = oauthClient(g.imap, g.smtp, clients)
         let (id, c) = try MailAccountQueries.mailAccountUpsertGroup(conn, tenant: tenant, settings)
         var n = c
         n += try setSecrets(id: id, tenant: tenant, imap: g.imap.password, smtp: g.smtp?.password, conn: conn, secrets: secrets)

@@ -1,4 +1,5 @@
 import MailCore
+import MailDomain
 import Yams
 
 /// Group accounts: identity, IMAP, SMTP, teams, polling and size limits.
@@ -8,11 +9,11 @@ extension ManifestReader {
         "max_message_size", "case", "auto_reply",
     ]
     static let imapKeys = [
-        "host", "port", "security", "verify_tls", "username", "password", "folders", "fetch_since", "keep_unread",
-        "sent_folder",
+        "host", "port", "security", "verify_tls", "username", "password", "auth", "oauth_client", "folders",
+        "fetch_since", "keep_unread", "sent_folder",
     ]
     static let smtpKeys = [
-        "host", "port", "security", "verify_tls", "username", "password", "auth", "shared", "store_sent",
+        "host", "port", "security", "verify_tls", "username", "password", "auth", "oauth_client", "shared", "store_sent",
     ]
 
     func readGroupAccounts(_ root: MappingReader) -> [Manifest.GroupAccount] {
@@ -69,11 +70,21 @@ extension ManifestReader {
             return nil
         }
         guard let map = account.mapping("imap", keys: Self.imapKeys) else { return nil }
-        // IMAP always logs in: without TLS the password travels in clear text.
-        let endpoint = readEndpoint(map, defaultPort: Manifest.IMAP.defaultPort(for:), sendsPassword: true)
+        let auth = map.enumeration("auth", default: Manifest.IMAPAuth.password)
+        let oauth = readOAuthReference(map, oauth: auth == .oauth2)
+        var password: Secret?
+        if auth == .oauth2 {
+            if map.has("password") { map.report("password", "not used with auth: oauth2 (the account logs in with a token)") }
+        } else {
+            if !map.has("password") { map.reportMissing("password") }
+            password = map.secret("password", environment: environment)
+        }
+        // A missing, unknown or broken client is reported already; without it the preset servers are unknown.
+        if auth == .oauth2, oauth.client == nil { return nil }
+        // IMAP always logs in: without TLS the password (or the bearer token) travels in clear text.
+        let endpoint = readEndpoint(map, defaultPort: Manifest.IMAP.defaultPort(for:), sendsPassword: true,
+                                    preset: oauth.client?.preset?.imap)
         let username = map.string("username") ?? address?.original
-        if !map.has("password") { map.reportMissing("password") }
-        let password = map.secret("password", environment: environment)
         let folders = map.has("folders") ? map.strings("folders", kind: "folder") : ["INBOX"]
         if map.has("folders"), folders.isEmpty, map.sequence("folders").isEmpty {
             map.report("folders", "must list at least one folder")
@@ -81,11 +92,11 @@ extension ManifestReader {
         let fetchSince = map.date("fetch_since")
         let keepUnread = map.bool("keep_unread", default: false)
         let sentFolder = map.string("sent_folder")
-        guard let endpoint, let username, let password else { return nil }
+        guard let endpoint, let username, auth == .oauth2 || password != nil else { return nil }
         return Manifest.IMAP(
             host: endpoint.host, port: endpoint.port, security: endpoint.security, verifyTLS: endpoint.verifyTLS,
-            username: username, password: password, folders: folders, fetchSince: fetchSince, keepUnread: keepUnread,
-            sentFolder: sentFolder)
+            username: username, password: password, auth: auth, oauthClient: oauth.name, folders: folders,
+            fetchSince: fetchSince, keepUnread: keepUnread, sentFolder: sentFolder)
     }
 
     func readSMTP(
@@ -93,17 +104,27 @@ extension ManifestReader {
     ) -> Manifest.SMTP? {
         guard let map = account.mapping("smtp", keys: Self.smtpKeys) else { return nil }
         let auth = map.enumeration("auth", default: Manifest.SMTPAuth.plain)
-        let endpoint = readEndpoint(map, defaultPort: Manifest.SMTP.defaultPort(for:), sendsPassword: auth != .none)
+        let oauth = readOAuthReference(map, oauth: auth == .oauth2)
+        // One grant per account (`oauth_grant`), so one client for both directions.
+        if let name = oauth.name, let other = imap?.oauthClient, other != name {
+            map.report("oauth_client", "must be imap's client \(quoted(other)) (an account has one OAuth login)")
+        }
+        if (auth == .none || auth == .oauth2), map.has("password") {
+            map.report("password", "not used when auth is \(auth.rawValue)")
+        }
+        // A missing, unknown or broken client is reported already; without it the preset servers are unknown.
+        if auth == .oauth2, oauth.client == nil { return nil }
+        let endpoint = readEndpoint(map, defaultPort: Manifest.SMTP.defaultPort(for:), sendsPassword: auth != .none,
+                                    preset: oauth.client?.preset?.smtp)
         let username = map.string("username") ?? address?.original
         var password: Secret?
-        if auth == .none {
-            if map.has("password") { map.report("password", "not used when auth is none") }
-        } else if map.has("password") {
+        if auth == .plain || auth == .login {
+            guard map.has("password") else {
+                map.reportMissing("password", "required unless auth is none or oauth2")
+                return nil
+            }
             password = map.secret("password", environment: environment)
             if password == nil { return nil }
-        } else {
-            map.reportMissing("password", "required unless auth is none")
-            return nil
         }
         let shared = map.bool("shared", default: false)
         let storeSent = map.bool("store_sent", default: false)
@@ -113,7 +134,8 @@ extension ManifestReader {
         guard let endpoint, let username else { return nil }
         return Manifest.SMTP(
             host: endpoint.host, port: endpoint.port, security: endpoint.security, verifyTLS: endpoint.verifyTLS,
-            username: username, password: password, auth: auth, shared: shared, storeSent: storeSent)
+            username: username, password: password, auth: auth, oauthClient: oauth.name, shared: shared,
+            storeSent: storeSent)
     }
 
     private struct Endpoint {
@@ -123,17 +145,21 @@ extension ManifestReader {
         var verifyTLS: Bool
     }
 
-    /// host, port (defaulted from security), security (default tls) and verify_tls (default true).
+    /// host, port (defaulted from security), security (default tls) and verify_tls (default true); with
+    /// an OAuth provider's `preset`, host and security default to the provider's server, and so does
+    /// the port unless the account chose another security.
     /// A password in clear text is refused early unless the operator's outbound policy lists the
     /// host in `MAILROOM_INSECURE_HOSTS` (the same decision the worker makes when it connects, which
     /// also checks the destination's address and `verify_tls: false`).
-    private func readEndpoint(_ map: MappingReader, defaultPort: (Manifest.Security) -> Int, sendsPassword: Bool) -> Endpoint? {
-        let host = map.requiredString("host")
+    private func readEndpoint(_ map: MappingReader, defaultPort: (Manifest.Security) -> Int, sendsPassword: Bool,
+                              preset: OAuthProviderPreset.Server? = nil) -> Endpoint? {
+        let host = map.has("host") || preset == nil ? map.requiredString("host") : preset?.host
         if let host, host.contains(where: { $0.isWhitespace || $0 == "/" }) {
             map.report("host", "invalid host \(quoted(host)) (a host name or IP address, without scheme or path)")
         }
-        let security = map.enumeration("security", default: Manifest.Security.tls)
-        let port = map.int("port", default: defaultPort(security), in: 1...65535)!
+        let presetSecurity = preset.flatMap { Manifest.Security(rawValue: $0.security.rawValue) }
+        let security = map.enumeration("security", default: presetSecurity ?? Manifest.Security.tls)
+        let port = map.int("port", default: security == presetSecurity ? preset?.port : defaultPort(security), in: 1...65535)!
         let verifyTLS = map.bool("verify_tls", default: true)
         if security == .none, sendsPassword, let host {
             switch Result(catching: { () throws(SettingError) in try OutboundPolicy.fromEnvironment(environment) }) {

@@ -3,10 +3,10 @@ import MailDomain
 import Yams
 
 /// Reads one manifest document into a `Manifest`, section by section in dependency order (tenant, teams,
-/// roles, users, records, group accounts) whatever their order in the file, so each section can check its
+/// roles, users, records, OAuth clients, accounts) whatever their order in the file, so each section can check its
 /// references against the sections it depends on. Problems go to `diagnostics`.
 final class ManifestReader {
-    static let rootKeys = ["version", "tenant", "teams", "roles", "users", "records", "group_accounts", "personal_accounts", "filters"]
+    static let rootKeys = ["version", "tenant", "teams", "roles", "users", "records", "group_accounts", "personal_accounts", "filters", "oauth_clients"]
 
     let diagnostics = Diagnostics()
     let environment: [String: String]
@@ -17,6 +17,10 @@ final class ManifestReader {
     var users: [String: Manifest.User] = [:]
     var accounts = NameRegistry(kind: "account")
     var contacts = NameRegistry(kind: "contact")
+    /// Every `oauth_clients[].name`, valid or not (so a broken client is not also reported as unknown).
+    var oauthClientNames = NameRegistry(kind: "OAuth client")
+    /// The valid clients by name, for accounts' `oauth_client` and their preset servers.
+    var oauthClients: [String: Manifest.OAuthClient] = [:]
     /// Who owns each lowercased user or group account address, for uniqueness across both.
     var addressOwners: [String: String] = [:]
 
@@ -35,13 +39,15 @@ final class ManifestReader {
         let roles = readRoles(map)
         let users = readUsers(map)
         let records = readRecords(map)
+        let oauthClients = readOAuthClients(map)
         let groupAccounts = readGroupAccounts(map)
         let personalAccounts = readPersonalAccounts(map)
         let filters = readFilters(map, groupAccounts: groupAccounts, personalAccounts: personalAccounts)
         guard let tenant else { return nil }
         return Manifest(
             version: 1, tenant: tenant, teams: teams, roles: roles, users: users, records: records,
-            groupAccounts: groupAccounts, personalAccounts: personalAccounts, filters: filters)
+            groupAccounts: groupAccounts, personalAccounts: personalAccounts, filters: filters,
+            oauthClients: oauthClients)
     }
 
     /// Claims `address` for `owner`; reports if a user or group account already has it.

@@ -20,6 +20,9 @@ public final class Maintenance: Sendable {
         public var retention: Duration = .seconds(3600)
         /// How often this replica refreshes its queue-depth and poll-lag gauges.
         public var gaugeEvery: Duration = .seconds(5)
+        /// How often this replica refreshes the expiring-client-secret gauge: one transaction per tenant
+        /// (`oauth_client` is behind forced row-level security), for a value that changes by the day.
+        public var secretGaugeEvery: Duration = .seconds(600)
         public init() {}
     }
 
@@ -50,10 +53,15 @@ public final class Maintenance: Sendable {
         var lastReconcile = ContinuousClock.now - config.reconcileEvery
         var lastPrune = ContinuousClock.now
         var lastGauges = ContinuousClock.now - config.gaugeEvery
+        var lastSecretGauge = ContinuousClock.now - config.secretGaugeEvery
         while !Task.isCancelled {
             if ContinuousClock.now - lastGauges >= config.gaugeEvery {
                 await publishGauges()
                 lastGauges = .now
+            }
+            if ContinuousClock.now - lastSecretGauge >= config.secretGaugeEvery {
+                await publishSecretExpiry()
+                lastSecretGauge = .now
             }
             if reconcileRequested.exchange(false, ordering: .relaxed) {
                 await reconcile()
@@ -138,6 +146,24 @@ public final class Maintenance: Sendable {
             metrics.setPollLag(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.pollLagSeconds) }))
         } catch {
             logger.warning("cannot read queue gauges", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Refreshes the count of OAuth clients per active tenant whose secret expires within 30 days
+    /// (or has expired); a failure keeps the previous values and is logged.
+    func publishSecretExpiry(now: Date = Date()) async {
+        do {
+            let tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
+            var counts: [String: Int] = [:]
+            for t in tenants {
+                counts[t.slug] = try await pool.transaction(tenant: t.id) {
+                    try OAuthClientQueries.clientListSecretsExpiring(
+                        $0, tenant: t.id, before: now.addingTimeInterval(OAuthClientQueries.secretWarningWindow)).count
+                }
+            }
+            metrics.setOAuthClientSecretsExpiring(counts)
+        } catch {
+            logger.warning("cannot read OAuth client secret expiry", metadata: ["error": "\(error)"])
         }
     }
 }

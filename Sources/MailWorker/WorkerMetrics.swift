@@ -10,6 +10,7 @@ public final class WorkerMetrics: Sendable {
         var imapErrors: [String: Int] = [:]
         var queueDepth: [String: Int] = [:]
         var pollLagSeconds: [String: Double] = [:]
+        var oauthClientSecretsExpiring: [String: Int] = [:]
     }
     private let state = Mutex(State())
 
@@ -22,6 +23,7 @@ public final class WorkerMetrics: Sendable {
     func imapError(tenant: String) { state.withLock { $0.imapErrors[tenant, default: 0] += 1 } }
     public func setQueueDepth(_ depth: [String: Int]) { state.withLock { $0.queueDepth = depth } }
     public func setPollLag(_ lag: [String: Double]) { state.withLock { $0.pollLagSeconds = lag } }
+    public func setOAuthClientSecretsExpiring(_ counts: [String: Int]) { state.withLock { $0.oauthClientSecretsExpiring = counts } }
 
     public func render() -> String {
         let s = state.withLock { $0 }
@@ -39,6 +41,9 @@ public final class WorkerMetrics: Sendable {
         family("mailroom_imap_errors_total", "counter", "IMAP connection or protocol errors.", "tenant", ints(s.imapErrors))
         family("mailroom_queue_depth", "gauge", "Ready jobs due now, per tenant.", "tenant", ints(s.queueDepth))
         family("mailroom_poll_lag_seconds", "gauge", "Longest time a due poll has waited, per tenant.", "tenant", s.pollLagSeconds)
+        family("mailroom_oauth_client_secrets_expiring", "gauge",
+               "OAuth clients whose client secret expires within 30 days or has expired, per tenant.", "tenant",
+               ints(s.oauthClientSecretsExpiring))
         return out
     }
 }

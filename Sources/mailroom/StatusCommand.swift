@@ -30,6 +30,8 @@ struct StatusCommand: AsyncParsableCommand {
         var smtpFailures: [MailAccountQueries.SMTPHealth] = []
         /// Accounts whose OAuth grant the provider refused: someone must log in again.
         var oauthReauthRequired: [OAuthGrantQueries.NeedsLogin] = []
+        /// OAuth clients whose secret expires within 30 days (or has expired): renew it at the provider.
+        var oauthClientSecretsExpiring: [OAuthClientQueries.ExpiringSecret] = []
     }
 
     func run() async throws {
@@ -38,7 +40,7 @@ struct StatusCommand: AsyncParsableCommand {
         defer { pool.close() }
         let report: [TenantStatus]
         do {
-            report = try await Self.collect(pool: pool, only: tenant)
+            report = try await Self.collect(pool: pool, only: tenant, now: Date())
         } catch let e as PostgresError where e.sqlState == "42P01" {
             throw ValidationError("the database has no Mailroom schema yet: run `mailroom migrate`")
         }
@@ -47,7 +49,7 @@ struct StatusCommand: AsyncParsableCommand {
 
     /// Reads the queue across tenants in one query, then each tenant's folders in a transaction
     /// scoped to that tenant (the folder tables force row-level security).
-    static func collect(pool: PostgresPool, only slug: String?) async throws -> [TenantStatus] {
+    static func collect(pool: PostgresPool, only slug: String?, now: Date) async throws -> [TenantStatus] {
         let tenants: [TenantQueries.Tenant] = try await pool.withConnection { conn in
             if let slug {
                 guard let t = try TenantQueries.tenantGetBySlug(conn, slug: slug) else { return [] }
@@ -66,9 +68,13 @@ struct StatusCommand: AsyncParsableCommand {
             let queue = queues.first { $0.tenant == t.slug }
                 ?? QueueStatusQueries.TenantQueue(tenant: t.slug)
             let unassigned = try await pool.transaction(tenant: t.id) { try CaseQueries.caseCountUnassignedOpen($0, tenant: t.id) }
-            let reauth = try await pool.transaction(tenant: t.id) { try OAuthGrantQueries.grantListNeedingLogin($0, tenant: t.id) }
+            let (reauth, expiring) = try await pool.transaction(tenant: t.id) {
+                (try OAuthGrantQueries.grantListNeedingLogin($0, tenant: t.id),
+                 try OAuthClientQueries.clientListSecretsExpiring(
+                    $0, tenant: t.id, before: now.addingTimeInterval(OAuthClientQueries.secretWarningWindow)))
+            }
             out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, unassignedCases: unassigned, smtpFailures: smtp,
-                                    oauthReauthRequired: reauth))
+                                    oauthReauthRequired: reauth, oauthClientSecretsExpiring: expiring))
         }
         return out
     }
@@ -114,7 +120,16 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         let reauthTable = reauth.count > 1 ? "\n\n" + TextTable.render(reauth) : ""
-        return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable + reauthTable
+        var secrets: [[String]] = [["tenant", "OAuth client", "provider", "client secret expires", "in"]]
+        for t in report {
+            for c in t.oauthClientSecretsExpiring {
+                let left = c.expiresAt.timeIntervalSince(now)
+                secrets.append([t.slug, c.name, c.provider, ISO8601DateFormatter().string(from: c.expiresAt),
+                                left <= 0 ? "expired" : duration(left)])
+            }
+        }
+        let secretsTable = secrets.count > 1 ? "\n\n" + TextTable.render(secrets) : ""
+        return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable + reauthTable + secretsTable
     }
 
     /// The JSON document: `{"generated_at", "tenants": [{"tenant", "queue": {...}, "backlog",
@@ -139,6 +154,10 @@ struct StatusCommand: AsyncParsableCommand {
                 "oauth_reauth_required": t.oauthReauthRequired.map { a -> [String: Any] in
                     ["account": a.account, "account_id": a.accountID.rawValue, "address": a.address, "reason": value(a.reason),
                      "since": date(a.since)]
+                },
+                "oauth_client_secrets_expiring": t.oauthClientSecretsExpiring.map { c -> [String: Any] in
+                    ["client": c.name, "provider": c.provider, "expires_at": date(c.expiresAt),
+                     "expired": c.expiresAt <= now, "seconds_left": max(0, c.expiresAt.timeIntervalSince(now).rounded())]
                 },
                 "folders": t.folders.map { f -> [String: Any] in
                     [

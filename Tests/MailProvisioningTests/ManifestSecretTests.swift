@@ -51,7 +51,7 @@ import Testing
         let yaml = minimal(appending: ["    smtp: {host: 127.0.0.1, password: env:SMTP_PW}"])
         // Set: resolved.
         let manifest = try ManifestParser.parse(yaml, environment: ["PW": "imap", "SMTP_PW": "smtp"])
-        #expect(manifest.groupAccounts[0].imap.password.value == "imap")
+        #expect(manifest.groupAccounts[0].imap.password?.value == "imap")
         #expect(manifest.groupAccounts[0].smtp?.password?.value == "smtp")
         // Missing and empty: each named at its key.
         let problems = errors(yaml, environment: ["PW": ""]).map(\.description)

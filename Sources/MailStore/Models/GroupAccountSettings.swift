@@ -23,6 +23,10 @@ public struct GroupAccountSettings: Sendable, Equatable {
     public var smtpVerifyTLS: Bool
     public var smtpUsername: String?
     public var smtpAuth: String
+    /// `password` or `oauth2`.
+    public var imapAuth: String = "password"
+    /// The OAuth client (`oauth_client.id`) when IMAP or SMTP logs in with a token.
+    public var oauthClientID: Int64?
     public var smtpShared: Bool
     public var smtpStoreSent: Bool
     public var caseCreate: Bool
