@@ -23,6 +23,8 @@ import Testing
         let personal: AccountID
         let box: TestMailbox
         let port: Int
+        /// The worker's log (warnings and up).
+        let log: String
     }
 
     /// A database of its own with a tenant whose group account logs in with OAuth (no grant yet), a
@@ -56,14 +58,15 @@ import Testing
                 return [account, alice, bob, personal]
             }
             let port = try LoopbackHTTP.freePort()
-            try fixture.startReplica(extraArguments: ["--oauth-callback-port", "\(port)"],
+            let log = FileManager.default.temporaryDirectory.appendingPathComponent("oauth-flow-\(UUID().uuidString).log").path
+            try fixture.startReplica(logTo: log, extraArguments: ["--oauth-callback-port", "\(port)"],
                                      environment: ["MAILROOM_PUBLIC_URL": "http://127.0.0.1:\(port)",
                                                    "MAILROOM_OAUTH_RETURN_URLS": "\(returnPrefix), https://crm.example.test/mail/"])
             try await fixture.waitUntil(timeout: .seconds(30), "the OAuth callback listening") {
                 (try? LoopbackHTTP.get(port: port, path: "/oauth/callback").status) == 400
             }
             return Setup(fixture: fixture, worker: worker, tokens: tokens, tenant: tenant, admin: ids[1], bob: ids[2],
-                         account: AccountID(ids[0]), personal: AccountID(ids[3]), box: box, port: port)
+                         account: AccountID(ids[0]), personal: AccountID(ids[3]), box: box, port: port, log: log)
         } catch {
             await fixture.tearDown()
             throw error
@@ -131,6 +134,10 @@ import Testing
 
             // The grant at work: the worker stops, a delivered message is imported over IMAP with its token.
             #expect(s.fixture.stopAll() == [0])
+            // No code, verifier or token in the worker's log.
+            let log = (try? String(contentsOfFile: s.log, encoding: .utf8)) ?? ""
+            #expect(log.contains("OAuth callback with a used state"), "\(log)")
+            for secret in [code, verifier] { #expect(!log.contains(secret)) }
             try s.worker.server.deliverToMaildir(s.box, messages: [TestMessages.plain(id: "oauth-flow-1@x.test", subject: "Connected")])
             let reports = try await s.worker.importAll(s.tenant)
             #expect(reports.allSatisfy { $0.error == nil }, "\(reports.compactMap(\.error))")
@@ -214,6 +221,14 @@ import Testing
                 }
             }
             #expect(try await Self.grants(s) == 0)
+            // Refusals are logged, never with the code or the state.
+            #expect(s.fixture.stopAll() == [0])
+            let log = (try? String(contentsOfFile: s.log, encoding: .utf8)) ?? ""
+            #expect(log.contains("OAuth callback with an unknown state"), "\(log)")
+            #expect(log.contains("OAuth login not stored"))
+            for url in [denied, late, tampered] {
+                for (name, value) in BrowserStep.query(url) where name == "code" || name == "state" { #expect(!log.contains(value)) }
+            }
         } catch {
             await s.fixture.tearDown()
             throw error
