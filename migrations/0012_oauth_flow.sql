@@ -13,8 +13,10 @@ CREATE TABLE oauth_callback_setting (
     singleton           boolean PRIMARY KEY DEFAULT true CHECK (singleton),
     -- `https://mail.example.com`: the redirect URI is this plus `/oauth/callback`.
     public_base_url     text NOT NULL CHECK (public_base_url ~ '^https?://[^/?#]+$'),
-    -- Prefixes a return URL must start with; each names a path (`https://crm.example.com/`), so a
-    -- prefix never matches another host (`https://crm.example.com.evil.test`).
+    -- Prefixes a return URL must start with. Only prefixes naming a path after the host
+    -- (`https://crm.example.com/`) count, so a prefix never matches another host
+    -- (`https://crm.example.com.evil.test`): the workers publish no other, and the begin function
+    -- ignores any other.
     return_url_prefixes text[] NOT NULL CHECK (cardinality(return_url_prefixes) > 0),
     updated_at          timestamptz NOT NULL DEFAULT now()
 );

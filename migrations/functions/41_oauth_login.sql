@@ -72,9 +72,11 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'no worker serves /oauth/callback yet (oauth_callback_setting is empty)' USING ERRCODE = '55000';
     END IF;
-    -- Prefix match on a prefix that names a path (checked by the table): never another host.
+    -- Only a prefix that names a path after its host counts (the workers publish no other): a
+    -- prefix match then never reaches another host (`https://crm.example.com.evil.test`).
     IF p_return_url IS NULL OR p_return_url !~ '^https?://'
-       OR NOT EXISTS (SELECT 1 FROM unnest(cfg.return_url_prefixes) AS p WHERE starts_with(p_return_url, p)) THEN
+       OR NOT EXISTS (SELECT 1 FROM unnest(cfg.return_url_prefixes) AS p
+                      WHERE p ~ '^https?://[^/?#[:space:]]+/' AND starts_with(p_return_url, p)) THEN
         RAISE EXCEPTION 'the return URL is not allowed (MAILROOM_OAUTH_RETURN_URLS)' USING ERRCODE = '22023';
     END IF;
 
