@@ -20,18 +20,20 @@ import Testing
 
     /// A tenant whose group account logs in with OAuth through a client at `deviceURL` (the token
     /// server's own device endpoint unless given), without a login yet.
-    static func setUp(_ prefix: String, deviceURL: String? = nil, device: Bool = true) async throws -> Setup {
+    static func setUp(_ prefix: String, deviceURL: String? = nil, device: Bool = true, authorize: Bool = false) async throws -> Setup {
         let f = try await WorkerFixture.make()
         let tokens = try TestTokenServer.fromEnvironment()
         let box = try f.server.createMailbox(prefix: prefix)
         let (tenant, slug) = try await f.tenant(prefix, accounts: [.init(name: "Support", mailbox: box)])
         let base = tokens.baseURL.absoluteString.hasSuffix("/") ? String(tokens.baseURL.absoluteString.dropLast()) : tokens.baseURL.absoluteString
         let deviceEndpoint: String? = device ? (deviceURL ?? base + "/devicecode") : nil
+        let authorizationEndpoint: String? = authorize ? base + "/authorize" : nil
         let account = try await f.query(tenant) { conn -> AccountID in
             let account: AccountID = try conn.query("SELECT id FROM mail_account WHERE name = 'Support'").one().decode(at: 0)
             let client: Int64 = try conn.query("""
-                INSERT INTO oauth_client (tenant_id, name, provider, client_id, token_url, device_authorization_url, scopes)
-                VALUES (\(tenant), 'test', 'generic', 'mailroom-tests', \(base + "/token"), \(deviceEndpoint), '{mail}') RETURNING id
+                INSERT INTO oauth_client (tenant_id, name, provider, client_id, token_url, device_authorization_url, authorization_url, scopes)
+                VALUES (\(tenant), 'test', 'generic', 'mailroom-tests', \(base + "/token"), \(deviceEndpoint), \(authorizationEndpoint),
+                        '{mail}') RETURNING id
                 """).one().decode(at: 0)
             try conn.execute("UPDATE mail_account SET imap_auth = 'oauth2', oauth_client_id = \(client), imap_secret = NULL WHERE id = \(account)")
             return account
@@ -71,6 +73,30 @@ import Testing
         #expect(result.stderr.contains("the device code expired"), "\(result.stderr)")
         #expect(try await s.f.count(s.tenant, "SELECT count(*) FROM oauth_grant") == 0)
         withExtendedLifetime(device) {}
+    }
+
+    /// Without a device flow: a loopback redirect (RFC 8252), the browser's hops followed with URLSession.
+    @Test func loopbackRedirectStoresTheLogin() async throws {
+        let s = try await Self.setUp("oauth-loopback", device: false, authorize: true)
+        _ = try await s.tokens.makeUser(s.box.address)
+        let login = try LoginProcess(s)
+        let shown = login.read(until: "Waiting for the browser")
+        let url = try #require(shown.split(separator: "\n").first { $0.hasPrefix("http") }.map(String.init), "\(shown)")
+        let q = BrowserStep.query(url)
+        #expect(q["code_challenge_method"] == "S256" && q["login_hint"] == s.box.address)
+        #expect(q["redirect_uri"]?.hasPrefix("http://127.0.0.1:") == true)
+        // Another state on the loopback is not this login: ignored, the command keeps waiting.
+        let port = try #require(URLComponents(string: q["redirect_uri"] ?? "")?.port)
+        #expect(try await BrowserStep.get("http://127.0.0.1:\(port)/oauth/callback?code=x&state=forged").status == 400)
+        let back = try await BrowserStep.get(url)
+        #expect(back.status == 302)
+        let done = try await BrowserStep.get(try #require(back.location))
+        #expect(done.status == 200 && done.body.contains("Mailbox connected"))
+        let result = login.finish()
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("OAuth login stored"))
+        let state = try await s.f.query(s.tenant) { try $0.query("SELECT state FROM oauth_grant WHERE account_id = \(s.account)").one().decode(String.self, at: 0) }
+        #expect(state == "active")
     }
 
     @Test func clientWithoutDeviceFlowIsNamed() async throws {
