@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (dependencies point down; C only at the edges):
-//   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird, /metrics only)
+//   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird: /metrics, /oauth/callback)
 //   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML
 //   MailStore → CLibPQ, MailDomain (value types)   MailTransport → CCurl, MailProtocol
 //   MailMIME → CGMime             MailCrypto → CCrypto          MailHTML → CLibXML2, MailDomain
@@ -55,7 +55,8 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        // The one HTTP dependency, kept out of every other module: serves /metrics.
+        // The one HTTP dependency, kept out of every other module: serves /metrics and /oauth/callback
+        // (what a callback means is decided in MailWorker.OAuthCallback).
         .target(name: "MailMetricsHTTP", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),

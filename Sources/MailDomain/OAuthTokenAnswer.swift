@@ -62,7 +62,7 @@ public enum OAuthTokenAnswer: Sendable, Equatable {
     }
 
     /// One printable line, bounded.
-    static func clean(_ text: String) -> String {
+    public static func clean(_ text: String) -> String {
         let line = String(text.unicodeScalars.map { $0.properties.generalCategory == .control ? " " : Character($0) })
         return line.count > maxReasonLength ? String(line.prefix(maxReasonLength)) + "…" : line
     }

@@ -62,6 +62,12 @@ public struct TestTokenServer: Sendable {
         _ = try await control("fault", body)
     }
 
+    /// Approves a pending device authorization (RFC 8628) as `username`, as the user would after
+    /// entering `userCode` at the verification URI.
+    public func approveDevice(userCode: String, as username: String) async throws {
+        _ = try await control("approve", ["user_code": userCode, "username": username])
+    }
+
     /// The token endpoint's URL.
     public var tokenURL: String { baseURL.appendingPathComponent("token").absoluteString }
 

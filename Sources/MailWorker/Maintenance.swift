@@ -83,6 +83,9 @@ public final class Maintenance: Sendable {
                         let retention = config.retention
                         let pruned = try await conn.run { try JobQueries.jobPruneFinished($0, retention: retention) }
                         if pruned > 0 { logger.info("pruned finished jobs", metadata: ["count": "\(pruned)"]) }
+                        // Pending OAuth logins a day past their expiry (used or not) explain nothing any more.
+                        let logins = try await conn.run { try OAuthLoginStateQueries.loginStateDeleteExpired($0) }
+                        if logins > 0 { logger.info("pruned expired OAuth logins", metadata: ["count": "\(logins)"]) }
                         lastPrune = .now
                     }
                 } catch {

@@ -132,17 +132,37 @@ public struct OAuthTokens: Sendable {
     /// Redeems a refresh token at the client's token endpoint (RFC 6749 §6). Blocking: call it on a
     /// connection's or an I/O thread. A transport failure reads as "retry later".
     func redeem(_ refreshToken: Secret, client: OAuthClientRecord) throws -> OAuthTokenAnswer {
-        var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.value), ("client_id", client.clientID)]
+        var form = [("grant_type", "refresh_token"), ("refresh_token", refreshToken.value)]
+        if !client.scopes.isEmpty { form.append(("scope", client.scopes.joined(separator: " "))) }
+        do {
+            let http = try post(form, to: client.tokenURL, client: client)
+            return OAuthTokenAnswer.interpret(status: http.status, contentType: http.contentType, retryAfter: http.retryAfter, body: http.body)
+        } catch let error as TransportError {
+            return .retryLater(reason: "\(error)", after: nil)
+        }
+    }
+
+    /// POSTs `form` with the client's credentials (`client_id`, and `client_secret` for a confidential
+    /// client) to `url` through the outbound policy. Blocking. A `TransportError` names the host and
+    /// what failed, never a form value.
+    func post(_ form: [(String, String)], to url: String, client: OAuthClientRecord) throws -> HTTPAnswer {
+        var form = form + [("client_id", client.clientID)]
         if let sealed = client.clientSecret {
             form.append(("client_secret", try credentials.openSecret(sealed, context: OAuthClientRecord.secretContext(tenant: client.tenantID, client: client.id)).value))
         }
-        if !client.scopes.isEmpty { form.append(("scope", client.scopes.joined(separator: " "))) }
-        do {
-            let http = try OAuthHTTP.postForm(OAuthEndpoint(url: client.tokenURL, policy: policy), form)
-            return OAuthTokenAnswer.interpret(status: http.status, contentType: http.contentType, retryAfter: http.retryAfter, body: http.body)
-        } catch {
-            return .retryLater(reason: "\(error)", after: nil)
-        }
+        return try OAuthHTTP.postForm(OAuthEndpoint(url: url, policy: policy), form)
+    }
+
+    /// Stores a new login's tokens as the account's grant (active again, whatever its state was), sealed
+    /// with the oauth-token key and bound to the row. `refreshToken` is required: a login without one
+    /// could not outlive its first access token.
+    func storeLogin(_ conn: PostgresConnection, tenant: TenantID, account: AccountID, accessToken: String, refreshToken: String,
+                    expiresIn: Int) throws {
+        try OAuthGrantQueries.grantStoreLogin(
+            conn, tenant: tenant, account: account,
+            refreshToken: try tokenBox.seal(Secret(refreshToken), context: context(tenant, account, "refresh_token")),
+            accessToken: try tokenBox.seal(Secret(accessToken), context: context(tenant, account, "access_token")),
+            expiresAt: now().addingTimeInterval(Double(expiresIn)), lifetime: .seconds(expiresIn))
     }
 
     /// Moving a mailbox from another system: redeems `refreshToken` at once (so a wrong or revoked one
@@ -155,11 +175,8 @@ public struct OAuthTokens: Sendable {
             }
             switch try redeem(refreshToken, client: oauthClient) {
             case .tokens(let access, let rotated, let expiresIn, _):
-                try OAuthGrantQueries.grantStoreLogin(
-                    conn, tenant: tenant, account: account,
-                    refreshToken: try tokenBox.seal(Secret(rotated ?? refreshToken.value), context: context(tenant, account, "refresh_token")),
-                    accessToken: try tokenBox.seal(Secret(access), context: context(tenant, account, "access_token")),
-                    expiresAt: now().addingTimeInterval(Double(expiresIn)), lifetime: .seconds(expiresIn))
+                try storeLogin(conn, tenant: tenant, account: account, accessToken: access,
+                               refreshToken: rotated ?? refreshToken.value, expiresIn: expiresIn)
                 return .success(expiresIn)
             case .invalidGrant(let reason):
                 return .failure(OAuthUnavailable(kind: .reauthRequired, reason: "the provider refused the refresh token: \(reason)"))

@@ -1,7 +1,9 @@
 import ArgumentParser
 import Foundation
 import Logging
+import MailCore
 import MailCrypto
+import MailDomain
 import MailMetricsHTTP
 import MailStore
 import MailWorker
@@ -47,6 +49,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Address the metrics endpoint binds to.")
     var metricsHost = "127.0.0.1"
 
+    @Option(help: ArgumentHelp(
+        "Serve the OAuth login callback at GET /oauth/callback on this port (0: a free port, logged); off when absent.",
+        discussion: "Needs MAILROOM_PUBLIC_URL (the URL browsers reach this server at) and MAILROOM_OAUTH_RETURN_URLS."))
+    var oauthCallbackPort: Int?
+
+    @Option(help: "Address the OAuth callback binds to (put a TLS-terminating proxy in front of it).")
+    var oauthCallbackHost = "127.0.0.1"
+
     func run() async throws {
         try global.bootstrapLogging()
         let (policy, limits) = try global.outboundSettings()
@@ -87,6 +97,9 @@ struct WorkerCommand: AsyncParsableCommand {
                 logger.notice("serving metrics", metadata: ["address": "http://\(host):\(port)/metrics"])
             })
         }
+        if let oauthCallbackPort {
+            services.append(try await oauthCallbackService(port: oauthCallbackPort, pool: pool, keyring: keyring, policy: policy, logger: logger))
+        }
         logger.info("worker started", metadata: ["owner": "\(config.owner)", "slots": "\(config.slots)"])
         let group = ServiceGroup(configuration: .init(
             services: services.map { .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup) },
@@ -94,6 +107,30 @@ struct WorkerCommand: AsyncParsableCommand {
             logger: logger))
         try await group.run()
         logger.info("worker stopped")
+    }
+
+    /// The `/oauth/callback` server. Its settings are checked before anything is served (a missing or
+    /// malformed one stops the worker) and published for `mailroom_oauth_begin`.
+    private func oauthCallbackService(port: Int, pool: PostgresPool, keyring: SecretKeyring, policy: OutboundPolicy,
+                                      logger: Logger) async throws -> any Service {
+        let settings: OAuthCallbackSettings
+        do {
+            settings = try OAuthCallbackSettings.parse(publicURL: global.environment["MAILROOM_PUBLIC_URL"],
+                                                       returnURLs: global.environment["MAILROOM_OAUTH_RETURN_URLS"])
+        } catch {
+            throw ValidationError("--oauth-callback-port: \(error)")
+        }
+        let callback = OAuthCallback(pool: pool, keyring: keyring, policy: policy, settings: settings, logger: logger)
+        try await callback.publishSettings()
+        let server = OAuthCallbackServer(host: oauthCallbackHost, port: port, logger: logger) { query in
+            let page = await callback.handle(query: query)
+            return .init(status: page.status, location: page.location, html: page.html)
+        }
+        let host = oauthCallbackHost
+        return server.application { bound in
+            logger.notice("serving the OAuth callback", metadata: ["address": "http://\(host):\(bound)\(OAuthCallbackServer.path)",
+                                                                   "redirect_uri": "\(settings.redirectURI)"])
+        }
     }
 
     /// A table of what this run did, with each folder's stored totals and any error.

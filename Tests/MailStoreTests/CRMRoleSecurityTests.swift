@@ -317,8 +317,9 @@ import Testing
                 """).one().decode(String.self, at: 0))
         }
         #expect(unpinned == "")
-        // Each checks its caller's tenant (functions/20_sending.sql, functions/30_jobs.sql).
-        #expect(definers == "mailroom_account_repoll,mailroom_enqueue_send,mailroom_request_poll")
+        // Each checks its caller's tenant (functions/20_sending.sql, functions/30_jobs.sql); the OAuth
+        // login's also its acting user (functions/41_oauth_login.sql).
+        #expect(definers == "mailroom_account_repoll,mailroom_enqueue_send,mailroom_oauth_begin,mailroom_request_poll")
     }
 
     // MARK: - Sanitised HTML

@@ -24,7 +24,7 @@ final class ReplicaFixture: @unchecked Sendable {
 
     @discardableResult
     func startReplica(slots: Int = 4, perTenantCap: Int = 4, lease: Int = 30, logTo: String? = nil,
-                      metricsPort: Int? = nil, extraArguments: [String] = []) throws -> Process {
+                      metricsPort: Int? = nil, extraArguments: [String] = [], environment: [String: String] = [:]) throws -> Process {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
         // As the service role, as deployed (docs/security.md): its rights must be enough for all of it.
@@ -33,6 +33,7 @@ final class ReplicaFixture: @unchecked Sendable {
                        "--shutdown-deadline", "5", "--log-level", "warning"]
         if let metricsPort { p.arguments! += ["--metrics-port", "\(metricsPort)"] }
         p.arguments! += extraArguments
+        if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.standardOutput = FileHandle.nullDevice
         if let logTo {
             FileManager.default.createFile(atPath: logTo, contents: nil)

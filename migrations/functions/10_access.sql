@@ -67,6 +67,12 @@ BEGIN
             -- state: written by the workers and the login flows). The CRM reads them.
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
             EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
+        ELSIF r.relname IN ('oauth_login_state', 'oauth_callback_setting') THEN
+            -- Pending OAuth logins hold PKCE verifiers, and the callback settings decide where browsers
+            -- are sent: the CRM has no right on either; it begins a login with `mailroom_oauth_begin`
+            -- (owner rights, checks the acting user). The service redeems the states and publishes
+            -- the settings.
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
         ELSIF r.tenant_owned THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I, %I', r.tbl, p_service, p_crm);
         ELSE
@@ -76,7 +82,8 @@ BEGIN
     END LOOP;
 
     -- Across tenants: only the owner and the service, only here.
-    FOR r IN SELECT unnest(ARRAY['tenant', 'job', 'job_tenant_turn']) AS tbl LOOP
+    -- The OAuth callback learns the tenant from the pending login its state names.
+    FOR r IN SELECT unnest(ARRAY['tenant', 'job', 'job_tenant_turn', 'oauth_login_state', 'oauth_callback_setting']) AS tbl LOOP
         EXECUTE format('DROP POLICY IF EXISTS operator_all ON %I', r.tbl);
         EXECUTE format('CREATE POLICY operator_all ON %I TO %I, %I USING (true) WITH CHECK (true)',
                        r.tbl, owner_role, p_service);

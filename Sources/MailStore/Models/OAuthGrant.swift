@@ -42,6 +42,10 @@ public struct OAuthClientRecord: Sendable, Equatable {
     public var clientSecret: [UInt8]?
     public var tokenURL: String
     public var scopes: [String]
+    /// RFC 8628 device authorization endpoint, when the provider offers the device flow.
+    public var deviceAuthorizationURL: String? = nil
+    /// The authorization endpoint (RFC 6749 §3.1), for the authorization code grant.
+    public var authorizationURL: String? = nil
 
     public static func secretContext(tenant: TenantID, client: Int64) -> String {
         "oauth_client/\(tenant)/\(client)/client_secret"

@@ -100,12 +100,14 @@ public enum OAuthGrantQueries {
 
     public static func clientGet(_ conn: PostgresConnection, tenant: TenantID, id: Int64) throws -> OAuthClientRecord? {
         try conn.query("""
-            SELECT id, name, provider, client_id, client_secret, token_url, array_to_string(scopes, ' ')
+            SELECT id, name, provider, client_id, client_secret, token_url, array_to_string(scopes, ' '), device_authorization_url,
+                   authorization_url
             FROM oauth_client WHERE tenant_id = \(tenant) AND id = \(id)
             """).first.map { row in
             OAuthClientRecord(tenantID: tenant, id: try row.decode(at: 0), name: try row.decode(at: 1), provider: try row.decode(at: 2),
                               clientID: try row.decode(at: 3), clientSecret: try row.decode(at: 4), tokenURL: try row.decode(at: 5),
-                              scopes: try row.decode(String.self, at: 6).split(separator: " ").map(String.init))
+                              scopes: try row.decode(String.self, at: 6).split(separator: " ").map(String.init),
+                              deviceAuthorizationURL: try row.decode(at: 7), authorizationURL: try row.decode(at: 8))
         }
     }
 }
