@@ -7,6 +7,7 @@
 #   make chaos CHAOS_ARGS='--duration 60'
 #   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks.md)
 #   make bench-send           emails/s queued and sent by workers through Postfix, beside libcurl alone
+#   make bench-oauth          empty polls/s of OAuth accounts against password accounts in the same run
 #   make fuzz                 libFuzzer on the IMAP parser, the manifest reader and the MIME parser (docs/testing.md)
 #   make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS=mime
 #   make build | testenv-up | testenv-down | clean
@@ -17,7 +18,7 @@ BENCH_ARGS ?=
 CHAOS_ARGS ?=
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest bench-queue bench-send fuzz
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos bench-ingest bench-queue bench-send bench-oauth fuzz
 
 all: build
 
@@ -77,3 +78,8 @@ bench-send: deps
 # out-of-memory input, whose reproducer lands in .fuzz/crashes/<target>/ (scripts/fuzz.sh).
 fuzz: deps
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),180) scripts/fuzz.sh $(FUZZ_TARGETS)
+
+# Empty polls per second of OAuth accounts against password accounts, same run (docs/benchmarks.md).
+#   make bench-oauth BENCH_ARGS='--accounts 20 --seconds 10 --rounds 2'
+bench-oauth: deps
+	scripts/bench-oauth.sh $(BENCH_ARGS)
