@@ -152,19 +152,23 @@ public final class Maintenance: Sendable {
         }
     }
 
-    /// Refreshes the count of OAuth clients per active tenant whose secret expires within 30 days
-    /// (or has expired); a failure keeps the previous values and is logged.
+    /// Refreshes, per active tenant, the count of OAuth clients whose secret expires within 30 days (or
+    /// has expired) and of accounts whose OAuth login must be renewed; a failure keeps the previous
+    /// values and is logged.
     func publishSecretExpiry(now: Date = Date()) async {
         do {
             let tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
             var counts: [String: Int] = [:]
+            var reauth: [String: Int] = [:]
             for t in tenants {
-                counts[t.slug] = try await pool.transaction(tenant: t.id) {
-                    try OAuthClientQueries.clientListSecretsExpiring(
-                        $0, tenant: t.id, before: now.addingTimeInterval(OAuthClientQueries.secretWarningWindow)).count
+                (counts[t.slug], reauth[t.slug]) = try await pool.transaction(tenant: t.id) {
+                    (try OAuthClientQueries.clientListSecretsExpiring(
+                        $0, tenant: t.id, before: now.addingTimeInterval(OAuthClientQueries.secretWarningWindow)).count,
+                     try OAuthGrantQueries.grantListNeedingLogin($0, tenant: t.id).count)
                 }
             }
             metrics.setOAuthClientSecretsExpiring(counts)
+            metrics.setOAuthReauthRequired(reauth)
         } catch {
             logger.warning("cannot read OAuth client secret expiry", metadata: ["error": "\(error)"])
         }

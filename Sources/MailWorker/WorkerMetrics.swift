@@ -11,6 +11,7 @@ public final class WorkerMetrics: Sendable {
         var queueDepth: [String: Int] = [:]
         var pollLagSeconds: [String: Double] = [:]
         var oauthClientSecretsExpiring: [String: Int] = [:]
+        var oauthReauthRequired: [String: Int] = [:]
     }
     private let state = Mutex(State())
 
@@ -24,6 +25,7 @@ public final class WorkerMetrics: Sendable {
     public func setQueueDepth(_ depth: [String: Int]) { state.withLock { $0.queueDepth = depth } }
     public func setPollLag(_ lag: [String: Double]) { state.withLock { $0.pollLagSeconds = lag } }
     public func setOAuthClientSecretsExpiring(_ counts: [String: Int]) { state.withLock { $0.oauthClientSecretsExpiring = counts } }
+    public func setOAuthReauthRequired(_ counts: [String: Int]) { state.withLock { $0.oauthReauthRequired = counts } }
 
     public func render() -> String {
         let s = state.withLock { $0 }
@@ -41,6 +43,9 @@ public final class WorkerMetrics: Sendable {
         family("mailroom_imap_errors_total", "counter", "IMAP connection or protocol errors.", "tenant", ints(s.imapErrors))
         family("mailroom_queue_depth", "gauge", "Ready jobs due now, per tenant.", "tenant", ints(s.queueDepth))
         family("mailroom_poll_lag_seconds", "gauge", "Longest time a due poll has waited, per tenant.", "tenant", s.pollLagSeconds)
+        family("mailroom_oauth_reauth_required", "gauge",
+               "Accounts whose OAuth login the provider refused and someone must renew, per tenant.", "tenant",
+               ints(s.oauthReauthRequired))
         family("mailroom_oauth_client_secrets_expiring", "gauge",
                "OAuth clients whose client secret expires within 30 days or has expired, per tenant.", "tenant",
                ints(s.oauthClientSecretsExpiring))

@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import MailCore
 import MailCrypto
 @testable import MailStore
@@ -80,6 +81,13 @@ import Testing
         let listed = tenants.first?["oauth_reauth_required"] as? [[String: Any]] ?? []
         #expect(listed.count == 1 && listed.first?["account"] as? String == "Support")
         #expect((listed.first?["reason"] as? String)?.contains("invalid_grant") == true)
+        // And the worker's gauge counts it.
+        let metrics = WorkerMetrics()
+        var logger = Logger(label: "test.maintenance")
+        logger.logLevel = .critical
+        let maintenance = Maintenance(pool: s.f.pool, conninfo: try TestDatabase.url(), metrics: metrics, logger: logger, onNewWork: {})
+        await maintenance.publishSecretExpiry()
+        #expect(metrics.render().contains("mailroom_oauth_reauth_required{tenant=\"\(s.slug)\"} 1.0"))
     }
 
     @Test func sendsThroughPostfixWithAToken() async throws {
