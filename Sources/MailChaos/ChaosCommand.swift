@@ -32,6 +32,9 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "scripts/testenv.sh, for restart-postgres and restart-dovecot.")
     var testenv = "scripts/testenv.sh"
 
+    @Option(help: "Accounts of a third tenant that log in with OAuth (60-second tokens, strictly rotating refresh tokens); 0: none.")
+    var oauthAccounts = 0
+
     @Option(help: "Directory for the replicas' logs (default: a new temporary directory).")
     var logDirectory: String?
 
@@ -48,7 +51,8 @@ struct ChaosCommand: AsyncParsableCommand {
         let logs = logDirectory ?? FileManager.default.temporaryDirectory.appendingPathComponent("mailroom-chaos-\(getpid())").path
         try FileManager.default.createDirectory(atPath: logs, withIntermediateDirectories: true)
 
-        let setup = try await ChaosSetup.make(server: server, key: key)
+        let tokens = oauthAccounts > 0 ? try TestTokenServer.fromEnvironment() : nil
+        let setup = try await ChaosSetup.make(server: server, key: key, oauthAccounts: oauthAccounts, tokens: tokens)
         let accounts = setup.accounts
         var folders: [String: String] = [:]
         for a in accounts {
@@ -119,9 +123,12 @@ struct ChaosCommand: AsyncParsableCommand {
             verdicts.append(TenantVerdict(slug: t.slug, expected: expected[t.slug] ?? [:], snapshot: snapshot))
         }
         let queue = try await QueueSnapshot.read(setup.pool)
-        let report = ChaosReport(duration: duration, settled: waited, feeder: feeder.counts, replicas: set.counts,
+        var report = ChaosReport(duration: duration, settled: waited, feeder: feeder.counts, replicas: set.counts,
                                  badExits: set.badExitDetails, monkey: monkey.snapshot, verdicts: verdicts, queue: queue,
                                  ledgerProblems: ledgerProblems, logs: logs)
+        if let tokens, let oauth = setup.tenants.first(where: { $0.slug == "chaos-oauth" }) {
+            (report.oauthLines, report.oauthProblems) = try await OAuthChaosCheck.run(setup: setup, tenant: oauth, tokens: tokens, lifetime: 60)
+        }
         say(report.render())
         await setup.tearDown()
         if !report.passed { throw ExitCode(1) }

@@ -13,9 +13,12 @@ struct ChaosReport {
     var queue: QueueSnapshot
     var ledgerProblems: [String]
     var logs: String
+    /// The OAuth tenant's findings (`--oauth-accounts`): lines to print and invariant violations.
+    var oauthLines: [String] = []
+    var oauthProblems: [String] = []
 
     var violations: [String] {
-        var v = ledgerProblems + badExits + verdicts.flatMap(\.violations)
+        var v = ledgerProblems + badExits + verdicts.flatMap(\.violations) + oauthProblems
         if queue.runningExpired != 0 { v.append("\(queue.runningExpired) job(s) stuck 'running' with an expired lease") }
         if queue.running != 0 { v.append("\(queue.running) job(s) still 'running' after every replica stopped") }
         if monkey.postgresRestarts != 1 || monkey.dovecotRestarts != 1 {
@@ -52,6 +55,7 @@ struct ChaosReport {
             lines.append(row("  polls (with error)", "\(v.snapshot.pollLogRows) (\(v.snapshot.pollErrors))"))
             lines.append(row("  polls overlapping", v.snapshot.overlappingPolls))
         }
+        lines += oauthLines.map { "  " + $0 }
         lines.append(row("jobs running / expired / failed", "\(queue.running) / \(queue.runningExpired) / \(queue.failed)"))
         lines.append(row("replica logs", logs))
         if passed {

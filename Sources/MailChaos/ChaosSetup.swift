@@ -29,12 +29,16 @@ struct ChaosSetup: Sendable {
 
     var accounts: [ChaosAccount] { tenants.flatMap(\.accounts) }
 
-    static func make(server: TestMailServer, key: SecretKey) async throws -> ChaosSetup {
+    /// With `oauthAccounts` > 0, a third tenant `chaos-oauth` whose accounts log in with OAuth tokens
+    /// from `tokens` that live `tokenLifetime` seconds (refresh tokens rotate strictly).
+    static func make(server: TestMailServer, key: SecretKey, oauthAccounts: Int = 0, tokens: TestTokenServer? = nil,
+                     tokenLifetime: Int = 60) async throws -> ChaosSetup {
         let (url, name) = try await TestDatabase.createDatabase()
         let pool = PostgresPool(.init(conninfo: url, maxConnections: 4, applicationName: "mailroom-chaos"))
         let migrator = try Migrator(directory: TestDatabase.migrationsDirectory)
         _ = try await pool.withConnection { try migrator.apply(on: $0) }
-        let plan: [(slug: String, accounts: [String])] = [("chaos-acme", ["Support", "Sales"]), ("chaos-globex", ["Help"])]
+        var plan: [(slug: String, accounts: [String])] = [("chaos-acme", ["Support", "Sales"]), ("chaos-globex", ["Help"])]
+        if oauthAccounts > 0 { plan.append(("chaos-oauth", (0..<oauthAccounts).map { "OAuth\($0)" })) }
         var tenants: [ChaosTenant] = []
         for (slug, names) in plan {
             let accounts = try names.map {
@@ -42,6 +46,21 @@ struct ChaosSetup: Sendable {
             }
             for a in accounts { try server.createFolder(a.mailbox, folder: "INBOX") }
             let id = try await provision(slug: slug, accounts: accounts, server: server, key: key, pool: pool)
+            if slug == "chaos-oauth", let tokens {
+                var grants: [String: TestTokenServer.Grant] = [:]
+                for a in accounts { grants[a.mailbox.address] = try await tokens.makeUser(a.mailbox.address, ttl: tokenLifetime) }
+                let granted = grants
+                let keyring = try SecretKeyring(current: key)
+                try await pool.transaction(tenant: id) { conn in
+                    let client = try TestOAuth.registerClient(conn, tenant: id, tokens: tokens)
+                    for row in try conn.query("SELECT id, address FROM mail_account") {
+                        let account: AccountID = try row.decode(at: 0)
+                        try conn.execute("UPDATE mail_account SET imap_auth = 'oauth2', oauth_client_id = \(client), imap_secret = NULL WHERE id = \(account)")
+                        try TestOAuth.storeLogin(conn, tenant: id, account: account, grant: granted[try row.decode(String.self, at: 1)]!,
+                                                 keyring: keyring)
+                    }
+                }
+            }
             tenants.append(ChaosTenant(slug: slug, id: id, accounts: accounts))
         }
         return ChaosSetup(url: url, databaseName: name, pool: pool, tenants: tenants)

@@ -52,6 +52,17 @@ public struct TestTokenServer: Sendable {
     /// The user's access tokens expire now; the refresh token still works.
     public func expireAccessTokens(_ username: String) async throws { _ = try await control("expire", ["username": username]) }
 
+    /// When each user's refresh token was redeemed (Unix seconds), and how often a rotated-away refresh
+    /// token was presented.
+    public func refreshTimes() async throws -> (times: [String: [Double]], rotatedReuse: Int) {
+        let (data, _) = try await URLSession.shared.data(from: baseURL.appendingPathComponent("control/stats"))
+        guard let json = try JSONSerialization.jsonObject(with: data) as? [String: Any],
+              let refreshes = json["refreshes"] as? [String: [Double]], let reuse = json["rotated_reuse"] as? Int else {
+            throw Unavailable(description: "unexpected answer from the token server's stats")
+        }
+        return (refreshes, reuse)
+    }
+
     /// Faults of the token endpoint (`/token`) for the next `count` refreshes of `username`'s grant.
     public enum Fault: String, Sendable { case serverError = "5xx", tooManyRequests = "429", garbage, html, oversized, slow }
 
