@@ -31,6 +31,8 @@ public final class ByteBudget: Sendable {
 
     /// Bytes not reserved right now.
     public var available: Int { state.withLock { $0.available } }
+    /// Reservations waiting for bytes (for tests and metrics).
+    public var waiting: Int { state.withLock { $0.waiters.count } }
 
     /// Reserves `bytes` (clamped to 0…capacity), waiting until they are free. Throws
     /// `CancellationError` when the task is cancelled while waiting.

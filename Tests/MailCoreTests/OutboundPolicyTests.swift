@@ -127,13 +127,22 @@ struct TransferLimitsTests {
 }
 
 struct ByteBudgetTests {
+    /// Yields until `count` reservations wait in the queue (a condition, not a clock).
+    static func untilWaiting(_ budget: ByteBudget, _ count: Int) async throws {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while budget.waiting < count {
+            guard ContinuousClock.now < deadline else { throw CancellationError() }
+            await Task.yield()
+        }
+    }
+
     @Test func waitsWhileSpentAndServesInOrder() async throws {
         let budget = ByteBudget(capacity: 100)
         let first = try await budget.reserve(80)
         #expect(budget.available == 20)
         let second = Task { try await budget.reserve(50) }
-        // Not granted while the first holds 80.
-        try await Task.sleep(for: .milliseconds(20))
+        // Not granted while the first holds 80: it waits in the queue.
+        try await Self.untilWaiting(budget, 1)
         #expect(budget.available == 20)
         first.release()
         let granted = try await second.value
@@ -162,9 +171,10 @@ struct ByteBudgetTests {
         let budget = ByteBudget(capacity: 10)
         let held = try await budget.reserve(10)
         let waiter = Task { try await budget.reserve(5) }
-        try await Task.sleep(for: .milliseconds(10))
+        try await Self.untilWaiting(budget, 1)
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(budget.waiting == 0)
         held.release()
         #expect(budget.available == 10)
         let again = try await budget.reserve(10)

@@ -9,15 +9,6 @@ import Testing
 /// `mailroom oauth login`: the device authorization grant (RFC 8628) through the real binary and the
 /// test token server.
 @Suite(.serialized) struct OAuthDeviceLoginTests {
-    struct Setup: Sendable {
-        let f: WorkerFixture
-        let tokens: TestTokenServer
-        let tenant: TenantID
-        let slug: String
-        let account: AccountID
-        let box: TestMailbox
-    }
-
     /// A tenant whose group account logs in with OAuth through a client at `deviceURL` (the token
     /// server's own device endpoint unless given), without a login yet.
     static func setUp(_ prefix: String, deviceURL: String? = nil, device: Bool = true, authorize: Bool = false) async throws -> Setup {

@@ -11,15 +11,6 @@ import Testing
 /// with bearer tokens from the test token server, a token the server stops accepting replaced once,
 /// a withdrawn consent ending in `reauth_required`.
 @Suite(.serialized) struct OAuthMailboxTests {
-    struct Setup: Sendable {
-        let f: WorkerFixture
-        let tokens: TestTokenServer
-        let tenant: TenantID
-        let slug: String
-        let account: AccountID
-        let box: TestMailbox
-    }
-
     /// A tenant whose group account logs in to IMAP and SMTP with OAuth (a grant for the mailbox user).
     static func setUp(_ prefix: String) async throws -> Setup {
         let f = try await WorkerFixture.make()
