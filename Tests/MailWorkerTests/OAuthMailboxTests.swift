@@ -126,4 +126,46 @@ import Testing
         #expect(try await s.f.importAll(s.tenant, runner: s.f.runner()).reduce(0) { $0 + $1.imported } == 1)
         #expect(try await s.f.query(s.tenant) { try $0.query("SELECT state FROM oauth_grant").one().decode(String.self, at: 0) } == "active")
     }
+
+    /// Mail queued on an account whose grant needs a new login waits, visibly: still `Sending`, the
+    /// reason in `send_error`, the job retried later; with its attempts spent it fails with that reason.
+    @Test func queuedMailWaitsForANewLoginAndSaysWhy() async throws {
+        let s = try await Self.setUp("oauth-wait")
+        try await s.tokens.revoke(s.box.address)
+        _ = try await s.f.importAll(s.tenant, runner: s.f.runner())
+        let email: Int64 = try await s.f.query(s.tenant) { conn in
+            let alice: Int64 = try conn.query("SELECT id FROM app_user WHERE username = 'alice'").one().decode(at: 0)
+            try conn.execute("UPDATE app_user SET is_admin = true WHERE id = \(alice)")
+            return try conn.query("""
+                SELECT mailroom_queue_email(\(s.account), \(alice), ARRAY['c@test.local'], p_subject => 'Waiting', p_text => 'hi')
+                """).one().decode(at: 0)
+        }
+        let handler = SendJobHandler(pool: s.f.pool, secrets: SecretBox(key: s.f.key), importer: s.f.runner(),
+                                     connections: SMTPConnectionCache(), logger: .init(label: "test.send"))
+        let (jobID, payload) = try await s.f.query(s.tenant) { conn in
+            let row = try conn.query("SELECT id, payload::text FROM job WHERE unique_key = \("send:email:\(email)")").one()
+            return (try row.decode(Int64.self, at: 0), try row.decode(String.self, at: 1))
+        }
+        func attempt(_ n: Int) async -> Error? {
+            do {
+                try await handler.handle(Job(id: jobID, tenantID: s.tenant, kind: "send", payload: payload, attempt: n, maxAttempts: 3,
+                                             leaseEpoch: 1, isPeriodic: false))
+                return nil
+            } catch { return error }
+        }
+        func state() async throws -> (String, String?) {
+            try await s.f.query(s.tenant) { conn in
+                let row = try conn.query("SELECT status, send_error FROM email WHERE id = \(email)").one()
+                return (try row.decode(at: 0), try row.decode(at: 1))
+            }
+        }
+        #expect(await attempt(1) is OAuthUnavailable, "a temporary failure: the job is retried")
+        let (waiting, why) = try await state()
+        #expect(waiting == "Sending")
+        #expect(why?.contains("OAuth login needed again") == true, "\(String(describing: why))")
+        #expect(await attempt(3) == nil, "the last attempt records the failure instead of retrying")
+        let (final, reason) = try await state()
+        #expect(final == "Failed")
+        #expect(reason?.contains("invalid_grant") == true)
+    }
 }
