@@ -73,7 +73,13 @@ struct WorkerCommand: AsyncParsableCommand {
         let runner = ImportRunner(pool: pool, secrets: SecretBox(keyring: keyring), settings: settings, logger: logger)
         if untilIdle {
             let reports = try await runner.runUntilIdle(concurrency: concurrency, only: tenants.isEmpty ? nil : Set(tenants))
-            try await printSummary(reports, pool: pool, only: Set(tenants))
+            let failed = try await printSummary(reports, pool: pool, only: Set(tenants))
+            // A run that could not poll some folder must not look like success to a script or a
+            // scheduler: name each one on stderr and exit non-zero.
+            if !failed.isEmpty {
+                for line in failed { FileHandle.standardError.write(Data("poll failed: \(line)\n".utf8)) }
+                throw ExitCode.failure
+            }
             return
         }
         var config = JobRunnerConfiguration()
@@ -133,8 +139,10 @@ struct WorkerCommand: AsyncParsableCommand {
         }
     }
 
-    /// A table of what this run did, with each folder's stored totals and any error.
-    private func printSummary(_ reports: [ImportReport], pool: PostgresPool, only: Set<String>) async throws {
+    /// A table of what this run did, with each folder's stored totals and any error. Returns one
+    /// line (`tenant/account/folder: error`) per folder whose poll failed in this run.
+    private func printSummary(_ reports: [ImportReport], pool: PostgresPool, only: Set<String>) async throws -> [String] {
+        var failed: [String] = []
         let tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
             .filter { only.isEmpty || only.contains($0.slug) }
         var rows: [[String]] = [["tenant", "account", "folder", "new", "linked", "failed", "stored", "error"]]
@@ -142,10 +150,12 @@ struct WorkerCommand: AsyncParsableCommand {
             let summary = try await pool.transaction(tenant: t.id) { try ExportQueries.folderSummary($0, tenant: t.id) }
             for s in summary {
                 let r = reports.first { $0.folderID == s.folderID }
+                if let error = r?.error { failed.append("\(s.tenant)/\(s.account)/\(s.folder): \(error)") }
                 rows.append([s.tenant, s.account, s.folder, "\(r?.imported ?? 0)", "\(r?.linkedExisting ?? 0)",
                              "\(s.failures)", "\(s.emails)", s.lastError.map { String($0.prefix(60)) } ?? ""])
             }
         }
         print(TextTable.render(rows))
+        return failed
     }
 }

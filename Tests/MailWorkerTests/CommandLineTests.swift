@@ -80,19 +80,7 @@ import Testing
             TestMessages.plain(id: "cli-1@x.test", subject: "Über CLI", cc: "Bob <bob@acme.test>"),
         ])
         let slug = TestDatabase.uniqueSlug("cli")
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(slug).yaml")
-        try """
-            tenant: \(slug)
-            teams: [{name: support, positions: [agent]}]
-            users:
-              - {username: bob, name: Bob Baker, emails: [bob@acme.test], teams: {support: agent}}
-            group_accounts:
-              - name: Support
-                address: \(box.address)
-                imap: {host: \(f.server.host), port: \(f.server.imapPort), security: starttls, verify_tls: false,
-                       password: env:CLI_PW}
-                teams: [support]
-            """.write(to: file, atomically: true, encoding: .utf8)
+        let file = try supportManifest(slug: slug, box: box, server: f.server)
         defer { try? FileManager.default.removeItem(at: file) }
         let env = ["CLI_PW": box.password]
         let first = try mailroom(["apply", file.path], env: env)
@@ -121,6 +109,42 @@ import Testing
 }
 
 extension CommandLineTests {
+    /// A tenant with one group account `Support` on `box`, its IMAP password read from `CLI_PW`.
+    func supportManifest(slug: String, box: TestMailbox, server: TestMailServer) throws -> URL {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("\(slug).yaml")
+        try """
+            tenant: \(slug)
+            teams: [{name: support, positions: [agent]}]
+            users:
+              - {username: bob, name: Bob Baker, emails: [bob@acme.test], teams: {support: agent}}
+            group_accounts:
+              - name: Support
+                address: \(box.address)
+                imap: {host: \(server.host), port: \(server.imapPort), security: starttls, verify_tls: false,
+                       password: env:CLI_PW}
+                teams: [support]
+            """.write(to: file, atomically: true, encoding: .utf8)
+        return file
+    }
+
+    /// A poll that fails (here: a wrong password) makes `worker --until-idle` exit non-zero and
+    /// name the folder, so a script or scheduler cannot mistake it for success.
+    @Test func untilIdleExitsNonZeroAndNamesTheFailingFolder() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "cli-fail")
+        let slug = TestDatabase.uniqueSlug("clifail")
+        let file = try supportManifest(slug: slug, box: box, server: f.server)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let applied = try mailroom(["apply", file.path], env: ["CLI_PW": "not-\(box.password)"])
+        #expect(applied.status == 0, "\(applied.stderr)")
+
+        let work = try mailroom(["worker", "--until-idle", "--tenant", slug])
+        #expect(work.status != 0)
+        #expect(work.stderr.contains("poll failed: \(slug)/Support/INBOX"), "\(work.stderr)")
+        #expect(work.stderr.contains("authenticationFailed"), "\(work.stderr)")
+        #expect(!work.stderr.contains(box.password))
+    }
+
     @Test func statusOnAnEmptyDatabaseSaysToMigrate() async throws {
         let (url, name) = try await TestDatabase.createDatabase()
         defer { Task { try? await TestDatabase.dropDatabase(name) } }
