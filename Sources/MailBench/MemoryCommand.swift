@@ -1,0 +1,116 @@
+import ArgumentParser
+import Foundation
+import Logging
+import MailCore
+import MailCrypto
+import MailStore
+import MailTesting
+import MailWorker
+
+/// `mailroom-bench memory`: the extra resident memory of importing one large message, as a multiple
+/// of its size (target ≤ 4×).
+///
+/// The message (one text part and a random binary attachment, base64) is generated and delivered
+/// to a fresh Dovecot mailbox, then every buffer of the setup is dropped and the kernel's record of
+/// this process's peak RSS is reset (`/proc/self/clear_refs` ← 5, Linux ≥ 4.0). The import then
+/// runs as the worker does (`ImportRunner.pollAccountUntilIdle`, default settings); the peak RSS it
+/// reaches (`VmHWM`) minus the RSS before it (`VmRSS`) is the extra it needed.
+struct MemoryCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "memory",
+        abstract: "Peak extra RSS of importing one large message, against its size.")
+
+    @Option(help: "Size of the message in MiB (the default per-account limit is 25 MiB).")
+    var mebibytes = 24
+
+    @Option(help: "Target: extra RSS at most this multiple of the message size (reported, not enforced).")
+    var targetMultiple = 4.0
+
+    func run() async throws {
+        let server = try TestMailServer.fromEnvironment()
+        let key = try SecretKey.fromEnvironment()
+        let pool = try await TestDatabase.pool()
+        var logger = Logger(label: "mailroom.bench")
+        logger.logLevel = .warning
+
+        let mailbox = try server.createMailbox(prefix: "bench-memory")
+        let size: Int
+        do {
+            let message = Self.message(bytes: mebibytes << 20)
+            size = message.count
+            try server.deliverToMaildir(mailbox, messages: [message])
+        }
+        let provisioner = BenchTenant(pool: pool, server: server, secrets: SecretBox(key: key))
+        let tenant = try await provisioner.tenant(mailbox: mailbox)
+        let account = try await provisioner.account(of: tenant)
+        var settings = ImportSettings()
+        settings.outboundPolicy = server.outboundPolicy
+        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: key), settings: settings, logger: logger)
+
+        try ProcessMemory.resetPeak()
+        let before = try ProcessMemory.read()
+        let start = ContinuousClock.now
+        let reports = await runner.pollAccountUntilIdle(account)
+        let elapsed = ContinuousClock.now - start
+        let after = try ProcessMemory.read()
+        if let error = reports.compactMap(\.error).first { throw BenchFailure("import failed: \(error)") }
+        let stored = try await pool.transaction(tenant: tenant) { try EmailQueries.emailCount($0, tenant: tenant) }
+        guard stored == 1 else { throw BenchFailure("\(stored) emails stored, expected 1") }
+
+        let extra = max(0, after.peak - before.resident)
+        let multiple = Double(extra) / Double(size)
+        print("message: \(Self.mib(size)) MiB; import took \(elapsed)")
+        print("RSS before \(Self.mib(before.resident)) MiB, peak during import \(Self.mib(after.peak)) MiB, "
+            + "extra \(Self.mib(extra)) MiB = \(Self.fixed(multiple))× the message")
+        print("target extra RSS ≤ \(Self.fixed(targetMultiple))× the message: \(multiple <= targetMultiple ? "met" : "NOT met")")
+    }
+
+    /// A message of about `bytes` octets: a short text part and one random binary attachment.
+    static func message(bytes: Int) -> [UInt8] {
+        var rng = SplitMix64(seed: 25)
+        var blob = [UInt8](repeating: 0, count: bytes * 3 / 4 - 4096)
+        for i in stride(from: 0, to: blob.count, by: 8) {
+            var word = rng.next()
+            for j in i..<min(i + 8, blob.count) { blob[j] = UInt8(truncatingIfNeeded: word); word >>= 8 }
+        }
+        let base64 = Data(blob).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        let text = "From: Big Sender <big@example.net>\r\nTo: support@example.com\r\nSubject: Large attachment\r\n"
+            + "Message-ID: <memory-\(bytes)@bench.test>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+            + "Content-Type: multipart/mixed; boundary=\"big\"\r\n\r\n--big\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+            + "The scan is attached.\r\n--big\r\nContent-Type: application/octet-stream; name=\"scan.bin\"\r\n"
+            + "Content-Disposition: attachment; filename=\"scan.bin\"\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+            + base64 + "\r\n--big--\r\n"
+        return Array(text.utf8)
+    }
+
+    static func mib(_ bytes: Int) -> String { fixed(Double(bytes) / 1_048_576) }
+    static func fixed(_ value: Double) -> String { String((value * 10).rounded() / 10) }
+}
+
+/// This process's resident memory as the kernel reports it in `/proc/self/status`.
+enum ProcessMemory {
+    struct Reading {
+        /// `VmRSS`: resident now.
+        var resident: Int
+        /// `VmHWM`: the peak since start or the last `resetPeak`.
+        var peak: Int
+    }
+
+    static func read() throws -> Reading {
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        func kibibytes(_ key: String) throws -> Int {
+            guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
+                let value = Int(line.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces).split(separator: " ")[0])
+            else { throw BenchFailure("no \(key) in /proc/self/status") }
+            return value * 1024
+        }
+        return Reading(resident: try kibibytes("VmRSS"), peak: try kibibytes("VmHWM"))
+    }
+
+    /// Resets `VmHWM` to the current RSS (proc(5), `clear_refs`: 5).
+    static func resetPeak() throws {
+        guard FileManager.default.createFile(atPath: "/proc/self/clear_refs", contents: Data("5".utf8)) ||
+            (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
+        else { throw BenchFailure("cannot reset the peak RSS (/proc/self/clear_refs)") }
+    }
+}
