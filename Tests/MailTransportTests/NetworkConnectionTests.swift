@@ -73,6 +73,17 @@ import Testing
         #expect(listener.acceptedConnections() == 1)
     }
 
+    /// A peer that never reads: once the socket buffers are full the write waits out the I/O
+    /// timeout.
+    @Test func peerThatNeverReadsTimesOutTheWrite() throws {
+        let listener = try CountingListener()
+        defer { listener.close() }
+        let connection = try Self.connectToLoopback(port: listener.port) { $0.ioTimeout = .milliseconds(300) }
+        defer { connection.close() }
+        let outcome = Result { for _ in 0..<1000 { try connection.write(Array(repeating: 0, count: 1 << 20)) } }
+        #expect(outcome.errorCode == .timeout, "\(outcome)")
+    }
+
     @Test func closedPortFailsToConnect() throws {
         let port = try unusedLoopbackPort()
         let outcome = Result { try Self.connectToLoopback(port: port) }

@@ -18,6 +18,9 @@ final class TLSSession {
     private let service: String
     /// Set after a fatal error: OpenSSL then forbids `SSL_shutdown`.
     private var failed = false
+    /// Set once `SSL_connect` succeeded (OpenSSL's own "in init" state also covers post-handshake
+    /// messages such as TLS 1.3 session tickets, read later).
+    private var established = false
 
     /// The socket BIO with `MSG_NOSIGNAL` writes, one method table for the process: created once
     /// (a lazy global is initialised exactly once), then only read by OpenSSL.
@@ -52,7 +55,10 @@ final class TLSSession {
         var deadline = deadline
         let limit = deadline.limit
         _ = try session.drive(deadline: &deadline, restartOnProgress: false,
-                              timeout: "the TLS handshake did not finish within \(limit)") { SSL_connect(ssl) }
+                              timeout: "the TLS handshake did not finish within the connect timeout (\(limit))") {
+            SSL_connect(ssl)
+        }
+        session.established = true
         return session
     }
 
@@ -133,7 +139,7 @@ final class TLSSession {
     /// a lost connection when the socket failed or the peer vanished without close_notify, else
     /// OpenSSL's error text.
     private func failure(_ reason: Int32) -> TransportError {
-        let handshaking = SSL_is_init_finished(ssl) == 0
+        let handshaking = !established
         let verdict = SSL_get_verify_result(ssl)
         if verifying, handshaking, reason == SSL_ERROR_SSL, verdict != X509_V_OK {
             ERR_clear_error()
