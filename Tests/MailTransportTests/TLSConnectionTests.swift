@@ -96,7 +96,9 @@ import Testing
         var options = NetworkConnection.Options.implicitTLS(host, port: server.port)
         options.ioTimeout = .milliseconds(300)
         if trustCA { options.trust = TLSTrust(extraCAFile: certificates.caFile) }
-        let outcome = Result { try NetworkConnection.connect(options, outbound: .testing(NetworkConnectionTests.loopback, host: host)) }
+        let outcome = Result {
+            try NetworkConnection.connect(options, outbound: .testing(NetworkConnectionTests.loopback, host: host))
+        }
         if let failure {
             #expect(outcome.errorCode == .tlsFailed)
             #expect("\(outcome)".contains("certificate verify failed: \(failure)"), "\(outcome)")
@@ -120,7 +122,8 @@ import Testing
         defer { server.stop() }
         var options = NetworkConnection.Options.implicitTLS("localhost", port: server.port)
         options.trust = TLSTrust(extraCAFile: certificates.caFile)
-        let connection = try NetworkConnection.connect(options, outbound: .testing(NetworkConnectionTests.loopback, host: "localhost"))
+        let connection = try NetworkConnection.connect(
+            options, outbound: .testing(NetworkConnectionTests.loopback, host: "localhost"))
         defer { connection.close() }
         server.kill()
         var buffer: [UInt8] = []
@@ -135,7 +138,9 @@ import Testing
         defer { listener.close() }
         var options = NetworkConnection.Options.implicitTLS("127.0.0.1", port: listener.port)
         options.connectTimeout = .milliseconds(300)
-        let outcome = Result { try NetworkConnection.connect(options, outbound: .testing(NetworkConnectionTests.loopback, host: "127.0.0.1")) }
+        let outcome = Result {
+            try NetworkConnection.connect(options, outbound: .testing(NetworkConnectionTests.loopback, host: "127.0.0.1"))
+        }
         #expect(outcome.errorCode == .timeout, "\(outcome)")
         #expect(listener.acceptedConnections() == 1)
     }

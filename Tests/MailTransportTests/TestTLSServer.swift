@@ -1,4 +1,5 @@
 import Foundation
+import MailTesting
 
 /// Certificates made with the `openssl` command line in a temporary directory: a test CA, and leaf
 /// certificates it signs. Removed with `remove()`.
@@ -13,15 +14,15 @@ struct TestCertificates {
     init() throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("mailroom-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "ca.key",
-                     "-out", "ca.pem", "-days", "2", "-subj", "/CN=Mailroom Test CA"])
+        try openssl(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                     "-keyout", file("ca.key"), "-out", file("ca.pem"), "-days", "2", "-subj", "/CN=Mailroom Test CA"])
         try Data("""
             [ca]
             default_ca = test
             [test]
-            database = index.txt
-            new_certs_dir = .
-            serial = serial
+            database = \(file("index.txt"))
+            new_certs_dir = \(directory.path)
+            serial = \(file("serial"))
             default_md = sha256
             policy = any
             copy_extensions = copy
@@ -33,35 +34,26 @@ struct TestCertificates {
         try Data("01\n".utf8).write(to: path("serial"))
     }
 
-    var caFile: String { path("ca.pem").path }
+    var caFile: String { file("ca.pem") }
 
     func path(_ name: String) -> URL { directory.appendingPathComponent(name) }
+    func file(_ name: String) -> String { path(name).path }
 
     /// A leaf certificate `name.pem` (key `name.key`) for `subjectAltName` (e.g. `DNS:localhost`),
     /// signed by the CA and valid from `start` to `end` (`YYYYMMDDHHMMSSZ`; default: now, two days).
     func issue(_ name: String, subjectAltName: String, start: String? = nil, end: String? = nil) throws {
-        try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", "\(name).key",
-                     "-out", "\(name).csr", "-subj", "/CN=\(name)", "-addext", "subjectAltName=\(subjectAltName)"])
+        try openssl(["req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", file("\(name).key"),
+                     "-out", file("\(name).csr"), "-subj", "/CN=\(name)", "-addext", "subjectAltName=\(subjectAltName)"])
         var dates = ["-days", "2"]
         if let start, let end { dates = ["-startdate", start, "-enddate", end] }
-        try openssl(["ca", "-batch", "-notext", "-config", "ca.cnf", "-cert", "ca.pem", "-keyfile", "ca.key",
-                     "-in", "\(name).csr", "-out", "\(name).pem"] + dates)
+        try openssl(["ca", "-batch", "-notext", "-config", file("ca.cnf"), "-cert", file("ca.pem"), "-keyfile", file("ca.key"),
+                     "-in", file("\(name).csr"), "-out", file("\(name).pem")] + dates)
     }
 
     func remove() { try? FileManager.default.removeItem(at: directory) }
 
     private func openssl(_ arguments: [String]) throws {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["openssl"] + arguments
-        process.currentDirectoryURL = directory
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let text = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw Failed(description: "openssl \(arguments[0]) failed: \(text)") }
+        _ = try CommandRunner.check(CommandRunner.locate("openssl") ?? "openssl", arguments)
     }
 }
 

@@ -113,31 +113,32 @@ final class NetworkConnection: ByteStream {
     }
 
     private func sendPlain(_ bytes: UnsafeRawBufferPointer, deadline: inout IODeadline) throws(TransportError) -> Int {
-        let fd = try openDescriptor()
-        while true {
-            let sent = mr_send_nosignal(fd, bytes.baseAddress!, bytes.count)
-            if sent >= 0 { return sent }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK:
-                try deadline.wait(fd, for: Int32(POLLOUT), "no byte could be sent for \(deadline.limit)", service: service)
-            default:
-                throw TransportError(.connectionLost, detail: "send failed: \(systemError(errno))", service: service)
-            }
+        try retryingPlain(Int32(POLLOUT), "send", idle: "no byte could be sent", deadline: &deadline) {
+            mr_send_nosignal($0, bytes.baseAddress!, bytes.count)
         }
     }
 
     private func receivePlain(into room: UnsafeMutableRawBufferPointer, deadline: inout IODeadline) throws(TransportError) -> Int {
+        try retryingPlain(Int32(POLLIN), "receive", idle: "no byte arrived", deadline: &deadline) {
+            recv($0, room.baseAddress!, room.count, 0)
+        }
+    }
+
+    /// Calls `operation` (a non-blocking send or receive on the socket) until it moves bytes or
+    /// reports the end, waiting for `events` when the socket is not ready; `idle` describes a
+    /// timeout.
+    private func retryingPlain(_ events: Int32, _ verb: String, idle: String, deadline: inout IODeadline,
+                               _ operation: (Int32) -> Int) throws(TransportError) -> Int {
         let fd = try openDescriptor()
         while true {
-            let received = recv(fd, room.baseAddress!, room.count, 0)
-            if received >= 0 { return received }
+            let moved = operation(fd)
+            if moved >= 0 { return moved }
             switch errno {
             case EINTR: continue
             case EAGAIN, EWOULDBLOCK:
-                try deadline.wait(fd, for: Int32(POLLIN), "no byte arrived for \(deadline.limit)", service: service)
+                try deadline.wait(fd, for: events, "\(idle) for \(deadline.limit)", service: service)
             default:
-                throw TransportError(.connectionLost, detail: "receive failed: \(systemError(errno))", service: service)
+                throw TransportError(.connectionLost, detail: "\(verb) failed: \(systemError(errno))", service: service)
             }
         }
     }
