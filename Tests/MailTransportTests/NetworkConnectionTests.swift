@@ -19,6 +19,28 @@ import Testing
         #expect(rest.contains("* BYE") && rest.contains("a1 OK"), "\(rest)")
     }
 
+    /// An IPv6 literal in brackets, as account settings write it, reaches an IPv6 listener.
+    @Test func bracketedIPv6LiteralConnects() throws {
+        let fd = socket(AF_INET6, Int32(SOCK_STREAM.rawValue), 0)
+        defer { _ = Glibc.close(fd) }
+        var address = sockaddr_in6()
+        address.sin6_family = sa_family_t(AF_INET6)
+        address.sin6_addr = in6addr_loopback
+        var length = socklen_t(MemoryLayout<sockaddr_in6>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        try #require(bound && listen(fd, 1) == 0)
+        let options = NetworkConnection.Options.plain("[::1]", port: Int(UInt16(bigEndian: address.sin6_port)))
+        let connection = try NetworkConnection.connect(options, outbound: .testing(Self.loopback, host: "[::1]"))
+        defer { connection.close() }
+        let peer = accept(fd, nil, nil)
+        defer { _ = Glibc.close(peer) }
+        try connection.write(Array("a1 NOOP\r\n".utf8))
+        var received = [UInt8](repeating: 0, count: 64)
+        #expect(recv(peer, &received, received.count, 0) == 9)
+    }
+
     @Test(arguments: ["127.0.0.1", "localhost"])
     func refusedDestinationIsNeverConnected(_ host: String) throws {
         let listener = try CountingListener()
