@@ -1,14 +1,97 @@
 #!/usr/bin/env bash
 # `make bench-ingest`: builds mailroom-bench in release, starts the test servers (unless already running),
-# runs `mailroom-bench ingest` and stops the servers again if this script started them.
-# Arguments go to `mailroom-bench ingest` (default: --messages 10000 --rounds 3).
+# runs `mailroom-bench ingest` round by round and stops the servers again if this script started them.
+#
+# Each round measures this checkout (end to end, with the bare batched fetch of our IMAP client as the
+# floor and libcurl's one-URL-per-message fetch for comparison) and, in the same run, the end-to-end
+# rate of a baseline revision built from git into .build-baseline/ (BENCH_BASELINE_REV; default: the
+# last revision whose importer fetched through libcurl; BENCH_BASELINE_REV= skips it). The two
+# alternate their order from round to round so the machine's noise hits both alike.
+#
+#   scripts/bench-ingest.sh [--messages 10000] [--rounds 3]
 # KEEP_TESTENV=1 never stops the servers; MAILROOM_TESTENV_DIR points at a shared environment.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+messages=10000
+rounds=3
+while (($#)); do
+    case $1 in
+        --messages) messages=$2; shift 2 ;;
+        --rounds) rounds=$2; shift 2 ;;
+        *) echo "bench-ingest: unknown argument $1 (use --messages N --rounds N)" >&2; exit 2 ;;
+    esac
+done
+baseline_rev=${BENCH_BASELINE_REV-c8daf9d}
+
 # shellcheck source=scripts/lib/testenv-session.sh
 source scripts/lib/testenv-session.sh
 swift build -c release --product mailroom-bench
-args=("$@")
-((${#args[@]})) || args=(--messages 10000 --rounds 3)
-"$(swift build -c release --show-bin-path)/mailroom-bench" ingest "${args[@]}"
+bench="$(swift build -c release --show-bin-path)/mailroom-bench"
+
+baseline=""
+if [[ -n $baseline_rev ]]; then
+    src=.build-baseline/src
+    want=$(git rev-parse --verify "$baseline_rev^{commit}")
+    if [[ ! -f $src/.revision || $(cat "$src/.revision") != "$want" ]]; then
+        rm -rf "$src"
+        mkdir -p "$src"
+        git archive "$want" | tar -x -C "$src"
+        echo "$want" >"$src/.revision"
+    fi
+    swift build -c release --product mailroom-bench --package-path "$src" --scratch-path .build-baseline/build
+    baseline="$(swift build -c release --package-path "$src" --scratch-path .build-baseline/build --show-bin-path)/mailroom-bench"
+fi
+
+# Each run's output stays for reading afterwards (the EXIT trap belongs to testenv-session.sh).
+out=.build/bench-ingest
+rm -rf "$out"
+mkdir -p "$out"
+run_current() { "$bench" ingest --messages "$messages" --rounds 1 | tee "$out/current-$1"; }
+run_baseline() { "$baseline" ingest --messages "$messages" --rounds 1 | tee "$out/baseline-$1"; }
+
+for ((r = 1; r <= rounds; r++)); do
+    echo "== round $r"
+    if [[ -z $baseline ]]; then
+        run_current "$r"
+    elif ((r % 2)); then
+        run_current "$r"; run_baseline "$r"
+    else
+        run_baseline "$r"; run_current "$r"
+    fi
+done
+
+python3 - "$out" "$rounds" "${baseline:+yes}" <<'PY'
+import os, statistics, sys, re
+out, rounds, with_baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "yes"
+def rates(path):
+    line = next(l for l in open(path) if l.startswith("round 1:"))
+    get = lambda name: float(re.search(name + r" +(\d+) msg/s", line).group(1))
+    return {"batched": get("batched"), "url": get("per-URL"), "e2e": get("end-to-end")}
+rows = []
+for r in range(1, rounds + 1):
+    c = rates(f"{out}/current-{r}")
+    b = rates(f"{out}/baseline-{r}")["e2e"] if with_baseline else None
+    rows.append((r, c, b))
+print()
+print("| round | batched fetch msg/s (floor) | libcurl per-URL msg/s | end-to-end msg/s | end-to-end / floor | baseline end-to-end msg/s | end-to-end / baseline |")
+print("|------:|------:|------:|------:|------:|------:|------:|")
+def fmt(r, c, b):
+    base = f"{b:.0f} | {c['e2e'] / b:.2f}" if b else "– | –"
+    return f"| {r} | {c['batched']:.0f} | {c['url']:.0f} | {c['e2e']:.0f} | {c['e2e'] / c['batched']:.2f} | {base} |"
+for r, c, b in rows: print(fmt(r, c, b))
+med = lambda xs: statistics.median(xs)
+mc = {k: med([c[k] for _, c, _ in rows]) for k in ("batched", "url", "e2e")}
+ratio_floor = med([c["e2e"] / c["batched"] for _, c, _ in rows])
+line = f"| median | {mc['batched']:.0f} | {mc['url']:.0f} | {mc['e2e']:.0f} | {ratio_floor:.2f} | "
+if with_baseline:
+    mb = med([b for _, _, b in rows]); ratio_base = med([c["e2e"] / b for _, c, b in rows])
+    line += f"{mb:.0f} | {ratio_base:.2f} |"
+else:
+    line += "– | – |"
+print(line)
+print()
+if with_baseline:
+    print(f"target end-to-end ≥ 2× the baseline's: {'met' if ratio_base >= 2 else 'NOT met'} (median ratio {ratio_base:.2f})")
+print(f"target end-to-end ≥ 0.5 of the bare batched fetch: {'met' if ratio_floor >= 0.5 else 'NOT met'} (median ratio {ratio_floor:.2f})")
+PY
