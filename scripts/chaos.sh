@@ -7,13 +7,18 @@
 #
 # Uses the test environment (MAILROOM_TESTENV_DIR, default ./.testenv): starts it when needed and stops
 # it afterwards only if this script started it (KEEP_TESTENV=1 leaves it running). It RESTARTS the
-# environment's PostgreSQL and Dovecot: other test runs sharing it see dropped connections meanwhile.
-# Expects `swift build --product mailroom --product mailroom-chaos` done (make chaos does that).
+# environment's PostgreSQL and Dovecot: other test runs sharing it see dropped connections meanwhile, so
+# beside a shared environment give the run one of its own (scripts/testenv.sh):
+#
+#   MAILROOM_TESTENV_DIR=$PWD/.testenv-chaos MAILROOM_TESTENV_PORT_OFFSET=1000 make chaos-oauth
+#
+# Expects `swift build --product mailroom --product mailroom-chaos` done (make chaos does that);
+# MAILROOM_CHAOS_BIN names another directory holding both (a copy, so a rebuild cannot change them mid-run).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 export MAILROOM_TESTENV_DIR="${MAILROOM_TESTENV_DIR:-$PWD/.testenv}"
-BIN=$(swift build --show-bin-path)
+BIN=${MAILROOM_CHAOS_BIN:-$(swift build --show-bin-path)}
 for program in mailroom mailroom-chaos; do
     [[ -x "$BIN/$program" ]] || { echo "chaos: $BIN/$program is missing (run make chaos)" >&2; exit 1; }
 done

@@ -9,6 +9,12 @@
 #   scripts/testenv.sh reload-postfix   rewrite Postfix's config and `postfix reload` a running Postfix
 #   scripts/testenv.sh restart-oauth    stop and start the OAuth 2.0 token server (scripts/lib/oauth_token_server.py)
 #
+# A second, fully separate environment (its own PostgreSQL, Dovecot, Postfix and token server, e.g. for make
+# chaos beside a shared one): another MAILROOM_TESTENV_DIR and MAILROOM_TESTENV_PORT_OFFSET, an integer added to
+# every port. Every command of this script must then be given the same two variables.
+#
+#   MAILROOM_TESTENV_DIR=$PWD/.testenv-chaos MAILROOM_TESTENV_PORT_OFFSET=1000 scripts/testenv.sh up
+#
 # State lives under ./.testenv (gitignored). Servers run as unprivileged users: PostgreSQL as `postgres`,
 # mail storage as `mailroom-mail` (created when missing), Postfix daemons as `postfix`. Needs root.
 set -euo pipefail
@@ -17,15 +23,24 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # MAILROOM_TESTENV_DIR lets several checkouts share one running environment.
 T="${MAILROOM_TESTENV_DIR:-$ROOT/.testenv}"
 
+OFFSET="${MAILROOM_TESTENV_PORT_OFFSET:-0}"
+if ! [[ "$OFFSET" =~ ^[0-9]{1,5}$ ]] || ((10#$OFFSET > 50000)); then
+    echo "testenv: error: MAILROOM_TESTENV_PORT_OFFSET must be an integer from 0 to 50000 (got \"$OFFSET\")" >&2
+    exit 2
+fi
+OFFSET=$((10#$OFFSET))
+
 HOST=127.0.0.1
-PG_PORT=15432
-IMAP_PORT=14143
-IMAPS_PORT=14993
-LMTP_PORT=14024
-MX_PORT=14025
-SUBMISSION_PORT=14587
-SMTPS_PORT=14465
-OAUTH_PORT=14080
+PG_PORT=$((15432 + OFFSET))
+IMAP_PORT=$((14143 + OFFSET))
+IMAPS_PORT=$((14993 + OFFSET))
+LMTP_PORT=$((14024 + OFFSET))
+MX_PORT=$((14025 + OFFSET))
+SUBMISSION_PORT=$((14587 + OFFSET))
+SMTPS_PORT=$((14465 + OFFSET))
+OAUTH_PORT=$((14080 + OFFSET))
+# Dovecot's instance name (logs, `doveadm instance list`): one per environment.
+DOVECOT_INSTANCE="mailroom-test$( ((OFFSET == 0)) || echo "-$OFFSET")"
 MAIL_USER=mailroom-mail
 START_TIMEOUT=${TESTENV_START_TIMEOUT:-60}
 
@@ -48,13 +63,14 @@ SECRET_FILE="$T/secret.key"
 log() { echo "testenv: $*" >&2; }
 die() { echo "testenv: error: $*" >&2; exit 1; }
 
-# Unix socket paths are limited to 107 bytes; a deep checkout gets its sockets under /tmp instead.
+# Unix socket paths are limited to 107 bytes; a deep checkout gets its sockets under /tmp instead, in a
+# directory named after the environment's directory and port offset (two environments never share one).
 socket_dir() {
     local preferred=$1 name=$2
     if ((${#preferred} <= 80)); then
         echo "$preferred"
     else
-        echo "/tmp/mailroom-testenv-$(printf '%s' "$ROOT" | cksum | cut -d' ' -f1)-$name"
+        echo "/tmp/mailroom-testenv-$(printf '%s:%s' "$T" "$OFFSET" | cksum | cut -d' ' -f1)-$name"
     fi
 }
 PG_SOCKET_DIR=$(socket_dir "$PG_DIR/run" pg)
@@ -285,7 +301,7 @@ active_value = true
 EOF
     write_if_changed "$DOVECOT_CONF" <<EOF || true
 # Written by scripts/testenv.sh: the test Dovecot, loopback only.
-instance_name = mailroom-test
+instance_name = $DOVECOT_INSTANCE
 base_dir = $DOVECOT_BASE_DIR
 state_dir = $DOVECOT_DIR/state
 protocols = imap lmtp

@@ -9,6 +9,10 @@ import MailTesting
 /// killed and restarted, PostgreSQL restarts once and Dovecot once; at the end every delivered message must
 /// be imported exactly once. Prints the invariant check; exits 1 when it fails.
 ///
+/// With `--oauth-accounts`, the OAuth tenant also sends mail throughout (`OAuthSendFeeder`, checked by
+/// `OAuthSendCheck`), and mid-run one of its grants is revoked and later logged in again
+/// (`RevocationDrill`).
+///
 /// Runs against the test environment of `scripts/testenv.sh` (`source .testenv/env` first) and RESTARTS
 /// ITS SERVERS: anything else using that environment meanwhile sees dropped connections.
 @main
@@ -69,6 +73,9 @@ struct ChaosCommand: AsyncParsableCommand {
         let guardian = ExitGuard(replicas: set)
         guardian.install()
 
+        var oauthSends: OAuthSendRun?
+        if let tokens { oauthSends = try await OAuthSendRun.make(setup: setup, server: server, key: key, tokens: tokens) }
+
         let postfix = PostfixQueue(server: server)
         let feeder = MailFeeder(server: server, accounts: accounts, postfix: postfix)
         let started = ContinuousClock.now
@@ -80,11 +87,20 @@ struct ChaosCommand: AsyncParsableCommand {
         try await monkeyThread.run { try set.startAll() }
         monkey.event("\(replicas) replicas started; delivering for \(duration) s")
         async let delivery: Void = feederThread.run { feeder.run() }
+        let sending = oauthSends.map { run in Task { await run.feeder.run() } }
         let seconds = duration
+        let drill = oauthSends.map { run in
+            Task { await run.drill.run(started: started, revokeAt: .seconds(seconds) * 0.45, loginAt: .seconds(seconds) * 0.6,
+                                       event: { monkey.event($0) }) }
+        }
         try await monkeyThread.run { monkey.run(for: .seconds(seconds)) }
         feeder.stop()
+        oauthSends?.feeder.stop()
         try await delivery
-        monkey.event("delivery stopped: \(feeder.counts.maildir) to Maildir, \(feeder.counts.smtp) over SMTP")
+        await sending?.value
+        let drillFindings = await drill?.value
+        monkey.event("delivery stopped: \(feeder.counts.maildir) to Maildir, \(feeder.counts.smtp) over SMTP"
+                     + (oauthSends.map { ", \($0.feeder.snapshot.queued) emails queued on OAuth accounts" } ?? ""))
 
         // Every replica up for the settling phase; mail still in Postfix's queue goes to Dovecot now.
         try await monkeyThread.run { try set.startAll() }
@@ -112,6 +128,7 @@ struct ChaosCommand: AsyncParsableCommand {
         if !queueEmpty { ledgerProblems.append("Postfix's queue did not empty within 60 s") }
 
         let waited = try await settleUntilImported(setup: setup, expected: expected, monkey: monkey)
+        if let oauthSends { try await oauthSends.settle(seconds: settle, event: { monkey.event($0) }) }
         var statuses: [Int32?] = []
         for slot in 0..<replicas { statuses.append(try await monkeyThread.run { set.terminate(slot) }) }
         monkey.event("replicas stopped with SIGTERM: exit statuses \(statuses.map { $0.map(String.init) ?? "-" }.joined(separator: ", "))")
@@ -127,7 +144,13 @@ struct ChaosCommand: AsyncParsableCommand {
                                  badExits: set.badExitDetails, monkey: monkey.snapshot, verdicts: verdicts, queue: queue,
                                  ledgerProblems: ledgerProblems, logs: logs)
         if let tokens, let oauth = setup.tenants.first(where: { $0.slug == "chaos-oauth" }) {
-            (report.oauthLines, report.oauthProblems) = try await OAuthChaosCheck.run(setup: setup, tenant: oauth, tokens: tokens, lifetime: 60)
+            (report.oauthLines, report.oauthProblems) = try await OAuthChaosCheck.run(setup: setup, tenant: oauth, tokens: tokens, lifetime: 60,
+                                                                                      revoked: oauthSends?.drill.account)
+        }
+        if let oauthSends, let drillFindings {
+            let (lines, problems) = try await oauthSends.check(drillFindings)
+            report.oauthLines += lines
+            report.oauthProblems += problems
         }
         say(report.render())
         await setup.tearDown()

@@ -53,9 +53,18 @@ struct ChaosSetup: Sendable {
                 let keyring = try SecretKeyring(current: key)
                 try await pool.transaction(tenant: id) { conn in
                     let client = try TestOAuth.registerClient(conn, tenant: id, tokens: tokens)
+                    // alice queues the run's outgoing mail (OAuthSendFeeder).
+                    try conn.execute("UPDATE app_user SET is_admin = true WHERE username = 'alice'")
                     for row in try conn.query("SELECT id, address FROM mail_account") {
                         let account: AccountID = try row.decode(at: 0)
-                        try conn.execute("UPDATE mail_account SET imap_auth = 'oauth2', oauth_client_id = \(client), imap_secret = NULL WHERE id = \(account)")
+                        // Reads and sends with the token: XOAUTH2 to Dovecot, and to Postfix's submission
+                        // port, which asks Dovecot's SASL (so the token server) about it.
+                        try conn.execute("""
+                            UPDATE mail_account SET imap_auth = 'oauth2', oauth_client_id = \(client), imap_secret = NULL,
+                                smtp_auth = 'oauth2', smtp_secret = NULL, smtp_host = \(server.host), smtp_port = \(server.submissionPort),
+                                smtp_security = 'starttls', smtp_verify_tls = false, smtp_shared = true
+                            WHERE id = \(account)
+                            """)
                         try TestOAuth.storeLogin(conn, tenant: id, account: account, grant: granted[try row.decode(String.self, at: 1)]!,
                                                  keyring: keyring)
                     }

@@ -24,15 +24,20 @@ struct TenantSnapshot: Sendable {
     static func read(_ pool: PostgresPool, tenant: TenantID) async throws -> TenantSnapshot {
         try await pool.transaction(tenant: tenant) { conn in
             var s = TenantSnapshot()
-            let counts = try conn.query("SELECT count(*), count(DISTINCT message_id) FROM email WHERE tenant_id = \(tenant)").one()
+            // Imported mail only: what the run queued for sending (`queued_at` set) is checked by OAuthSendCheck.
+            let counts = try conn.query("""
+                SELECT count(*), count(DISTINCT message_id) FROM email WHERE tenant_id = \(tenant) AND queued_at IS NULL
+                """).one()
             s.emails = try counts.decode(at: 0)
             s.distinctMessageIDs = try counts.decode(at: 1)
-            s.messageIDs = Set(try conn.query("SELECT message_id FROM email WHERE tenant_id = \(tenant)").map { try $0.decode(String.self, at: 0) })
+            s.messageIDs = Set(try conn.query("SELECT message_id FROM email WHERE tenant_id = \(tenant) AND queued_at IS NULL").map {
+                try $0.decode(String.self, at: 0)
+            })
             let links = try conn.query("""
                 SELECT e.message_id, a.name FROM email_account_link l
                 JOIN email e ON e.tenant_id = l.tenant_id AND e.id = l.email_id
                 JOIN mail_account a ON a.tenant_id = l.tenant_id AND a.id = l.account_id
-                WHERE l.tenant_id = \(tenant)
+                WHERE l.tenant_id = \(tenant) AND e.queued_at IS NULL
                 """).map { Pair(messageID: try $0.decode(at: 0), account: try $0.decode(at: 1)) }
             s.linkRows = links.count
             s.links = Set(links)

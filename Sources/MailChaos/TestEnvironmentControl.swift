@@ -76,14 +76,19 @@ struct PostfixQueue: Sendable {
 /// really holds, whatever the deliverer believed.
 enum MaildirScanner {
     static func messageIDs(in folderPath: String) -> Set<String> {
-        var ids: Set<String> = []
+        Set(messageIDCounts(in: folderPath).keys)
+    }
+
+    /// How many files of the folder carry each Message-ID: more than one is a duplicate delivery.
+    static func messageIDCounts(in folderPath: String) -> [String: Int] {
+        var counts: [String: Int] = [:]
         for sub in ["new", "cur"] {
             let dir = "\(folderPath)/\(sub)"
             for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] {
-                if let id = messageID(ofFile: "\(dir)/\(name)") { ids.insert(id) }
+                if let id = messageID(ofFile: "\(dir)/\(name)") { counts[id, default: 0] += 1 }
             }
         }
-        return ids
+        return counts
     }
 
     /// The Message-ID of the file's header block (RFC 5322 §3.6.4), without angle brackets.

@@ -68,17 +68,25 @@ public struct Manifest: Sendable, Equatable {
         public var maxPersonalAccounts: Int
         /// What the sanitised HTML of the tenant's emails does with remote images.
         public var remoteImages: RemoteImagePolicy
+        /// How long mail queued on an OAuth account that needs a new login waits for one before it
+        /// fails with the provider's reason (`tenant.oauth_send_wait`).
+        public var oauthSendWait: Duration
 
         public static let defaultClosedCaseStatuses = ["Closed", "Rejected", "Duplicate"]
+        public static let defaultOAuthSendWait: Duration = .seconds(24 * 3600)
+        /// The bounds of `oauth_send_wait`, as the column's CHECK constraint has them.
+        public static let oauthSendWaitRange: ClosedRange<Duration> = .seconds(60) ... .seconds(30 * 86400)
 
         public init(
             closedCaseStatuses: [String] = Settings.defaultClosedCaseStatuses, businessToConsumer: Bool = false,
-            maxPersonalAccounts: Int = 2, remoteImages: RemoteImagePolicy = .allow
+            maxPersonalAccounts: Int = 2, remoteImages: RemoteImagePolicy = .allow,
+            oauthSendWait: Duration = Settings.defaultOAuthSendWait
         ) {
             self.closedCaseStatuses = closedCaseStatuses
             self.businessToConsumer = businessToConsumer
             self.maxPersonalAccounts = maxPersonalAccounts
             self.remoteImages = remoteImages
+            self.oauthSendWait = oauthSendWait
         }
     }
 }

@@ -81,7 +81,7 @@ final class ManifestReader {
         }
         let name = map.string("name")
         if let settingsMap = map.mapping(
-            "settings", keys: ["closed_case_statuses", "business_to_consumer", "max_personal_accounts", "remote_images"])
+            "settings", keys: ["closed_case_statuses", "business_to_consumer", "max_personal_accounts", "remote_images", "oauth_send_wait"])
         {
             if settingsMap.has("closed_case_statuses") {
                 settings.closedCaseStatuses = settingsMap.strings("closed_case_statuses", kind: "status")
@@ -90,6 +90,9 @@ final class ManifestReader {
             settings.maxPersonalAccounts =
                 settingsMap.int("max_personal_accounts", default: settings.maxPersonalAccounts, in: 0...100)!
             settings.remoteImages = settingsMap.enumeration("remote_images", default: settings.remoteImages)
+            let range = Manifest.Settings.oauthSendWaitRange
+            settings.oauthSendWait = settingsMap.duration("oauth_send_wait", default: settings.oauthSendWait,
+                                                          minimum: range.lowerBound, maximum: range.upperBound)
         }
         guard let slug else { return nil }
         return Manifest.Tenant(slug: slug, name: name, settings: settings)

@@ -32,7 +32,7 @@ extension MappingReader {
     }
 
     /// `30s`, `5m`, `1h`, `1d`, combinations such as `1h30m`, or a bare number of seconds.
-    func duration(_ key: String, default defaultValue: Duration, minimum: Duration) -> Duration {
+    func duration(_ key: String, default defaultValue: Duration, minimum: Duration, maximum: Duration? = nil) -> Duration {
         guard let value = value(key) else { return defaultValue }
         guard let text = value.scalar?.string, let duration = Self.parseDuration(text) else {
             diagnostics.report(child(key), value, "invalid duration (use e.g. 30s, 5m, 1h)")
@@ -40,6 +40,10 @@ extension MappingReader {
         }
         guard duration >= minimum else {
             diagnostics.report(child(key), value, "must be at least \(Self.format(minimum))")
+            return defaultValue
+        }
+        if let maximum, duration > maximum {
+            diagnostics.report(child(key), value, "must be at most \(Self.format(maximum))")
             return defaultValue
         }
         return duration

@@ -134,6 +134,9 @@ public final class JobRunner: Sendable {
                 metrics.finished(kind: job.kind, ok: true)
             } catch is CancellationError {
                 outcome = nil  // handed back by shutdown
+            } catch let postponed as JobPostponed {
+                outcome = JobOutcome(id: job.id, leaseEpoch: job.leaseEpoch, result: .postponed, retryAt: postponed.until,
+                                     error: postponed.description)
             } catch {
                 metrics.finished(kind: job.kind, ok: false)
                 let final = !job.isPeriodic && job.attempt >= job.maxAttempts

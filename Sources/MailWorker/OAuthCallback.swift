@@ -111,8 +111,12 @@ public struct OAuthCallback: Sendable {
         }
         switch answer {
         case .tokens(let access, let refresh?, let expiresIn, _):
-            try tokens.storeLogin(conn, tenant: login.tenantID, account: login.accountID, accessToken: access,
-                                  refreshToken: refresh, expiresIn: expiresIn)
+            do {
+                try tokens.storeVerifiedLogin(conn, tenant: login.tenantID, account: login.accountID, accessToken: access,
+                                              refreshToken: refresh, expiresIn: expiresIn)
+            } catch let error as MailboxIdentityError {
+                return try fail("wrong_mailbox", "The mailbox was not connected: \(error.description).")
+            }
             try OAuthLoginStateQueries.loginStateMarkUsed(conn, tenant: login.tenantID, id: login.id, outcome: "stored")
             logger.notice("OAuth login stored", metadata: fields.merging(["user_id": "\(login.userID)", "expires_in": "\(expiresIn)"]) { $1 })
             return Page(status: 303, location: login.returnURL,

@@ -51,8 +51,8 @@ public struct OAuthDeviceLogin: Sendable {
             switch step {
             case .tokens(let access, let refresh?, let expiresIn):
                 try await tokens.pool.transaction(tenant: client.tenantID) { conn in
-                    try tokens.storeLogin(conn, tenant: client.tenantID, account: account, accessToken: access,
-                                          refreshToken: refresh, expiresIn: expiresIn)
+                    try tokens.storeVerifiedLogin(conn, tenant: client.tenantID, account: account, accessToken: access,
+                                                  refreshToken: refresh, expiresIn: expiresIn)
                 }
                 return expiresIn
             case .tokens(_, nil, _):

@@ -79,8 +79,8 @@ public struct OAuthLoopbackLogin: Sendable {
                 let http = try tokens.post(form, to: client.tokenURL, client: client)
                 switch OAuthTokenAnswer.interpret(status: http.status, contentType: http.contentType, retryAfter: http.retryAfter, body: http.body) {
                 case .tokens(let access, let refresh?, let expiresIn, _):
-                    try tokens.storeLogin(conn, tenant: client.tenantID, account: account, accessToken: access, refreshToken: refresh,
-                                          expiresIn: expiresIn)
+                    try tokens.storeVerifiedLogin(conn, tenant: client.tenantID, account: account, accessToken: access,
+                                                  refreshToken: refresh, expiresIn: expiresIn)
                     return .stored(expiresIn)
                 case .tokens(_, nil, _, _):
                     return .failed("the provider issued no refresh token (offline access was not granted)")

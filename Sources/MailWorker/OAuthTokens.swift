@@ -175,8 +175,8 @@ public struct OAuthTokens: Sendable {
             }
             switch try redeem(refreshToken, client: oauthClient) {
             case .tokens(let access, let rotated, let expiresIn, _):
-                try storeLogin(conn, tenant: tenant, account: account, accessToken: access,
-                               refreshToken: rotated ?? refreshToken.value, expiresIn: expiresIn)
+                try storeVerifiedLogin(conn, tenant: tenant, account: account, accessToken: access,
+                                       refreshToken: rotated ?? refreshToken.value, expiresIn: expiresIn)
                 return .success(expiresIn)
             case .invalidGrant(let reason):
                 return .failure(OAuthUnavailable(kind: .reauthRequired, reason: "the provider refused the refresh token: \(reason)"))

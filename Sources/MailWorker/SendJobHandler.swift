@@ -21,6 +21,11 @@ import Synchronization
 /// parent record gets a Message-ID carrying the record's signed token (`RecordTokenSigner`) in that
 /// same transaction, before its first submission; later attempts keep it.
 ///
+/// Mail on an OAuth account that needs a new login (`reauth_required`) waits without spending
+/// attempts: still `Sending`, its `send_error` saying why and until when, the job postponed
+/// (`JobPostponed`); a new login sends it at once; after the tenant's `oauth_send_wait` it fails with
+/// the provider's reason.
+///
 /// Failures: temporary ones (4xx, connection errors, timeouts) are rethrown so the job retries with
 /// its backoff, until its last attempt marks the email Failed; permanent ones (5xx, TLS, composing)
 /// mark it Failed at once and end the job. Account-level failures (connect, TLS, authentication,
@@ -31,6 +36,12 @@ struct SendJobHandler: JobHandler {
     let importer: ImportRunner
     let connections: SMTPConnectionCache
     let logger: Logger
+    /// The clock of the wait for a new OAuth login (tests move it instead of waiting).
+    var now: @Sendable () -> Date = Date.init
+
+    /// How often mail waiting for a new OAuth login looks again (a new login pulls it forward at once:
+    /// functions/40_oauth.sql).
+    static let loginRecheck: TimeInterval = 15 * 60
 
     struct Payload: Decodable { var email: Int64 }
 
@@ -78,8 +89,11 @@ struct SendJobHandler: JobHandler {
             let tokenGeneration: Int64?
             do {
                 (endpoint, tokenGeneration) = try await makeEndpoint(email.account, tenant: tenant, rejectedToken: rejectedToken)
+            } catch let e as OAuthUnavailable where e.kind == .reauthRequired {
+                try await waitForLogin(email, reason: e)
+                return
             } catch let e as OAuthUnavailable {
-                // The account needs a new login, or its provider is down: the email waits, visibly (its
+                // The provider is down and the last token expired: the email waits, visibly (its
                 // send_error says why), and fails with that reason once its attempts are spent.
                 let final = job.attempt >= job.maxAttempts
                 try await recordFailure(email, error: "\(e)", final: final, accountFailure: false)
@@ -115,6 +129,26 @@ struct SendJobHandler: JobHandler {
             if !email.isAutoReply { try NotificationQueries.notificationCreateForEmails(conn, tenant: tenant, emails: [id]) }
         }
         if email.account.storeSent { await appendToSent(email, bytes: bytes) }
+    }
+
+    /// The account needs a new OAuth login: the email fails with the reason once the tenant's wait is
+    /// over (`EmailQueries.emailLoginWaitDeadline`), else says so and postpones the job until the
+    /// next look or the deadline, whichever comes first. Never returns normally while waiting.
+    private func waitForLogin(_ email: OutgoingEmail, reason: OAuthUnavailable) async throws {
+        let tenant = email.tenantID, id = email.id
+        guard let deadline = try await pool.transaction(tenant: tenant, {
+            try EmailQueries.emailLoginWaitDeadline($0, tenant: tenant, id: id)
+        }) else { return }
+        let now = self.now()
+        if now >= deadline {
+            try await recordFailure(email, error: "\(reason)", final: true, accountFailure: false)
+            return
+        }
+        let until = deadline.formatted(.iso8601)
+        try await recordFailure(email, error: "\(reason) (waiting for a new login until \(until), then failing)", final: false,
+                                accountFailure: false)
+        throw JobPostponed(until: min(deadline, now.addingTimeInterval(Self.loginRecheck)),
+                           reason: "waiting until \(until) for a new OAuth login of account \(email.account.id)")
     }
 
     /// The tenant's record-token signer; nil when the worker runs without the master key (then

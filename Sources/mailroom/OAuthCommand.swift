@@ -57,6 +57,8 @@ struct OAuthImportCommand: AsyncParsableCommand {
             print("account \(account): OAuth login stored (access token valid for \(lifetime) s); polling and sending resume")
         } catch let e as OAuthUnavailable {
             throw ValidationError("account \(account): \(e.reason)")
+        } catch let e as MailboxIdentityError {
+            throw ValidationError("account \(account): \(e.description)")
         }
     }
 }
@@ -114,6 +116,8 @@ struct OAuthLoginCommand: AsyncParsableCommand {
             let lifetime = try await login.finish(start, client: client, account: accountID)
             print("account \(account): OAuth login stored (access token valid for \(lifetime) s); polling and sending resume")
         } catch let e as DeviceFlowError {
+            throw ValidationError("account \(account): \(e.description)")
+        } catch let e as MailboxIdentityError {
             throw ValidationError("account \(account): \(e.description)")
         }
     }

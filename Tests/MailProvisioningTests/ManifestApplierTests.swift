@@ -43,6 +43,24 @@ import Testing
         #expect(try await snapshot(pool, first.tenantID) == before)
     }
 
+    /// `tenant.settings.oauth_send_wait` lands in the tenant row (24 h when not given), and a changed
+    /// value is one change.
+    @Test func storesTheOAuthSendWait() async throws {
+        let pool = try await TestDatabase.pool()
+        let box = SecretBox(key: .random())
+        var manifest = try acme(slug: TestDatabase.uniqueSlug("apply-wait"))
+        let tenant = try await ManifestApplier(secrets: box).apply(manifest, to: pool).tenantID
+        func stored() async throws -> Double {
+            try await pool.transaction(tenant: tenant) {
+                try $0.query("SELECT extract(epoch FROM oauth_send_wait)::float8 FROM tenant WHERE id = \(tenant)").one().decode(Double.self, at: 0)
+            }
+        }
+        #expect(try await stored() == 86400)
+        manifest.tenant.settings.oauthSendWait = .seconds(2 * 3600)
+        #expect(try await ManifestApplier(secrets: box).apply(manifest, to: pool).changes == 1)
+        #expect(try await stored() == 7200)
+    }
+
     @Test func storesWhatTheManifestSays() async throws {
         let pool = try await TestDatabase.pool()
         let box = SecretBox(key: .random())

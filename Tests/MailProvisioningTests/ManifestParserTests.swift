@@ -60,6 +60,13 @@ import Testing
         #expect(manifest.tenant.settings.remoteImages == .block)
     }
 
+    @Test func oauthSendWaitSettingIsRead() throws {
+        let manifest = try ManifestParser.parse(
+            minimal(replacing: [1: "tenant:\n  slug: acme\n  settings: {oauth_send_wait: 2h30m}"]), environment: testEnvironment)
+        #expect(manifest.tenant.settings.oauthSendWait == .seconds(9000))
+        #expect(try ManifestParser.parse(minimal(), environment: testEnvironment).tenant.settings.oauthSendWait == .seconds(86400))
+    }
+
     @Test func defaultsAreFilledIn() throws {
         let manifest = try ManifestParser.parse(minimal(), environment: testEnvironment)
         #expect(manifest.tenant.settings == Manifest.Settings(

@@ -52,6 +52,38 @@ import Testing
         #expect(reports.reduce(0) { $0 + $1.imported } == 1)
     }
 
+    /// The mailbox-identity check: a device code approved by someone signed in as another mailbox
+    /// yields working tokens, but not for the account's mailbox. The new token fails the IMAP login as
+    /// the account's username, so nothing is stored and the error says so; an import of that other
+    /// mailbox's refresh token is refused the same way.
+    @Test func aLoginForAnotherMailboxIsRefused() async throws {
+        let s = try await Self.setUp("oauth-device-other")
+        let other = try s.f.server.createMailbox(prefix: "oauth-device-intruder")
+        _ = try await s.tokens.makeUser(other.address)
+        let login = try LoginProcess(s)
+        let shown = login.read(until: "Waiting for the approval")
+        let code = try #require(shown.firstMatch(of: /enter the code ([A-Z0-9]+)/)?.1, "\(shown)")
+        try await s.tokens.approveDevice(userCode: String(code), as: other.address)
+        let result = login.finish()
+        #expect(result.status != 0)
+        #expect(result.stderr.contains("the login is for another mailbox"), "\(result.stderr)")
+        #expect(result.stderr.contains(s.box.address), "\(result.stderr)")
+        #expect(!result.stderr.contains("at-") && !result.stdout.contains("at-"), "no token is printed")
+        #expect(try await s.f.count(s.tenant, "SELECT count(*) FROM oauth_grant") == 0)
+
+        // The other mailbox's refresh token (fresh: the device login above rotated the first one away).
+        let intruder = try await s.tokens.makeUser(other.address)
+        let client: Int64 = try await s.f.query(s.tenant) {
+            try $0.query("SELECT oauth_client_id FROM mail_account WHERE id = \(s.account)").one().decode(at: 0)
+        }
+        let tokens = OAuthTokens(pool: s.f.pool, keyring: try SecretKeyring(current: s.f.key),
+                                 policy: try OutboundPolicy.fromEnvironment(ProcessInfo.processInfo.environment), logger: .init(label: "test.oauth"))
+        await #expect(throws: MailboxIdentityError.self) {
+            _ = try await tokens.importLogin(tenant: s.tenant, account: s.account, client: client, refreshToken: intruder.refreshToken)
+        }
+        #expect(try await s.f.count(s.tenant, "SELECT count(*) FROM oauth_grant") == 0)
+    }
+
     @Test func expiredDeviceCodeFailsClearly() async throws {
         // A device code the token server never issued (or long expired): it answers expired_token.
         let device = try CannedHTTPServer(json: """

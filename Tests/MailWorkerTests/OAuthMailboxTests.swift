@@ -128,44 +128,105 @@ import Testing
     }
 
     /// Mail queued on an account whose grant needs a new login waits, visibly: still `Sending`, the
-    /// reason in `send_error`, the job retried later; with its attempts spent it fails with that reason.
-    @Test func queuedMailWaitsForANewLoginAndSaysWhy() async throws {
+    /// reason and the deadline in `send_error`, the job postponed without spending attempts (even on
+    /// what would be its last). Once the tenant's `oauth_send_wait` is over (the handler's clock moved,
+    /// no sleeping) it fails with the provider's reason.
+    @Test func queuedMailWaitsTheTenantsTimeForANewLoginThenFails() async throws {
         let s = try await Self.setUp("oauth-wait")
-        try await s.tokens.revoke(s.box.address)
-        _ = try await s.f.importAll(s.tenant, runner: s.f.runner())
-        let email: Int64 = try await s.f.query(s.tenant) { conn in
-            let alice: Int64 = try conn.query("SELECT id FROM app_user WHERE username = 'alice'").one().decode(at: 0)
-            try conn.execute("UPDATE app_user SET is_admin = true WHERE id = \(alice)")
-            return try conn.query("""
-                SELECT mailroom_queue_email(\(s.account), \(alice), ARRAY['c@test.local'], p_subject => 'Waiting', p_text => 'hi')
-                """).one().decode(at: 0)
+        let w = try await Self.waitingEmail(s, to: "c@test.local")
+        try await s.f.query(s.tenant) { try $0.execute("UPDATE tenant SET oauth_send_wait = interval '1 hour' WHERE id = \(s.tenant)") }
+
+        let first = await w.attempt(1, at: Date())
+        let postponed = try #require(first as? JobPostponed, "\(String(describing: first))")
+        #expect(postponed.until > Date() && postponed.until <= Date().addingTimeInterval(3600))
+        var (status, why) = try await w.state()
+        #expect(status == "Sending")
+        #expect(why?.contains("OAuth login needed again") == true, "\(String(describing: why))")
+        #expect(why?.contains("waiting for a new login until") == true, "\(String(describing: why))")
+        // Attempts are not what ends the wait: the last one postpones again.
+        #expect(await w.attempt(3, at: Date().addingTimeInterval(1800)) is JobPostponed)
+        (status, _) = try await w.state()
+        #expect(status == "Sending")
+
+        #expect(await w.attempt(3, at: Date().addingTimeInterval(3 * 3600)) == nil, "the wait is over: failed, not retried")
+        (status, why) = try await w.state()
+        #expect(status == "Failed")
+        #expect(why?.contains("invalid_grant") == true, "\(String(describing: why))")
+        #expect(why?.contains("waiting") == false)
+    }
+
+    /// The runner's side of the wait: a postponed job is ready again at the handler's time with its
+    /// attempt given back. A new login pulls the waiting mail forward at once (functions/40_oauth.sql)
+    /// and it goes out through Postfix with the new token.
+    @Test func aNewLoginSendsTheWaitingMailAtOnce() async throws {
+        let s = try await Self.setUp("oauth-resume")
+        let recipient = try s.f.server.createMailbox(prefix: "oauth-resume-rcpt")
+        let w = try await Self.waitingEmail(s, to: recipient.address)
+        let postponed = try #require(await w.attempt(1, at: Date()) as? JobPostponed)
+        let completed = try await s.f.pool.withConnection { conn -> Int in
+            try conn.execute("UPDATE job SET state = 'running', attempt = 1, lease_epoch = 7, lease_owner = 'test', lease_until = now() + interval '1 minute' WHERE id = \(w.job)")
+            return try JobQueries.jobCompleteMany(conn, [JobOutcome(id: w.job, leaseEpoch: 7, result: .postponed, retryAt: postponed.until,
+                                                                   error: postponed.description)])
         }
-        let handler = SendJobHandler(pool: s.f.pool, secrets: SecretBox(key: s.f.key), importer: s.f.runner(),
-                                     connections: SMTPConnectionCache(), logger: .init(label: "test.send"))
-        let (jobID, payload) = try await s.f.query(s.tenant) { conn in
-            let row = try conn.query("SELECT id, payload::text FROM job WHERE unique_key = \("send:email:\(email)")").one()
-            return (try row.decode(Int64.self, at: 0), try row.decode(String.self, at: 1))
+        #expect(completed == 1)
+        let (state, attempt, later) = try await s.f.pool.withConnection { conn in
+            let row = try conn.query("SELECT state, attempt, run_at > now() + interval '10 minutes' FROM job WHERE id = \(w.job)").one()
+            return (try row.decode(String.self, at: 0), try row.decode(Int.self, at: 1), try row.decode(Bool.self, at: 2))
         }
-        func attempt(_ n: Int) async -> Error? {
+        #expect(state == "ready" && attempt == 0 && later)
+
+        let fresh = try await s.tokens.makeUser(s.box.address, ttl: 60)
+        let keyring = try SecretKeyring(current: s.f.key)
+        try await s.f.query(s.tenant) { conn in
+            try TestOAuth.storeLogin(conn, tenant: s.tenant, account: s.account, grant: fresh, keyring: keyring)
+        }
+        let due = try await s.f.pool.withConnection { try $0.query("SELECT run_at <= now() FROM job WHERE id = \(w.job)").one().decode(Bool.self, at: 0) }
+        #expect(due, "the new login pulled the waiting send forward")
+        #expect(await w.attempt(1, at: Date()) == nil)
+        let (status, why) = try await w.state()
+        #expect(status == "Sent")
+        #expect(why == nil)
+    }
+
+    /// An email queued on the account of `s` after its grant was revoked, and a way to run its send job.
+    struct WaitingEmail {
+        let s: Setup
+        let email: Int64
+        let job: Int64
+        let payload: String
+
+        func attempt(_ n: Int, at now: Date) async -> Error? {
+            let handler = SendJobHandler(pool: s.f.pool, secrets: SecretBox(key: s.f.key), importer: s.f.runner(),
+                                         connections: SMTPConnectionCache(), logger: .init(label: "test.send"), now: { now })
             do {
-                try await handler.handle(Job(id: jobID, tenantID: s.tenant, kind: "send", payload: payload, attempt: n, maxAttempts: 3,
+                try await handler.handle(Job(id: job, tenantID: s.tenant, kind: "send", payload: payload, attempt: n, maxAttempts: 3,
                                              leaseEpoch: 1, isPeriodic: false))
                 return nil
             } catch { return error }
         }
+
         func state() async throws -> (String, String?) {
             try await s.f.query(s.tenant) { conn in
                 let row = try conn.query("SELECT status, send_error FROM email WHERE id = \(email)").one()
                 return (try row.decode(at: 0), try row.decode(at: 1))
             }
         }
-        #expect(await attempt(1) is OAuthUnavailable, "a temporary failure: the job is retried")
-        let (waiting, why) = try await state()
-        #expect(waiting == "Sending")
-        #expect(why?.contains("OAuth login needed again") == true, "\(String(describing: why))")
-        #expect(await attempt(3) == nil, "the last attempt records the failure instead of retrying")
-        let (final, reason) = try await state()
-        #expect(final == "Failed")
-        #expect(reason?.contains("invalid_grant") == true)
+    }
+
+    static func waitingEmail(_ s: Setup, to recipient: String) async throws -> WaitingEmail {
+        try await s.tokens.revoke(s.box.address)
+        _ = try await s.f.importAll(s.tenant, runner: s.f.runner())
+        let email: Int64 = try await s.f.query(s.tenant) { conn in
+            let alice: Int64 = try conn.query("SELECT id FROM app_user WHERE username = 'alice'").one().decode(at: 0)
+            try conn.execute("UPDATE app_user SET is_admin = true WHERE id = \(alice)")
+            return try conn.query("""
+                SELECT mailroom_queue_email(\(s.account), \(alice), ARRAY[\(recipient)], p_subject => 'Waiting', p_text => 'hi')
+                """).one().decode(at: 0)
+        }
+        let (job, payload) = try await s.f.query(s.tenant) { conn in
+            let row = try conn.query("SELECT id, payload::text FROM job WHERE unique_key = \("send:email:\(email)")").one()
+            return (try row.decode(Int64.self, at: 0), try row.decode(String.self, at: 1))
+        }
+        return WaitingEmail(s: s, email: email, job: job, payload: payload)
     }
 }

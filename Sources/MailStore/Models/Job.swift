@@ -17,7 +17,8 @@ public struct Job: Sendable, Equatable {
 
 /// How a job ended, for the batched completion statement.
 public struct JobOutcome: Sendable, Equatable {
-    public enum Result: String, Sendable { case done, retry, failed }
+    /// `postponed`: ready again at `retryAt` with the attempt not counted (`MailWorker.JobPostponed`).
+    public enum Result: String, Sendable { case done, retry, failed, postponed }
     public var id: Int64
     public var leaseEpoch: Int64
     public var result: Result

@@ -154,9 +154,10 @@ public enum JobQueries {
                 run_at = CASE
                     WHEN x.result = 'done' AND j.repeat_every IS NOT NULL THEN
                         CASE WHEN j.rerun THEN now() ELSE now() + j.repeat_every END
-                    WHEN x.result IN ('retry', 'failed') THEN coalesce(x.retry_at, now() + coalesce(j.repeat_every, interval '1 minute'))
+                    WHEN x.result IN ('retry', 'failed', 'postponed') THEN coalesce(x.retry_at, now() + coalesce(j.repeat_every, interval '1 minute'))
                     ELSE j.run_at END,
-                attempt = CASE WHEN j.repeat_every IS NOT NULL AND x.result = 'done' THEN 0 ELSE j.attempt END,
+                attempt = CASE WHEN j.repeat_every IS NOT NULL AND x.result = 'done' THEN 0
+                               WHEN x.result = 'postponed' THEN greatest(j.attempt - 1, 0) ELSE j.attempt END,
                 last_error = CASE WHEN x.result = 'done' THEN NULL ELSE x.error END,
                 finished_at = now(), lease_owner = NULL, lease_until = NULL, rerun = false
             FROM unnest(\(PostgresArray(outcomes.map(\.id)))::bigint[], \(PostgresArray(outcomes.map(\.leaseEpoch)))::bigint[],
