@@ -38,8 +38,12 @@ extension IMAPClient {
     /// line with SASL-IR, RFC 4959), else `LOGIN` unless the server says `LOGINDISABLED`. OAuth:
     /// OAUTHBEARER (RFC 7628) if offered, else XOAUTH2. A refusal throws `.authenticationFailed`
     /// with the server's text, never the secret.
-    func login(username: String, secret: String, method: LoginMethod) throws(TransportError) {
-        let offered = try knownCapabilities()
+    /// `mechanisms`, when set, limits the SASL mechanisms used to these (tests force each path).
+    func login(username: String, secret: String, method: LoginMethod, mechanisms: Set<String>? = nil) throws(TransportError) {
+        var offered = try knownCapabilities()
+        if let mechanisms {
+            offered = offered.filter { !$0.hasPrefix("AUTH=") || mechanisms.contains(String($0.dropFirst(5))) }
+        }
         capabilities = nil  // RFC 3501 §6.2.3: they may change with login
         switch method {
         case .password:

@@ -45,6 +45,7 @@ final class IMAPClient {
     /// Drop streamed bodies altogether (commands that do not ask for any).
     private var discardingBodies = false
     private var tagCounter = 0
+    private static let readSize = 64 << 10
 
     private var bodies: [Body] = []
     private var body: [UInt8] = []
@@ -122,13 +123,16 @@ final class IMAPClient {
 
     /// Reads more bytes: straight into the body being streamed when nothing else is buffered (one
     /// copy of a message, socket to its array), else into the framer's buffer.
+    ///
+    /// A read costs time in proportion to `max` (the stream prepares that much room), and one TLS
+    /// record holds at most 16 KB: 64 KB per read is plenty.
     private func fill() throws(TransportError) {
         let count: Int
         if let remaining = framer.bodyRemaining, remaining > 0, framer.isDrained, !bodyDropped {
-            count = try stream.read(into: &body, max: min(remaining, 1 << 20))
+            count = try stream.read(into: &body, max: min(remaining, Self.readSize))
             if count > 0 { framer.consumeBodyBytes(count) }
         } else {
-            count = try stream.read(into: &framer.buffer, max: 256 << 10)
+            count = try stream.read(into: &framer.buffer, max: Self.readSize)
         }
         guard count == 0 else { return }
         let inside = framer.bodyRemaining != nil ? " inside a message literal (the partial message was discarded)" : ""

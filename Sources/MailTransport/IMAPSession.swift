@@ -26,6 +26,8 @@ public final class IMAPSession {
     public var metadataChunkSize = 1000
     /// Tests set this to exercise the plain-SEARCH path against a server that has ESEARCH.
     var esearchOverride: Bool?
+    /// Tests set this to force one SASL mechanism (`PLAIN`, `XOAUTH2`, …; empty: IMAP LOGIN).
+    var saslMechanisms: Set<String>?
 
     /// The mailbox the server has selected on the current connection.
     struct Selection {
@@ -126,7 +128,8 @@ public final class IMAPSession {
                 try opened.startTLS()
             }
             if !preauthenticated {
-                try opened.login(username: endpoint.username, secret: endpoint.password.value, method: endpoint.login)
+                try opened.login(username: endpoint.username, secret: endpoint.password.value, method: endpoint.login,
+                                 mechanisms: saslMechanisms)
             }
         } catch {
             opened.close()
