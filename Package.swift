@@ -4,7 +4,7 @@ import PackageDescription
 // Layers (dependencies point down; C only at the edges):
 //   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird: /metrics, /oauth/callback)
 //   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML
-//   MailStore → CLibPQ, MailDomain (value types)   MailTransport → CCurl, MailProtocol
+//   MailStore → CLibPQ, MailDomain (value types)   MailTransport → CCurl, CTLS, MailProtocol
 //   MailMIME → CGMime             MailCrypto → CCrypto          MailHTML → CLibXML2, MailDomain
 //   MailDomain, MailProtocol, MailCore: pure, no I/O
 let package = Package(
@@ -29,6 +29,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", pkgConfig: "libcurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CGMime", pkgConfig: "gmime-3.0", providers: [.apt(["libgmime-3.0-dev"])]),
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // libssl for the IMAP client's own TLS streams (SMTP keeps libcurl's TLS).
+        .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
         // Pure layers
@@ -38,7 +40,7 @@ let package = Package(
 
         // I/O layers, each owning one C library
         .target(name: "MailMIME", dependencies: ["CGMime", "MailCore"]),
-        .target(name: "MailTransport", dependencies: ["CCurl", "MailProtocol", "MailCore"]),
+        .target(name: "MailTransport", dependencies: ["CCurl", "CTLS", "MailProtocol", "MailCore"]),
         .target(name: "MailStore", dependencies: [
             "CLibPQ", "MailCore", "MailDomain", .product(name: "Logging", package: "swift-log"),
         ]),

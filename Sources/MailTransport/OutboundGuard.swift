@@ -25,20 +25,7 @@ public struct HostResolver: Sendable {
         var out: [IPAddress] = []
         var next = list
         while let entry = next {
-            if let sa = entry.pointee.ai_addr {
-                switch Int32(sa.pointee.sa_family) {
-                case AF_INET:
-                    sa.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
-                        out.append(IPAddress(v4: UInt32(bigEndian: $0.pointee.sin_addr.s_addr)))
-                    }
-                case AF_INET6:
-                    sa.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { p in
-                        var a = p.pointee.sin6_addr
-                        out.append(withUnsafeBytes(of: &a) { IPAddress(bytes: Array($0))! })
-                    }
-                default: break
-                }
-            }
+            if let sa = entry.pointee.ai_addr, let address = IPAddress(socketAddress: sa) { out.append(address) }
             next = entry.pointee.ai_next
         }
         return out
@@ -46,8 +33,10 @@ public struct HostResolver: Sendable {
 }
 
 /// The outbound policy applied to one connection's configuration: a check before connecting and a
-/// check of every socket libcurl opens. Owned by the session's `CurlEasyHandle` (the socket
-/// callback reaches it through `CURLOPT_OPENSOCKETDATA`); used on one thread.
+/// check of the exact address of every socket opened, by libcurl (its socket callback, see
+/// `installOutboundGuard`) or by `NetworkConnection.connect`. For libcurl it is owned by the
+/// session's `CurlEasyHandle` (the callback reaches it through `CURLOPT_OPENSOCKETDATA`); used on
+/// one thread.
 final class OutboundGuard {
     let policy: OutboundPolicy
     /// The host as configured (a name or an address literal, brackets removed).
@@ -61,9 +50,7 @@ final class OutboundGuard {
     init(policy: OutboundPolicy, host: String, insecureUse: OutboundPolicy.InsecureUse?, resolver: HostResolver,
          service: String) {
         self.policy = policy
-        var bare = Substring(host)
-        if bare.hasPrefix("["), bare.hasSuffix("]") { bare = bare.dropFirst().dropLast() }
-        self.host = String(bare)
+        self.host = Self.bareHost(host)
         self.insecureUse = insecureUse
         self.resolver = resolver
         self.service = service
@@ -84,11 +71,26 @@ final class OutboundGuard {
         }
     }
 
-    /// The socket-time check of the exact address libcurl is about to connect to.
+    /// The socket-time check of the exact address about to be connected to.
     func judge(_ address: IPAddress) -> HostRefusal? {
         if let refusal = policy.refusal(host: host, address: address) { return refusal }
         if let use = insecureUse { return policy.insecureRefusal(host: host, address: address, use: use) }
         return nil
+    }
+
+    /// `judge(address)` for a connection that may speak TLS without verifying it: then unverified
+    /// TLS must be allowed for the address even when the guard was made without naming that use.
+    func judge(_ address: IPAddress, verifyingTLS: Bool) -> HostRefusal? {
+        if let refusal = judge(address) { return refusal }
+        guard !verifyingTLS, insecureUse == nil else { return nil }
+        return policy.insecureRefusal(host: host, address: address, use: .unverifiedTLS)
+    }
+
+    /// `host` without the brackets of an IPv6 literal (`[::1]` → `::1`).
+    static func bareHost(_ host: String) -> String {
+        var bare = Substring(host)
+        if bare.hasPrefix("["), bare.hasSuffix("]") { bare = bare.dropFirst().dropLast() }
+        return String(bare)
     }
 
     func error(_ refusal: HostRefusal) -> TransportError {
