@@ -17,6 +17,7 @@ enum IMAPFuzzer {
         _ = IMAPResponseParser.capabilities(bytes)
         _ = try? IMAPResponseParser.listMailboxes(bytes)
         _ = try? IMAPResponseParser.appendUID(bytes)
+        framer(bytes)
         // Small pure parsers that also see server text: mailbox names, UID sets, INTERNALDATE.
         if bytes.count < 512 {
             let text = String(decoding: bytes, as: UTF8.self)
@@ -24,6 +25,43 @@ enum IMAPFuzzer {
             _ = try? UIDSet(parsing: text)
             _ = IMAPDate.parseDateTime(text)
         }
+    }
+
+    /// The incremental framer as the client drives it: the bytes in reads of a size taken from
+    /// the first byte, each response parsed as a FETCH or STATUS answer. Framing must not depend
+    /// on how the bytes were cut: the same input whole must give the same responses and bodies.
+    static func framer(_ bytes: [UInt8]) {
+        let step = max(1, Int(bytes.first ?? 1))
+        let cut = frame(stride(from: 0, to: bytes.count, by: step).map { Array(bytes[$0..<min($0 + step, bytes.count)]) })
+        let whole = frame([bytes])
+        precondition(cut == whole, "the framer's output depends on how the input was cut")
+    }
+
+    private static func frame(_ reads: [[UInt8]]) -> [[UInt8]] {
+        var framer = IMAPResponseFramer(maxResponseBytes: 1 << 16)
+        var out: [[UInt8]] = []
+        var body: [UInt8] = []
+        do {
+            for chunk in reads {
+                framer.buffer.append(contentsOf: chunk)
+                while let event = try framer.next() {
+                    switch event {
+                    case .response(let response):
+                        out.append(response)
+                        if let parsed = try? IMAPResponse.parseStream(response), let first = parsed.first {
+                            _ = try? IMAPFetchResponse(first)
+                            _ = try? IMAPStatusResponse(first)
+                        }
+                    case .bodyStart: body = []
+                    case .bodyBytes(let slice): body.append(contentsOf: slice)
+                    case .bodyEnd: out.append(body)
+                    }
+                }
+            }
+        } catch {
+            out.append(Array("error".utf8))
+        }
+        return out
     }
 }
 

@@ -13,10 +13,12 @@ import MailWorker
 /// IMAP-only floor, measured in the same run, round by round.
 ///
 /// Setup (untimed): N generated messages delivered once into a fresh Dovecot mailbox and marked
-/// `\Seen` (the importer's URL fetches set `\Seen`, so every timed pass then sees the same flags).
+/// `\Seen` (the libcurl baseline's URL fetches set `\Seen`, so every timed pass then sees the same flags).
 /// Each round, in alternating order so that the machine's noise hits both alike:
-/// - floor: one `IMAPSession`, one connection, login to last byte, storing nothing — batched
-///   `UID FETCH … BODY.PEEK[]` and, separately, one URL fetch per message; the faster counts;
+/// - floor: one `IMAPSession`, one connection, login to last byte, storing nothing — pipelined
+///   batches of `UID FETCH … BODY.PEEK[]` (`fetchMessages`, as the importer fetches) and,
+///   for comparison, libcurl's one URL fetch per message (`CurlIMAPBaseline`, the old importer's
+///   way); the faster counts;
 /// - end to end: a fresh tenant with a group account on the mailbox (as the worker tests provision
 ///   it), `ImportRunner.pollAccountUntilIdle` with default `ImportSettings`, timed until it returns;
 ///   then the tenant's email count must equal N.
@@ -118,27 +120,24 @@ struct IngestCommand: AsyncParsableCommand {
         let n = messages
         let batched = try await IMAPConnection(endpoint: endpoint, threadName: "bench-floor-batch")
         let start = ContinuousClock.now
-        let (count, received) = try await batched.run { s in
-            let uids = try s.searchUIDs("INBOX", after: nil)
-            return (uids.count, try s.fetchBodiesForBenchmark(folder: "INBOX", uids: uids))
+        let (count, received, uids) = try await batched.run { s in
+            let (count, bytes) = try s.fetchAllBodiesForBenchmark(folder: "INBOX")
+            return (count, bytes, try s.searchUIDs("INBOX", after: nil))
         }
         r.batchedFloor = Self.seconds(ContinuousClock.now - start)
         batched.close()
-        // The stream holds every literal plus protocol lines: fewer bytes means a cut response.
-        guard count == n, received >= expected else {
-            throw BenchFailure("batched floor fetched \(count) messages, \(received) bytes; expected \(n), ≥ \(expected)")
+        guard count == n, received == expected else {
+            throw BenchFailure("batched floor fetched \(count) messages, \(received) bytes; expected \(n), \(expected)")
         }
 
-        let perURL = try await IMAPConnection(endpoint: endpoint, threadName: "bench-floor-url")
+        // The old way, for comparison: libcurl, one URL per message (sets \Seen; the corpus is \Seen already).
+        let thread = IOThread(name: "bench-floor-url")
+        defer { thread.stop() }
         let urlStart = ContinuousClock.now
-        let (urlCount, urlBytes) = try await perURL.run { s in
-            let uids = try s.searchUIDs("INBOX", after: nil)
-            var total = 0
-            for uid in uids { total += try s.fetchMessage("INBOX", uid: uid).count }
-            return (uids.count, total)
+        let (urlCount, urlBytes) = try await thread.run {
+            try CurlIMAPBaseline(endpoint: endpoint).fetchEach(folder: "INBOX", uids: uids)
         }
         r.urlFloor = Self.seconds(ContinuousClock.now - urlStart)
-        perURL.close()
         guard urlCount == n, urlBytes == expected else {
             throw BenchFailure("URL floor fetched \(urlCount) messages, \(urlBytes) bytes; expected \(n), \(expected)")
         }

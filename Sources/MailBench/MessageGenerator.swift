@@ -6,8 +6,7 @@ import Foundation
 /// Mix (by message index, spread evenly): ~60 % small plain text (1–4 KB), ~20 %
 /// multipart/alternative with an HTML part (5–20 KB), ~15 % multipart/mixed with a 20–200 KB
 /// binary attachment (base64), ~5 % non-ASCII (RFC 2047 encoded-word subjects, ISO-8859-1
-/// quoted-printable bodies). CRLF line ends throughout, every line below 78 characters, and no
-/// line starting with `* ` or an IMAP tag (see `IMAPSession.fetchBodiesForBenchmark`).
+/// quoted-printable bodies). CRLF line ends throughout, every line below 78 characters.
 struct MessageGenerator {
     enum Kind: String, CaseIterable, Sendable {
         case plain, alternative, attachment, latin1

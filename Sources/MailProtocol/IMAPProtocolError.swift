@@ -15,6 +15,8 @@ public struct IMAPProtocolError: Error, Sendable, Equatable, CustomStringConvert
         public static let commandFailed = Code("commandFailed")
         /// The response is well formed but lacks data the caller needs (e.g. no UIDVALIDITY).
         public static let missingData = Code("missingData")
+        /// A response (other than a streamed message body) passed the size the reader accepts.
+        public static let tooLarge = Code("tooLarge")
         public var description: String { name }
     }
 

@@ -189,3 +189,8 @@ extension CurlEasyHandle {
         }
     }
 }
+
+func milliseconds(_ duration: Duration) -> Int {
+    let (seconds, attoseconds) = duration.components
+    return Int(seconds) * 1000 + Int(attoseconds / 1_000_000_000_000_000)
+}

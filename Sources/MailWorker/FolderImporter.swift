@@ -51,7 +51,9 @@ struct FolderImporter: Sendable {
         }
         let name = initial.name
         let filing = MailFiling(account: account, filters: filters)
-        let status = try await imap.run { try $0.examine(name) }
+        // keep_unread folders are opened read-only (EXAMINE): nothing in them can change.
+        let readOnly = account.keepUnread
+        let status = try await imap.run { try $0.select(name, readOnly: readOnly) }
         let plan = FolderSyncPlan.decide(
             cursor: .init(uidValidity: folder.uidValidity, lastUID: folder.lastUID),
             serverValidity: status.uidValidity, serverUIDNext: status.uidNext, exists: status.exists,
@@ -152,7 +154,8 @@ struct FolderImporter: Sendable {
 
     static let headerReserve = 64 << 10
 
-    /// The IMAP part of a batch: metadata, then each message (or only its header when too large).
+    /// The IMAP part of a batch: metadata, then the messages in pipelined batches (or only the
+    /// header of one too large).
     /// Reserves the bodies' bytes from the worker's fetch budget first (waiting while it is spent);
     /// fetches only the prefix of `uids` that fits a quarter of the budget (at least one message).
     private func fetchRaw(_ uids: [UID], account: MailAccountRecord, folderName: String, imap: IMAPConnection,
@@ -179,49 +182,57 @@ struct FolderImporter: Sendable {
         let headerFirst = filing.decidesBeforeDownload
         do {
             let (raws, skipped) = try await imap.run { session in
-                var out: [(UID, Result<Fetched, TransportError>?)] = []
+                var results: [UID: Result<Fetched, TransportError>] = [:]
                 var skipped: [UID: String] = [:]
-                var received = 0
-                for uid in batchUIDs {
-                    guard let meta = byUID[uid] else { out.append((uid, nil)); continue }
-                    let cap = min(limit, max(0, allowance - received))
-                    do {
-                        // Header-only filters decide before the body is downloaded (a URL fetch of the
-                        // header section: bodies never travel through custom commands).
-                        if headerFirst, let filter = filing.skipsBeforeDownload(
-                            header: try session.fetchHeader(folderName, uid: uid, maxBytes: cap)) {
-                            skipped[uid] = filter
-                            out.append((uid, .success(Fetched(bytes: []))))
-                            continue
-                        }
-                        let fetched: Fetched
-                        if meta.size > limit {
-                            fetched = Fetched(bytes: try session.fetchHeader(folderName, uid: uid, maxBytes: cap),
-                                              headerOnlyNote: "message of \(meta.size) bytes exceeds \(limitName): imported header only")
-                        } else {
-                            do {
-                                fetched = Fetched(bytes: try session.fetchMessage(folderName, uid: uid, maxBytes: cap))
-                            } catch let e as TransportError where e.code == .messageTooLarge {
-                                // The server sent more than it announced: the body was cut off and
-                                // dropped; keep the header, as for an announced oversize message.
-                                fetched = Fetched(
-                                    bytes: try session.fetchHeader(folderName, uid: uid, maxBytes: cap),
-                                    headerOnlyNote: "message of more than \(cap) bytes (the server announced \(meta.size)) "
-                                        + "exceeds \(cap < limit ? "the fetch budget's allowance" : limitName): imported header only")
+                let present = batchUIDs.filter { byUID[$0] != nil }
+                var wanted = present
+                // Header-only filters decide before any body is downloaded.
+                if headerFirst {
+                    try session.fetchMessages(folderName, uids: present, maxBytesPerMessage: limit, headerOnly: true) { uid, result in
+                        switch result {
+                        case .success(let header):
+                            if let filter = filing.skipsBeforeDownload(header: header) {
+                                skipped[uid] = filter
+                                results[uid] = .success(Fetched(bytes: []))
                             }
+                        case .failure(let e):
+                            results[uid] = .failure(e)
                         }
-                        received += fetched.bytes.count
-                        out.append((uid, .success(fetched)))
-                    } catch let e as TransportError where e.isConnectionLevel || e.code == .uidValidityChanged {
-                        throw e  // the whole poll stops; the cursor keeps what was committed
-                    } catch let e as TransportError {
-                        out.append((uid, .failure(e)))
+                    }
+                    wanted = present.filter { results[$0] == nil }
+                }
+                // Bodies in pipelined batches (BODY.PEEK[]: no flag changes), each message within the
+                // account's limit and the batch within its allowance.
+                var cutOff: [UID] = []
+                try session.fetchMessages(folderName, uids: wanted.filter { byUID[$0]!.size <= limit },
+                                          maxBytesPerMessage: limit, maxTotalBytes: allowance) { uid, result in
+                    switch result {
+                    case .success(let bytes): results[uid] = .success(Fetched(bytes: bytes))
+                    case .failure(let e) where e.code == .messageTooLarge: cutOff.append(uid)
+                    case .failure(let e): results[uid] = .failure(e)
                     }
                 }
-                if keepUnread {
-                    // URL fetches send BODY[] (not PEEK) and so set \Seen: put back what was unread.
-                    let wasUnread = batchUIDs.filter { byUID[$0].map { !$0.flags.contains { $0.caseInsensitiveCompare("\\Seen") == .orderedSame } } ?? false }
-                    if !wasUnread.isEmpty { try session.removeSeenFlag(folderName, uids: UIDSet(wasUnread)) }
+                // Announced as too large, or sent larger than announced (the body was dropped): the header.
+                let headerOnly = wanted.filter { byUID[$0]!.size > limit } + cutOff
+                try session.fetchMessages(folderName, uids: headerOnly, maxBytesPerMessage: limit, headerOnly: true) { uid, result in
+                    let size = byUID[uid]!.size
+                    let note = size > limit
+                        ? "message of \(size) bytes exceeds \(limitName): imported header only"
+                        : "message larger than the \(size) bytes the server announced exceeds \(limitName) "
+                            + "or the fetch budget's allowance: imported header only"
+                    results[uid] = result.map { Fetched(bytes: $0, headerOnlyNote: note) }
+                }
+                if !keepUnread {
+                    // Fetching peeks; an account that does not keep mail unread marks what it fetched as read.
+                    let wasUnread = present.filter { uid in
+                        guard case .success? = results[uid] else { return false }
+                        return !byUID[uid]!.flags.contains { $0.caseInsensitiveCompare("\\Seen") == .orderedSame }
+                    }
+                    if !wasUnread.isEmpty { try session.addSeenFlag(folderName, uids: UIDSet(wasUnread)) }
+                }
+                let out = batchUIDs.map { uid -> (UID, Result<Fetched, TransportError>?) in
+                    guard byUID[uid] != nil else { return (uid, nil) }
+                    return (uid, results[uid] ?? .failure(TransportError(.noSuchMessage, detail: "UID \(uid) was not delivered")))
                 }
                 return (out, skipped)
             }

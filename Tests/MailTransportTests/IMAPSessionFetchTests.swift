@@ -83,29 +83,46 @@ import Testing
         #expect(small == large)
     }
 
-    @Test func removeSeenFlagKeepsMessagesUnread() async throws {
+    @Test func fetchingPeeksAndFlagsChangeOnlyWhenAsked() async throws {
         let (_, _, connection) = try await connect("unseen")
         defer { connection.close() }
         let flags = try await connection.run { session -> [[String]] in
             let uids = UIDSet([try session.append("INBOX", message: testMessage(subject: "a"))!,
                                try session.append("INBOX", message: testMessage(subject: "b"))!])
             var seen: [[String]] = []
-            // libcurl's APPEND always sets \Seen.
+            // APPEND's default flags: \Seen.
             seen.append(try session.fetchMetadata("INBOX", uids: uids).flatMap(\.flags))
             try session.removeSeenFlag("INBOX", uids: uids)
             seen.append(try session.fetchMetadata("INBOX", uids: uids).flatMap(\.flags))
-            // A URL fetch sends BODY[] (not PEEK) and sets \Seen again ...
+            // Fetches send BODY.PEEK[]: reading the message and its header leaves it unread ...
             _ = try session.fetchMessage("INBOX", uid: uids.min!)
+            _ = try session.fetchHeader("INBOX", uid: uids.min!)
+            try session.fetchMessages("INBOX", uids: Array(uids), maxBytesPerMessage: nil) { _, result in _ = try result.get() }
             seen.append(try session.fetchMetadata("INBOX", uids: uids).flatMap(\.flags))
-            // ... which keep-unread undoes.
-            try session.removeSeenFlag("INBOX", uids: uids)
+            // ... and marking as read is a command of its own.
+            try session.addSeenFlag("INBOX", uids: UIDSet([uids.min!]))
             seen.append(try session.fetchMetadata("INBOX", uids: uids).flatMap(\.flags))
             return seen
         }
         #expect(flags[0].filter { $0 == "\\Seen" }.count == 2)
         #expect(!flags[1].contains("\\Seen"))
-        #expect(flags[2].filter { $0 == "\\Seen" }.count == 1)
-        #expect(!flags[3].contains("\\Seen"))
+        #expect(!flags[2].contains("\\Seen"))
+        #expect(flags[3].filter { $0 == "\\Seen" }.count == 1)
+    }
+
+    @Test func appendSetsFlagsAndInternalDateInOneCommand() async throws {
+        let (_, _, connection) = try await connect("appendflags")
+        defer { connection.close() }
+        let date = Date(timeIntervalSince1970: 1_700_000_000)  // 2023-11-14 22:13:20 UTC
+        let message = testMessage(subject: "dated")
+        let (metadata, body) = try await connection.run { session in
+            let uid = try #require(try session.append("INBOX", message: message, flags: ["\\Flagged", "$Label1"], internalDate: date))
+            return (try session.fetchMetadata("INBOX", uids: UIDSet([uid])), try session.fetchMessage("INBOX", uid: uid))
+        }
+        #expect(metadata.count == 1)
+        #expect(Set(metadata.first?.flags ?? []) == ["\\Flagged", "$Label1"])
+        #expect(metadata.first?.internalDate == date)
+        #expect(body == message)
     }
 
     @Test(arguments: [TransportSecurity.starttls, .tls])
