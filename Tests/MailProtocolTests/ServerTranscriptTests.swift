@@ -68,10 +68,11 @@ let transcriptSearchCases: [TranscriptCase<[UInt32]>] = [
     TranscriptCase("dovecot", "uid-search", [1, 2, 3]),
     TranscriptCase("cyrus", "uid-search", [1, 2, 3]),
     TranscriptCase("courier", "uid-search", [1, 2, 3]),
-    // `UID 1000:*` with UIDs 1–3: RFC 3501 §6.4.8 makes `n:*` include the highest UID, and all three say 3.
+    // `UID 1000:*` with UIDs 1–3: RFC 3501 §6.4.8 makes `n:*` include the highest UID; Dovecot and Cyrus
+    // say 3, Courier answers an empty `* SEARCH`.
     TranscriptCase("dovecot", "uid-search-empty", [3]),
     TranscriptCase("cyrus", "uid-search-empty", [3]),
-    TranscriptCase("courier", "uid-search-empty", [3]),
+    TranscriptCase("courier", "uid-search-empty", []),
     TranscriptCase("dovecot", "esearch", [1, 2, 3]),
     TranscriptCase("cyrus", "esearch", [1, 2, 3]),
     TranscriptCase("dovecot", "esearch-empty", [3]),
@@ -144,10 +145,9 @@ func transcriptFetchBodies(_ server: String) throws {
     #expect(third.hasPrefix("From: Sender 3 <sender3@example.test>\r\n"))
     #expect(third.hasSuffix("\r\n* 3 EXISTS\r\nT999 OK a body line that looks like a response\r\n"))
     #expect(String(decoding: bodies.first ?? [], as: UTF8.self).contains("Grüße aus dem zweiten."))
-    guard case .tagged("T021")? = responses.last?.tag else {
-        Issue.record("the stream must end with the FETCH's own completion")
-        return
-    }
+    // The body lines `* 3 EXISTS` and `T999 OK …` stay inside the literal: two FETCH responses, one completion.
+    #expect(responses.count == 3)
+    #expect(responses.last?.condition == .ok)
 }
 
 /// Capabilities that steer the client's dialect, present (+) or absent (-), from the last CAPABILITY seen.
@@ -157,9 +157,10 @@ let transcriptCapabilityCases: [TranscriptCase<[String]>] = [
     TranscriptCase("dovecot", "login", ["+ESEARCH", "+CONDSTORE"]),
     TranscriptCase("cyrus", "greeting", ["+STARTTLS", "+LOGINDISABLED", "-AUTH=PLAIN"]),
     TranscriptCase("cyrus", "capability-before-login", ["+AUTH=PLAIN", "+SASL-IR", "-STARTTLS", "-LOGINDISABLED"]),
-    // Cyrus 3.6 lists LOGINDISABLED again after a successful login over TLS (only in the LOGIN completion's code).
+    // Cyrus 3.6 lists LOGINDISABLED again after a successful login over TLS: a client must not read it as
+    // "cannot log in" once it is logged in.
     TranscriptCase("cyrus", "login", ["+ESEARCH", "+CONDSTORE", "+QRESYNC", "+LITERAL+", "+LOGINDISABLED"]),
-    TranscriptCase("cyrus", "capability-after-login", ["+ESEARCH", "+CONDSTORE", "+UIDPLUS", "+MOVE", "-LOGINDISABLED"]),
+    TranscriptCase("cyrus", "capability-after-login", ["+ESEARCH", "+CONDSTORE", "+UIDPLUS", "+MOVE", "+LOGINDISABLED", "-SASL-IR"]),
     TranscriptCase("courier", "greeting", ["+STARTTLS", "+LOGINDISABLED", "+UTF8=ACCEPT", "-AUTH=PLAIN"]),
     TranscriptCase("courier", "capability-before-login", ["+AUTH=PLAIN", "-STARTTLS", "-LOGINDISABLED"]),
     // Courier's LOGIN completion carries no capabilities: the last ones seen are the pre-login ones.
