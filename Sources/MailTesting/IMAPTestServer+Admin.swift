@@ -58,30 +58,64 @@ extension IMAPTestServer {
     // MARK: - IMAP as a script
 
     /// Runs `commands` in one IMAP session over STARTTLS as `login` (or Cyrus's admin) through `openssl
-    /// s_client`, pipelined, then LOGOUT; throws unless LOGIN and every command end in a tagged OK.
+    /// s_client`, one at a time, then LOGOUT; throws unless LOGIN and every command end in a tagged OK.
     /// For commands the transport does not offer (RENAME, DELETE, SETACL, EXPUNGE).
+    ///
+    /// Never pipelined: Courier's imaplogin execs imapd after LOGIN, and whatever the client sent behind the
+    /// LOGIN line is lost with imaplogin's buffer (the session then waits forever).
     @discardableResult
     func imapScript(login: TestMailbox, _ commands: [String]) throws -> String {
-        let lines = ["A0 LOGIN \(IMAPCommand.quoted(login.username)) \(IMAPCommand.quoted(login.password))"]
-            + commands.enumerated().map { "A\($0.offset + 1) \($0.element)" } + ["A\(commands.count + 1) LOGOUT"]
-        let script = lines.joined(separator: "\r\n") + "\r\n"
         guard let openssl = CommandRunner.locate("openssl") else {
             throw CommandRunner.Failure(command: "openssl", status: 127, stderr: "openssl not found in PATH")
         }
-        // -ign_eof: keep reading after our input ends, until the server closes after LOGOUT.
-        let output = try CommandRunner.run(openssl, [
-            "s_client", "-quiet", "-ign_eof", "-starttls", "imap", "-connect", "\(host):\(port)", "-servername", "localhost",
-        ], input: Array(script.utf8))
-        for index in 0...commands.count {
-            let tag = "A\(index)"
-            let completion = output.stdout.split(separator: "\r\n").first { $0.hasPrefix("\(tag) ") }
-            guard let completion, completion.hasPrefix("\(tag) OK") else {
-                let sent = index == 0 ? "LOGIN" : commands[index - 1]
-                throw CommandRunner.Failure(command: "IMAP \(sent)", status: output.status,
-                                            stderr: completion.map(String.init) ?? "no completion for \(tag)")
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: openssl)
+        // -ign_eof: s_client keeps the connection when our input ends; LOGOUT ends it.
+        process.arguments = ["s_client", "-quiet", "-ign_eof", "-starttls", "imap", "-connect", "\(host):\(port)",
+                             "-servername", "localhost"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        // A server that never answers must not hang the test run: the session gets 60 s in all.
+        let watchdog = DispatchWorkItem { if process.isRunning { process.terminate() } }
+        DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: watchdog)
+        defer {
+            watchdog.cancel()
+            try? input.fileHandleForWriting.close()
+            if process.isRunning { process.terminate() }
+            process.waitUntilExit()
+        }
+        var transcript = ""
+        var pending = Data()
+        func send(_ tag: String, _ text: String, shown: String) throws {
+            input.fileHandleForWriting.write(Data("\(tag) \(text)\r\n".utf8))
+            // Read up to the tagged completion of `tag`.
+            while true {
+                if let range = pending.firstRange(of: Data("\r\n".utf8)) {
+                    let line = String(decoding: pending[..<range.lowerBound], as: UTF8.self)
+                    pending.removeSubrange(..<range.upperBound)
+                    transcript += line + "\r\n"
+                    guard line.hasPrefix("\(tag) ") else { continue }
+                    guard line.hasPrefix("\(tag) OK") else {
+                        throw CommandRunner.Failure(command: "IMAP \(shown)", status: 0, stderr: line)
+                    }
+                    return
+                }
+                let chunk = output.fileHandleForReading.availableData
+                guard !chunk.isEmpty else {
+                    throw CommandRunner.Failure(command: "IMAP \(shown)", status: 0, stderr: "connection closed before \(tag) completed")
+                }
+                pending.append(chunk)
             }
         }
-        return output.stdout
+        try send("A0", "LOGIN \(IMAPCommand.quoted(login.username)) \(IMAPCommand.quoted(login.password))", shown: "LOGIN")
+        for (index, command) in commands.enumerated() {
+            try send("A\(index + 1)", command, shown: command)
+        }
+        try send("A\(commands.count + 1)", "LOGOUT", shown: "LOGOUT")
+        return transcript
     }
 
     func asCyrusAdmin(_ commands: [String]) throws {
