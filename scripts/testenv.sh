@@ -122,6 +122,27 @@ tls_answers() {
     timeout 5 openssl s_client -connect "$HOST:$1" -servername localhost -brief </dev/null >/dev/null 2>&1
 }
 
+# Stops the process whose pid is in PIDFILE with SIGTERM, waits until it is gone, and removes the file.
+stop_pid() {
+    local pidfile=$1 what=$2 pid
+    pid=$(read_pid "$pidfile")
+    if pid_alive "$pid"; then
+        kill -TERM "$pid"
+        wait_pid_gone "$pid" "$what"
+    fi
+    rm -f "$pidfile"
+}
+
+# Starts a server in the background in a private mount namespace of its own: the arguments are
+# scripts/lib/ns-exec.sh's (--root, --skel, --bind …, --, the command). The server must stay in the
+# foreground: it keeps the pid written to PIDFILE through every exec. Output is appended to LOG.
+ns_spawn() {
+    local log=$1 pidfile=$2
+    shift 2
+    nohup unshare --mount --propagation private -- "$ROOT/scripts/lib/ns-exec.sh" "$@" >>"$log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+}
+
 require_free_port() {
     ! port_listening "$1" || die "port $1 is already in use by another program"
 }
@@ -462,14 +483,7 @@ oauth_start() {
     wait_for "OAuth token server" oauth_answers
 }
 
-oauth_stop() {
-    local pid
-    pid=$(read_pid "$OAUTH_PID")
-    if pid_alive "$pid"; then
-        kill -TERM "$pid"
-        wait_pid_gone "$pid" "OAuth token server"
-    fi
-}
+oauth_stop() { stop_pid "$OAUTH_PID" "OAuth token server"; }
 
 # --- Postfix ------------------------------------------------------------------------------------------
 

@@ -18,6 +18,21 @@ import Testing
         return try await f.tenant("\(prefix)-\(server.kind)", accounts: [account]).0
     }
 
+    /// A fixture, the server, a fresh user on it and the server's name for `Rechnungen/Größe`.
+    private struct Setup {
+        let f: WorkerFixture
+        let server: IMAPTestServer
+        let box: TestMailbox
+        let folder: String
+
+        init(_ kind: IMAPServerKind, prefix: String) async throws {
+            f = try await WorkerFixture.make()
+            server = try IMAPTestServer.fromEnvironment(kind)
+            box = try server.createMailbox(prefix: prefix)
+            folder = server.folderName(["Rechnungen", "Größe"])
+        }
+    }
+
     /// Subjects are RFC 2047 words ("… Größe"): Cyrus turns raw 8-bit header bytes into `X` (munge8bit).
     private func messages(_ prefix: String, _ numbers: ClosedRange<Int>) -> [[UInt8]] {
         numbers.map {
@@ -28,12 +43,15 @@ import Testing
 
     private func failures(_ reports: [ImportReport]) -> [String] { reports.compactMap(\.error) }
 
-    /// Runs `body` for `kind`; on Courier its failures are a known issue of the libcurl-based client (issue 13:
+    /// Runs `body` with a fresh user on `kind`; on Courier its failures are a known issue of the libcurl-based client (issue 13:
     /// it requires UIDNEXT in the SELECT answer, which Courier does not send, so every poll fails). When the
     /// client no longer fails there, Swift Testing reports the known issue as missing: then remove this.
-    private func promised(_ kind: IMAPServerKind, _ body: () async throws -> Void) async throws {
+    /// The user made for it is removed afterwards.
+    private func promised(_ kind: IMAPServerKind, prefix: String, _ body: (Setup) async throws -> Void) async throws {
         try await withKnownIssue("libcurl client: Courier sends no UIDNEXT in SELECT (issue 13)") {
-            try await body()
+            let setup = try await Setup(kind, prefix: prefix)
+            defer { try? setup.server.removeMailbox(setup.box) }
+            try await body(setup)
         } when: {
             kind == .courier
         }
@@ -41,12 +59,8 @@ import Testing
 
     @Test("INBOX and a folder with a non-ASCII name are imported exactly once", arguments: IMAPServerKind.allCases)
     func exactlyOnce(_ kind: IMAPServerKind) async throws {
-        try await promised(kind) {
-            let f = try await WorkerFixture.make()
-            let server = try IMAPTestServer.fromEnvironment(kind)
-            let box = try server.createMailbox(prefix: "once")
-            defer { try? server.removeMailbox(box) }
-            let folder = server.folderName(["Rechnungen", "Größe"])
+        try await promised(kind, prefix: "once") { setup in
+            let (f, server, box, folder) = (setup.f, setup.server, setup.box, setup.folder)
             try server.append(box, messages: messages("once-inbox", 1...4))
             try server.append(box, folder: folder, messages: messages("once-folder", 1...3))
             let tenant = try await tenant(f, server, "once", box: box, folders: ["INBOX", folder])
@@ -69,12 +83,8 @@ import Testing
 
     @Test("After an expunge and new mail, a poll imports only the new messages", arguments: IMAPServerKind.allCases)
     func expungeThenAppend(_ kind: IMAPServerKind) async throws {
-        try await promised(kind) {
-            let f = try await WorkerFixture.make()
-            let server = try IMAPTestServer.fromEnvironment(kind)
-            let box = try server.createMailbox(prefix: "expunge")
-            defer { try? server.removeMailbox(box) }
-            let folder = server.folderName(["Rechnungen", "Größe"])
+        try await promised(kind, prefix: "expunge") { setup in
+            let (f, server, box, folder) = (setup.f, setup.server, setup.box, setup.folder)
             let uids = try server.append(box, folder: folder, messages: messages("exp", 1...5))
             let tenant = try await tenant(f, server, "expunge", box: box, folders: [folder])
             #expect(failures(try await f.importAll(tenant)) == [])
@@ -101,12 +111,8 @@ import Testing
     /// nothing, is recorded as an event, and later mail arrives.
     @Test("A new UIDVALIDITY re-imports nothing twice and later mail arrives", arguments: IMAPServerKind.allCases)
     func uidValidityChange(_ kind: IMAPServerKind) async throws {
-        try await promised(kind) {
-            let f = try await WorkerFixture.make()
-            let server = try IMAPTestServer.fromEnvironment(kind)
-            let box = try server.createMailbox(prefix: "uidv")
-            defer { try? server.removeMailbox(box) }
-            let folder = server.folderName(["Rechnungen", "Größe"])
+        try await promised(kind, prefix: "uidv") { setup in
+            let (f, server, box, folder) = (setup.f, setup.server, setup.box, setup.folder)
             try server.append(box, folder: folder, messages: messages("uidv", 1...4))
             let tenant = try await tenant(f, server, "uidv", box: box, folders: ["INBOX", folder])
             #expect(failures(try await f.importAll(tenant)) == [])

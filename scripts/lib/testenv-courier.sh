@@ -113,8 +113,7 @@ courier_start() {
     # pid); both stay in the foreground. The environment is built from the config files alone, as
     # Courier's init script does (env -i … set -a).
     # shellcheck disable=SC2016
-    nohup unshare --mount --propagation private -- "$ROOT/scripts/lib/ns-exec.sh" \
-        --root "$COURIER_ROOT" --skel "$COURIER_DIR/skel" \
+    ns_spawn "$COURIER_DIR/courier.log" "$COURIER_PID" --root "$COURIER_ROOT" --skel "$COURIER_DIR/skel" \
         --bind "/etc/courier=$COURIER_DIR/etc" --bind "/run/courier=$COURIER_DIR/run" \
         -- env -i PATH=/usr/bin:/bin:/usr/sbin:/sbin /bin/sh -c '
             set -e
@@ -130,23 +129,13 @@ courier_start() {
             exec setpriv --reuid="$1" --regid="$2" --init-groups --inh-caps=-all \
                 /usr/sbin/couriertcpd -address="$ADDRESS" -maxprocs="$MAXDAEMONS" -maxperip="$MAXPERIP" \
                 $TCPDOPTS "$PORT" /usr/lib/courier/courier/imaplogin /usr/bin/imapd "$MAILDIRPATH"
-        ' courier-start "$uid" "$gid" "$COURIER_AUTH_PID" >>"$COURIER_DIR/courier.log" 2>&1 </dev/null &
-    echo $! >"$COURIER_PID"
+        ' courier-start "$uid" "$gid" "$COURIER_AUTH_PID"
     wait_for "Courier IMAP" answers "$COURIER_PORT" "* OK"
     wait_for "Courier authdaemond" test -S "$COURIER_DIR/run/authdaemon/socket"
 }
 
 courier_stop() {
-    local pid auth
-    pid=$(read_pid "$COURIER_PID")
-    auth=$(read_pid "$COURIER_AUTH_PID")
-    if pid_alive "$pid"; then
-        kill -TERM "$pid"
-        wait_pid_gone "$pid" "Courier couriertcpd"
-    fi
-    if pid_alive "$auth"; then
-        kill -TERM "$auth"
-        wait_pid_gone "$auth" "Courier authdaemond"
-    fi
-    rm -f "$COURIER_PID" "$COURIER_AUTH_PID"
+    # couriertcpd first: no new logins while authdaemond goes.
+    stop_pid "$COURIER_PID" "Courier couriertcpd"
+    stop_pid "$COURIER_AUTH_PID" "Courier authdaemond"
 }

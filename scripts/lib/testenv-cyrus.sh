@@ -105,25 +105,16 @@ cyrus_start() {
     local uid gid
     uid=$(id -u "$MAIL_USER")
     gid=$(id -g "$MAIL_USER")
-    # master stays in the foreground (no -d): $! is its pid. Its own pid file lives in the namespace's /run.
-    nohup unshare --mount --propagation private -- "$ROOT/scripts/lib/ns-exec.sh" \
-        --root "$CYRUS_ROOT" --skel "$CYRUS_DIR/skel" \
+    # master stays in the foreground (no -d); its own pid file lives in the namespace's /run.
+    ns_spawn "$CYRUS_DIR/cyrus.log" "$CYRUS_PID" --root "$CYRUS_ROOT" --skel "$CYRUS_DIR/skel" \
         --bind "/var/lib/cyrus=$CYRUS_DIR/lib" --bind "/var/spool/cyrus=$CYRUS_DIR/spool" \
         --bind "/run/cyrus=$CYRUS_DIR/run" \
         -- setpriv --reuid="$uid" --regid="$gid" --init-groups --inh-caps=-all \
-        /usr/lib/cyrus/bin/master -C /etc/imapd.conf -M /etc/cyrus.conf -p /run/cyrus/master.pid -D \
-        >>"$CYRUS_DIR/cyrus.log" 2>&1 </dev/null &
-    echo $! >"$CYRUS_PID"
+        /usr/lib/cyrus/bin/master -C /etc/imapd.conf -M /etc/cyrus.conf -p /run/cyrus/master.pid -D
     wait_for "Cyrus IMAP" answers "$CYRUS_PORT" "* OK"
 }
 
 cyrus_stop() {
-    local pid
-    pid=$(read_pid "$CYRUS_PID")
-    if pid_alive "$pid"; then
-        # SIGTERM: master stops its children and exits.
-        kill -TERM "$pid"
-        wait_pid_gone "$pid" "Cyrus master"
-    fi
-    rm -f "$CYRUS_PID"
+    # SIGTERM: master stops its children and exits.
+    stop_pid "$CYRUS_PID" "Cyrus master"
 }
