@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that building and testing Mailroom need, and only those that are missing.
-# Idempotent: when everything is present it only asks dpkg and exits.
+# Idempotent: when everything is present it only asks dpkg, finds Cyrus and Courier unpacked, and exits.
 set -euo pipefail
 
 packages=(
