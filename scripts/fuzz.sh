@@ -45,6 +45,9 @@ seed() {
     case "$target" in
         imap)
             perl scripts/fuzz/seeds.pl --crlf --only-crlf "$dir" Tests/MailProtocolTests/*.swift
+            # Real servers' answers (Dovecot, Cyrus, Courier recorded; Gmail, Outlook as documented).
+            find Tests/MailProtocolTests/Transcripts -type f -name '*.txt' ! -name commands.txt -size -16k \
+                -exec cp -t "$dir/" --backup=numbered {} +
             ;;
         manifest)
             cp examples/*.yaml "$dir/"

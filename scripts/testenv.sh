@@ -8,6 +8,8 @@
 #   scripts/testenv.sh restart-postgres stop and start PostgreSQL (tests of lost database connections)
 #   scripts/testenv.sh reload-postfix   rewrite Postfix's config and `postfix reload` a running Postfix
 #   scripts/testenv.sh restart-oauth    stop and start the OAuth 2.0 token server (scripts/lib/oauth_token_server.py)
+#   scripts/testenv.sh up-cyrus|down-cyrus      start or stop only Cyrus IMAP (scripts/lib/testenv-cyrus.sh)
+#   scripts/testenv.sh up-courier|down-courier  start or stop only Courier-IMAP (scripts/lib/testenv-courier.sh)
 #
 # A second, fully separate environment (its own PostgreSQL, Dovecot, Postfix and token server, e.g. for make
 # chaos beside a shared one): another MAILROOM_TESTENV_DIR and MAILROOM_TESTENV_PORT_OFFSET, an integer added to
@@ -16,7 +18,8 @@
 #   MAILROOM_TESTENV_DIR=$PWD/.testenv-chaos MAILROOM_TESTENV_PORT_OFFSET=1000 scripts/testenv.sh up
 #
 # State lives under ./.testenv (gitignored). Servers run as unprivileged users: PostgreSQL as `postgres`,
-# mail storage as `mailroom-mail` (created when missing), Postfix daemons as `postfix`. Needs root.
+# mail storage, Cyrus and Courier as `mailroom-mail` (created when missing), Postfix daemons as `postfix`.
+# Needs root (Cyrus and Courier run in mount namespaces of their own).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -39,6 +42,8 @@ MX_PORT=$((14025 + OFFSET))
 SUBMISSION_PORT=$((14587 + OFFSET))
 SMTPS_PORT=$((14465 + OFFSET))
 OAUTH_PORT=$((14080 + OFFSET))
+CYRUS_PORT=$((14144 + OFFSET))
+COURIER_PORT=$((14145 + OFFSET))
 # Dovecot's instance name (logs, `doveadm instance list`): one per environment.
 DOVECOT_INSTANCE="mailroom-test$( ((OFFSET == 0)) || echo "-$OFFSET")"
 MAIL_USER=mailroom-mail
@@ -133,6 +138,27 @@ tls_answers() {
     timeout 5 openssl s_client -connect "$HOST:$1" -servername localhost -brief </dev/null >/dev/null 2>&1
 }
 
+# Stops the process whose pid is in PIDFILE with SIGTERM, waits until it is gone, and removes the file.
+stop_pid() {
+    local pidfile=$1 what=$2 pid
+    pid=$(read_pid "$pidfile")
+    if pid_alive "$pid"; then
+        kill -TERM "$pid"
+        wait_pid_gone "$pid" "$what"
+    fi
+    rm -f "$pidfile"
+}
+
+# Starts a server in the background in a private mount namespace of its own: the arguments are
+# scripts/lib/ns-exec.sh's (--root, --skel, --bind …, --, the command). The server must stay in the
+# foreground: it keeps the pid written to PIDFILE through every exec. Output is appended to LOG.
+ns_spawn() {
+    local log=$1 pidfile=$2
+    shift 2
+    nohup unshare --mount --propagation private -- "$ROOT/scripts/lib/ns-exec.sh" "$@" >>"$log" 2>&1 </dev/null &
+    echo $! >"$pidfile"
+}
+
 require_free_port() {
     ! port_listening "$1" || die "port $1 is already in use by another program"
 }
@@ -188,6 +214,16 @@ write_env_file() {
             MAILROOM_TEST_MAIL_ROOT "$MAIL_ROOT" \
             MAILROOM_TEST_PG_BIN "$PG_BIN" \
             MAILROOM_TEST_OAUTH_URL "http://$HOST:$OAUTH_PORT" \
+            MAILROOM_TEST_CYRUS_PORT "$CYRUS_PORT" \
+            MAILROOM_TEST_CYRUS_ADMIN "$CYRUS_ADMIN" \
+            MAILROOM_TEST_CYRUS_ADMIN_PASSWORD "$(cat "$CYRUS_ADMIN_PASSWORD_FILE" 2>/dev/null || true)" \
+            MAILROOM_TEST_CYRUS_SASLPASSWD "$CYRUS_SASLPASSWD" \
+            MAILROOM_TEST_COURIER_PORT "$COURIER_PORT" \
+            MAILROOM_TEST_COURIER_USERDB "$COURIER_USERDB" \
+            MAILROOM_TEST_COURIER_MAKEUSERDB "$COURIER_MAKEUSERDB" \
+            MAILROOM_TEST_COURIER_MAIL_ROOT "$COURIER_MAIL_ROOT" \
+            MAILROOM_TEST_MAIL_UID "$(id -u "$MAIL_USER")" \
+            MAILROOM_TEST_MAIL_GID "$(id -g "$MAIL_USER")" \
             MAILROOM_TEST_SERVICE_PASSWORD mailroom_service \
             MAILROOM_TEST_CRM_PASSWORD mailroom_crm \
             MAILROOM_ALLOWED_HOSTS "127.0.0.1/32,::1/128,localhost" \
@@ -463,14 +499,7 @@ oauth_start() {
     wait_for "OAuth token server" oauth_answers
 }
 
-oauth_stop() {
-    local pid
-    pid=$(read_pid "$OAUTH_PID")
-    if pid_alive "$pid"; then
-        kill -TERM "$pid"
-        wait_pid_gone "$pid" "OAuth token server"
-    fi
-}
+oauth_stop() { stop_pid "$OAUTH_PID" "OAuth token server"; }
 
 # --- Postfix ------------------------------------------------------------------------------------------
 
@@ -615,6 +644,13 @@ postfix_stop() {
     rm -f "$POSTFIX_QUEUE/pid/master.pid"
 }
 
+# --- Cyrus IMAP and Courier-IMAP (from unpacked .debs, in private mount namespaces) ------------------------
+
+# shellcheck source=lib/testenv-cyrus.sh
+source "$ROOT/scripts/lib/testenv-cyrus.sh"
+# shellcheck source=lib/testenv-courier.sh
+source "$ROOT/scripts/lib/testenv-courier.sh"
+
 # --- commands -----------------------------------------------------------------------------------------
 
 state_line() {
@@ -633,6 +669,8 @@ status() {
     state_line dovecot "$(dovecot_pid)" "imap $IMAP_PORT, imaps $IMAPS_PORT, lmtp $LMTP_PORT"
     state_line postfix "$(postfix_pid)" "mx $MX_PORT, submission $SUBMISSION_PORT, smtps $SMTPS_PORT"
     state_line oauth "$(read_pid "$OAUTH_PID")" "http $OAUTH_PORT"
+    state_line cyrus "$(read_pid "$CYRUS_PID")" "imap $CYRUS_PORT"
+    state_line courier "$(read_pid "$COURIER_PID")" "imap $COURIER_PORT"
 }
 
 up() {
@@ -641,17 +679,22 @@ up() {
     oauth_start
     dovecot_start
     postfix_start
+    cyrus_start
+    courier_start
     write_env_file
     status
 }
 
 down() {
+    courier_stop
+    cyrus_stop
     postfix_stop
     dovecot_stop
     oauth_stop
     pg_stop
     local port left=()
-    for port in "$OAUTH_PORT" "$PG_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" "$MX_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT"; do
+    for port in "$OAUTH_PORT" "$PG_PORT" "$IMAP_PORT" "$IMAPS_PORT" "$LMTP_PORT" "$MX_PORT" "$SUBMISSION_PORT" "$SMTPS_PORT" \
+        "$CYRUS_PORT" "$COURIER_PORT"; do
         local deadline=$((SECONDS + 10))
         while port_listening "$port" && ((SECONDS < deadline)); do sleep 0.1; done
         port_listening "$port" && left+=("$port")
@@ -668,8 +711,12 @@ restart-dovecot) prepare_base; dovecot_stop; dovecot_start ;;
 restart-postgres) prepare_base; pg_stop; pg_start ;;
 restart-oauth) prepare_base; oauth_stop; oauth_start ;;
 reload-postfix) postfix_reload ;;
+up-cyrus) prepare_base; cyrus_start; write_env_file ;;
+down-cyrus) cyrus_stop ;;
+up-courier) prepare_base; courier_start; write_env_file ;;
+down-courier) courier_stop ;;
 *)
-    echo "usage: $0 up|down|status|restart-dovecot|restart-postgres|restart-oauth|reload-postfix" >&2
+    echo "usage: $0 up|down|status|restart-dovecot|restart-postgres|restart-oauth|reload-postfix|up-cyrus|down-cyrus|up-courier|down-courier" >&2
     exit 2
     ;;
 esac

@@ -27,8 +27,9 @@ public enum CommandRunner {
         return dirs.map { "\($0)/\(name)" }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    /// Runs `executable` with `arguments` and returns its output whatever the exit status.
-    public static func run(_ executable: String, _ arguments: [String]) throws -> Output {
+    /// Runs `executable` with `arguments` and returns its output whatever the exit status. `input` is
+    /// written to its standard input (a password, a protocol script), which is then closed.
+    public static func run(_ executable: String, _ arguments: [String], input: [UInt8]? = nil) throws -> Output {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
@@ -36,8 +37,17 @@ public enum CommandRunner {
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
-        process.standardInput = FileHandle.nullDevice
+        let stdin = input.map { _ in Pipe() }
+        process.standardInput = stdin ?? FileHandle.nullDevice
         try process.run()
+        if let stdin, let input {
+            // Written on a thread of its own: a child that answers before reading all of it must not block us.
+            let writer = Thread {
+                stdin.fileHandleForWriting.write(Data(input))
+                try? stdin.fileHandleForWriting.close()
+            }
+            writer.start()
+        }
         // Drain stderr on another thread: a child that fills one pipe while we block reading the other
         // would otherwise never exit.
         let errReader = PipeReader(err.fileHandleForReading)
@@ -52,8 +62,8 @@ public enum CommandRunner {
     }
 
     /// Runs `executable` and returns its standard output, throwing `Failure` on a non-zero exit.
-    public static func check(_ executable: String, _ arguments: [String]) throws -> String {
-        let output = try run(executable, arguments)
+    public static func check(_ executable: String, _ arguments: [String], input: [UInt8]? = nil) throws -> String {
+        let output = try run(executable, arguments, input: input)
         guard output.status == 0 else {
             let name = URL(fileURLWithPath: executable).lastPathComponent
             throw Failure(command: ([name] + arguments).joined(separator: " "), status: output.status, stderr: output.stderr)

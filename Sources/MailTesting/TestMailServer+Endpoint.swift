@@ -5,7 +5,7 @@ extension TestMailServer {
     /// An endpoint that logs in to `mailbox` over STARTTLS (the test certificate is self-signed).
     public func endpoint(for mailbox: TestMailbox, security: TransportSecurity = .starttls) -> IMAPEndpoint {
         IMAPEndpoint(host: host, port: security == .tls ? imapsPort : imapPort, security: security, verifyTLS: false,
-                     username: mailbox.address, password: mailbox.secret,
+                     username: mailbox.username, password: mailbox.secret,
                      connectTimeout: .seconds(30), ioTimeout: .seconds(30), policy: outboundPolicy)
     }
 }

@@ -1,14 +1,17 @@
 import Foundation
 import MailCore
 
-/// A mailbox on the test Dovecot: log in with the full address and the password.
+/// A mailbox on a test IMAP server: log in with `username` (on Dovecot the full address) and the password.
 public struct TestMailbox: Sendable, Hashable {
     public let address: String
     public let password: String
+    /// The IMAP login name: the address on Dovecot, the bare user name on Cyrus and Courier.
+    public let username: String
 
-    public init(address: String, password: String) {
+    public init(address: String, password: String, username: String? = nil) {
         self.address = address
         self.password = password
+        self.username = username ?? address
     }
 
     /// The password wrapped so that it prints as `<redacted>`.

@@ -57,7 +57,7 @@ public enum TestTenant {
                       port: \(a.port ?? server.imapPort)
                       security: starttls
                       verify_tls: false
-                      username: \(a.mailbox.address)
+                      username: \(a.mailbox.username)
                       password: env:TEST_PW\(i)
                 \(a.imapExtra.map { "      " + $0 }.joined(separator: "\n"))
                     teams: [support]
