@@ -11,14 +11,7 @@ extension WorkerProcessTests {
     /// A worker killed with SIGKILL at random moments loses and duplicates nothing.
     @Suite(.serialized) struct CrashRecoveryTests {
         func worker(slug: String, batchSize: Int = 5) throws -> Process {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: MailroomBinary.path)
-            p.arguments = ["worker", "--until-idle", "--tenant", slug, "--database-url", try TestDatabase.url(),
-                           "--migrations", TestDatabase.migrationsDirectory, "--log-level", "error", "--batch-size", "\(batchSize)"]
-            p.standardOutput = FileHandle.nullDevice
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            return p
+            try WorkerProcess.untilIdle(slug: slug, batchSize: batchSize)
         }
 
         @Test func sigkillAtRandomMomentsLosesAndDuplicatesNothing() async throws {

@@ -11,15 +11,15 @@ import Testing
 /// (Courier sends no UIDNEXT in SELECT and has no ESEARCH), each message is imported exactly once.
 @Suite struct ServerImportTests {
     /// A tenant whose one group account polls INBOX and `folders` on `box`.
-    private func tenant(_ f: WorkerFixture, _ server: IMAPTestServer, _ prefix: String, box: TestMailbox,
-                        folders: [String]) async throws -> TenantID {
+    func tenant(_ f: WorkerFixture, _ server: IMAPTestServer, _ prefix: String, box: TestMailbox,
+                folders: [String], imapExtra: [String] = []) async throws -> (TenantID, String) {
         let list = folders.map { "\"\($0)\"" }.joined(separator: ", ")
-        let account = TestGroupAccount(name: "Support", mailbox: box, imapExtra: ["folders: [\(list)]"], port: server.port)
-        return try await f.tenant("\(prefix)-\(server.kind)", accounts: [account]).0
+        let account = TestGroupAccount(name: "Support", mailbox: box, imapExtra: ["folders: [\(list)]"] + imapExtra, port: server.port)
+        return try await f.tenant("\(prefix)-\(server.kind)", accounts: [account])
     }
 
     /// A fixture, the server, a fresh user on it and the server's name for `Rechnungen/Größe`.
-    private struct Setup {
+    struct Setup {
         let f: WorkerFixture
         let server: IMAPTestServer
         let box: TestMailbox
@@ -34,27 +34,20 @@ import Testing
     }
 
     /// Subjects are RFC 2047 words ("… Größe"): Cyrus turns raw 8-bit header bytes into `X` (munge8bit).
-    private func messages(_ prefix: String, _ numbers: ClosedRange<Int>) -> [[UInt8]] {
+    func messages(_ prefix: String, _ numbers: ClosedRange<Int>) -> [[UInt8]] {
         numbers.map {
             TestMessages.plain(id: "\(prefix)-\($0)@initech.test", subject: "\(prefix) #\($0) =?UTF-8?Q?Gr=C3=B6=C3=9Fe?=",
                                body: "Nummer \($0), Größe egal\n")
         }
     }
 
-    private func failures(_ reports: [ImportReport]) -> [String] { reports.compactMap(\.error) }
+    func failures(_ reports: [ImportReport]) -> [String] { reports.compactMap(\.error) }
 
-    /// Runs `body` with a fresh user on `kind`; on Courier its failures are a known issue of the libcurl-based client (issue 13:
-    /// it requires UIDNEXT in the SELECT answer, which Courier does not send, so every poll fails). When the
-    /// client no longer fails there, Swift Testing reports the known issue as missing: then remove this.
-    /// The user made for it is removed afterwards.
-    private func promised(_ kind: IMAPServerKind, prefix: String, _ body: (Setup) async throws -> Void) async throws {
-        try await withKnownIssue("libcurl client: Courier sends no UIDNEXT in SELECT (issue 13)") {
-            let setup = try await Setup(kind, prefix: prefix)
-            defer { try? setup.server.removeMailbox(setup.box) }
-            try await body(setup)
-        } when: {
-            kind == .courier
-        }
+    /// Runs `body` with a fresh user on `kind`; the user made for it is removed afterwards.
+    func promised(_ kind: IMAPServerKind, prefix: String, _ body: (Setup) async throws -> Void) async throws {
+        let setup = try await Setup(kind, prefix: prefix)
+        defer { try? setup.server.removeMailbox(setup.box) }
+        try await body(setup)
     }
 
     @Test("INBOX and a folder with a non-ASCII name are imported exactly once", arguments: IMAPServerKind.allCases)
@@ -63,7 +56,7 @@ import Testing
             let (f, server, box, folder) = (setup.f, setup.server, setup.box, setup.folder)
             try server.append(box, messages: messages("once-inbox", 1...4))
             try server.append(box, folder: folder, messages: messages("once-folder", 1...3))
-            let tenant = try await tenant(f, server, "once", box: box, folders: ["INBOX", folder])
+            let (tenant, _) = try await tenant(f, server, "once", box: box, folders: ["INBOX", folder])
 
             let first = try await f.importAll(tenant)
             #expect(failures(first) == [])
@@ -86,7 +79,7 @@ import Testing
         try await promised(kind, prefix: "expunge") { setup in
             let (f, server, box, folder) = (setup.f, setup.server, setup.box, setup.folder)
             let uids = try server.append(box, folder: folder, messages: messages("exp", 1...5))
-            let tenant = try await tenant(f, server, "expunge", box: box, folders: [folder])
+            let (tenant, _) = try await tenant(f, server, "expunge", box: box, folders: [folder])
             #expect(failures(try await f.importAll(tenant)) == [])
             #expect(try await f.count(tenant, "SELECT count(*) FROM email") == 5)
 
@@ -114,7 +107,7 @@ import Testing
         try await promised(kind, prefix: "uidv") { setup in
             let (f, server, box, folder) = (setup.f, setup.server, setup.box, setup.folder)
             try server.append(box, folder: folder, messages: messages("uidv", 1...4))
-            let tenant = try await tenant(f, server, "uidv", box: box, folders: ["INBOX", folder])
+            let (tenant, _) = try await tenant(f, server, "uidv", box: box, folders: ["INBOX", folder])
             #expect(failures(try await f.importAll(tenant)) == [])
             #expect(try await f.count(tenant, "SELECT count(*) FROM email") == 4)
 
