@@ -1,8 +1,8 @@
 /// The one error type of `MailTransport`.
 ///
-/// `description` names the code, libcurl's code and a short detail (libcurl's error text or the
-/// server's completion text). It never contains the password or URL userinfo: credentials are
-/// never put into URLs, and the session scrubs the password from any detail it records.
+/// `description` names the code, libcurl's code (SMTP) and a short detail (libcurl's error text or
+/// the server's completion text). It never contains the password or token: credentials are never
+/// put into URLs or error texts, and the sessions scrub the secret from any detail they record.
 public struct TransportError: Error, Sendable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         private let name: String
@@ -26,7 +26,8 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         public static let timeout = Code("timeout")
         /// The connection broke mid-command (reset, cut mid-literal, dropped).
         public static let connectionLost = Code("connectionLost")
-        /// A response exceeded what libcurl or the session accepts in one command.
+        /// A response exceeded what the session accepts (`IMAPSession.maxResponseBytes`) or what
+        /// libcurl accepts in one SMTP command.
         public static let responseTooLarge = Code("responseTooLarge")
         /// The server's answer could not be understood, or a request could not be expressed.
         public static let protocolError = Code("protocolError")
@@ -35,7 +36,8 @@ public struct TransportError: Error, Sendable, CustomStringConvertible {
         /// rule, nothing learnt from the network.
         public static let hostRefused = Code("hostRefused")
         /// A message body passed the size limit the fetch was given (whatever size the server had
-        /// announced); the transfer was aborted and the partial body discarded.
+        /// announced); its bytes were discarded. IMAP reads and drops the rest of the literal, so
+        /// the connection stays usable.
         public static let messageTooLarge = Code("messageTooLarge")
         /// The SMTP server refused the sender, a recipient or the message (`replyCode` says how).
         public static let rejected = Code("rejected")

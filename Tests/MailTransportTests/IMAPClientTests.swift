@@ -300,4 +300,38 @@ extension Result {
         #expect(streams().count == 1)
         #expect(streams()[0].writtenText.hasSuffix("M3 APPEND \"INBOX\" (\\Seen) {1}\r\nx\r\n"))
     }
+
+    /// Courier-IMAP: no UIDNEXT in SELECT, no ESEARCH, no CONDSTORE. UIDNEXT comes from STATUS,
+    /// the search is one plain `UID SEARCH UID n:*` (its quirk of naming the highest UID dropped).
+    @Test func aServerWithoutUIDNextOrESEARCHStillSyncs() throws {
+        let (session, streams) = Self.session([
+            """
+            * OK [CAPABILITY IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE AUTH=PLAIN] Courier-IMAP ready.
+            + go ahead
+            M1 OK LOGIN Ok.
+            * CAPABILITY IMAP4rev1 UIDPLUS CHILDREN NAMESPACE THREAD=ORDEREDSUBJECT SORT QUOTA IDLE
+            M2 OK CAPABILITY completed
+            * FLAGS (\\Draft \\Answered \\Flagged \\Deleted \\Seen \\Recent)
+            * OK [PERMANENTFLAGS (\\* \\Draft \\Answered \\Flagged \\Deleted \\Seen)] Limited
+            * 3 EXISTS
+            * 0 RECENT
+            * OK [UIDVALIDITY 1733580000] Ok
+            M3 OK [READ-WRITE] Ok
+            * STATUS "INBOX" (UIDNEXT 9)
+            M4 OK STATUS Completed.
+            * SEARCH 8
+            M5 OK SEARCH done.
+
+            """,
+        ])
+        let status = try session.examine("INBOX")
+        #expect(status == MailboxStatus(uidValidity: UIDValidity(1_733_580_000), uidNext: UID(9), exists: 3))
+        #expect(try session.searchUIDs("INBOX", after: UID(8)) == [])
+        #expect(streams()[0].writtenText.hasSuffix("""
+            M3 SELECT "INBOX"\r
+            M4 STATUS "INBOX" (UIDNEXT)\r
+            M5 UID SEARCH UID 9:*\r
+
+            """))
+    }
 }
