@@ -18,7 +18,7 @@ public struct HostResolver: Sendable {
     /// resolve: libcurl then reports the failure itself.
     public static let system = HostResolver { host in
         var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = Int32(Glibc.SOCK_STREAM.rawValue)
         var list: UnsafeMutablePointer<addrinfo>?
         guard getaddrinfo(host, nil, &hints, &list) == 0 else { return [] }
         defer { freeaddrinfo(list) }

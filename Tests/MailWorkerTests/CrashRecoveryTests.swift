@@ -1,9 +1,7 @@
 import Foundation
 import MailCore
-import MailProtocol
 import MailStore
 import MailTesting
-import MailTransport
 import Testing
 @testable import MailWorker
 
@@ -59,51 +57,6 @@ extension WorkerProcessTests {
             #expect(try await f.count(tenant, "SELECT count(*) FROM email_account_link") == count)
             #expect(try await f.count(tenant, "SELECT count(*) FROM import_failure") == 0)
             #expect(try await f.count(tenant, "SELECT last_uid FROM mail_folder") == count)
-        }
-            /// A `keep_unread` import SIGKILLed again and again mid-import: after every kill, every
-        /// message's flags are exactly what the user left (their own `\Seen` included, nobody
-        /// else's added), and the final run imports each message once.
-        @Test func sigkillMidKeepUnreadImportLeavesEveryFlagAsItWas() async throws {
-            try #require(FileManager.default.isExecutableFile(atPath: MailroomBinary.path), "mailroom binary not built at \(MailroomBinary.path)")
-            let f = try await WorkerFixture.make()
-            let box = try f.server.createMailbox(prefix: "crash-unread")
-            let count = 400
-            try f.server.deliverToMaildir(box, messages: (1...count).map {
-                TestMessages.plain(id: "crash-unread-\($0)@x.test", subject: "U\($0)", body: String(repeating: "line \($0)\n", count: $0 % 30 + 1))
-            })
-            let observer = try IMAPSession(endpoint: f.server.endpoint(for: box))
-            let uids = try observer.searchUIDs("INBOX", after: nil)
-            try observer.replaceFlags("INBOX", uids: UIDSet(uids.filter { $0.rawValue % 3 == 0 }), flags: ["\\Seen"])
-            let before = try FlagWatch.snapshot(observer)
-            let (tenant, slug) = try await f.tenant("crash-unread", accounts: [.init(name: "Support", mailbox: box, imapExtra: ["keep_unread: true"])])
-            var killedMidImport = 0
-            for _ in 0..<8 {
-                let stored = try await f.count(tenant, "SELECT count(*) FROM email")
-                if stored == count { break }
-                let p = try worker(slug: slug, batchSize: 10)
-                // Kill once this run has stored something: the kill then lands while bodies are
-                // being fetched (the next batch is fetched while one is stored).
-                let started = ContinuousClock.now
-                while p.isRunning, ContinuousClock.now - started < .seconds(5),
-                      try await f.count(tenant, "SELECT count(*) FROM email") == stored {
-                    try await Task.sleep(for: .milliseconds(5))
-                }
-                if p.isRunning {
-                    kill(p.processIdentifier, SIGKILL)
-                    p.waitUntilExit()
-                    if try await f.count(tenant, "SELECT count(*) FROM email") < count { killedMidImport += 1 }
-                }
-                p.waitUntilExit()
-                let now = try FlagWatch.snapshot(observer)
-                #expect(FlagWatch.diff(before, now) == "", "flags changed by a killed import")
-            }
-            let last = try worker(slug: slug)
-            last.waitUntilExit()
-            #expect(last.terminationStatus == 0)
-            #expect(killedMidImport >= 3, "kills must land mid-import (\(killedMidImport))")
-            #expect(FlagWatch.diff(before, try FlagWatch.snapshot(observer)) == "")
-            #expect(try await f.count(tenant, "SELECT count(*) FROM email") == count)
-            #expect(try await f.count(tenant, "SELECT count(DISTINCT message_id) FROM email") == count)
         }
     }
 }

@@ -38,6 +38,8 @@ final class NetworkConnection: ByteStream {
     /// -1 once closed.
     private(set) var fd: Int32
     private var tls: TLSSession?
+    /// Where `read` receives; one read returns at most this much.
+    private let scratch = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 10, alignment: 16)
 
     var isTLS: Bool { tls != nil }
 
@@ -48,7 +50,10 @@ final class NetworkConnection: ByteStream {
         self.service = service
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        scratch.deallocate()
+    }
 
     func write(_ bytes: [UInt8]) throws(TransportError) {
         var deadline = IODeadline(options.ioTimeout)
@@ -71,19 +76,18 @@ final class NetworkConnection: ByteStream {
         precondition(max > 0, "read needs room for at least one byte")
         _ = try openDescriptor()
         var deadline = IODeadline(options.ioTimeout)
-        let start = buffer.count
-        buffer.append(contentsOf: repeatElement(0, count: max))
-        var received = Result<Int, TransportError>.success(0)
-        buffer.withUnsafeMutableBytes { all in
-            let room = UnsafeMutableRawBufferPointer(rebasing: all[start...])
-            received = Result { () throws(TransportError) in
-                if let tls { return try tls.read(into: room, deadline: &deadline) }
-                return try receivePlain(into: room, deadline: &deadline)
-            }
+        // Received into a buffer kept for the connection's life, then appended: growing `buffer`
+        // by `max` zeroes first would cost O(max) per call whatever arrives (and byte by byte in a
+        // debug build).
+        let room = UnsafeMutableRawBufferPointer(rebasing: scratch[..<Swift.min(max, scratch.count)])
+        let count: Int
+        if let tls {
+            count = try tls.read(into: room, deadline: &deadline)
+        } else {
+            count = try receivePlain(into: room, deadline: &deadline)
         }
-        let count = (try? received.get()) ?? 0
-        buffer.removeSubrange((start + count)...)
-        return try received.get()
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: room[..<count]))
+        return count
     }
 
     func startTLS() throws(TransportError) {

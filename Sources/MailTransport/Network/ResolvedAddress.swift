@@ -20,7 +20,7 @@ struct ResolvedAddress {
     /// name does not resolve.
     static func resolve(_ host: String, port: Int, service: String) throws(TransportError) -> [ResolvedAddress] {
         var hints = addrinfo()
-        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_socktype = Int32(Glibc.SOCK_STREAM.rawValue)
         hints.ai_flags = AI_NUMERICSERV
         var list: UnsafeMutablePointer<addrinfo>?
         let status = getaddrinfo(host, String(port), &hints, &list)
