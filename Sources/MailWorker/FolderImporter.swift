@@ -106,7 +106,9 @@ struct FolderImporter: Sendable {
                 defer { raws.reservation.release() }
                 let items = parse(raws, filing: filing)
                 if let previous { _ = try await previous.value }
-                return try await store(items, covering: covered, account: account, folder: folder, epoch: epoch, filing: filing)
+                let outcome = try await store(items, covering: covered, account: account, folder: folder, epoch: epoch, filing: filing)
+                await markRead(raws.unread, folder: name, imap: imap)
+                return outcome
             })
             if inFlight.count > 2 { report.add(try await inFlight.removeFirst().value) }
         }
@@ -127,6 +129,8 @@ struct FolderImporter: Sendable {
         var results: [(UID, Result<Fetched, TransportError>?)]
         /// Messages a header-only filter skipped before their body was downloaded, with the filter.
         var skipped: [UID: String] = [:]
+        /// Fetched messages that were unread, for an account that marks what it imports as read.
+        var unread: [UID] = []
         /// The share of the worker's fetch budget these bytes hold; released once they are stored.
         var reservation: ByteBudget.Reservation
     }
@@ -222,14 +226,6 @@ struct FolderImporter: Sendable {
                             + "or the fetch budget's allowance: imported header only"
                     results[uid] = result.map { Fetched(bytes: $0, headerOnlyNote: note) }
                 }
-                if !keepUnread {
-                    // Fetching peeks; an account that does not keep mail unread marks what it fetched as read.
-                    let wasUnread = present.filter { uid in
-                        guard case .success? = results[uid] else { return false }
-                        return !byUID[uid]!.flags.contains { $0.caseInsensitiveCompare("\\Seen") == .orderedSame }
-                    }
-                    if !wasUnread.isEmpty { try session.addSeenFlag(folderName, uids: UIDSet(wasUnread)) }
-                }
                 let out = batchUIDs.map { uid -> (UID, Result<Fetched, TransportError>?) in
                     guard byUID[uid] != nil else { return (uid, nil) }
                     return (uid, results[uid] ?? .failure(TransportError(.noSuchMessage, detail: "UID \(uid) was not delivered")))
@@ -242,7 +238,15 @@ struct FolderImporter: Sendable {
                 return total
             }
             reservation.grow(to: received)
-            return RawBatch(byUID: byUID, results: raws, skipped: skipped, reservation: reservation)
+            // Fetching peeks; an account that does not keep mail unread marks what it fetched as
+            // read, once the batch is stored (`markRead`).
+            let unread = keepUnread ? [] : raws.compactMap { uid, result -> UID? in
+                guard case .success? = result,
+                    !byUID[uid]!.flags.contains(where: { $0.caseInsensitiveCompare("\\Seen") == .orderedSame })
+                else { return nil }
+                return uid
+            }
+            return RawBatch(byUID: byUID, results: raws, skipped: skipped, unread: unread, reservation: reservation)
         } catch {
             reservation.release()
             throw error
@@ -386,6 +390,18 @@ struct FolderImporter: Sendable {
         try router.notify(conn, tenant: account.tenantID, emails: linked)
     }
 
+    /// Marks stored messages `\Seen` (`UID STORE +FLAGS.SILENT`), after their transaction committed:
+    /// a crash before leaves them unread on the server, never read but not imported. A failure is
+    /// logged, not thrown: the mail is safely stored, and a broken connection fails the next fetch.
+    private func markRead(_ uids: [UID], folder: String, imap: IMAPConnection) async {
+        guard !uids.isEmpty else { return }
+        do {
+            try await imap.run { try $0.addSeenFlag(folder, uids: UIDSet(uids)) }
+        } catch {
+            logger.warning("could not mark imported messages as read", metadata: ["count": "\(uids.count)", "error": "\(error)"])
+        }
+    }
+
     // MARK: Retries
 
     /// Retries failed messages whose backoff has elapsed. They sit below the cursor, so the folder
@@ -405,6 +421,7 @@ struct FolderImporter: Sendable {
             remaining = remaining.drop { $0 <= covered }
             let items = parse(raw, filing: filing)
             let outcome = try await storeRetried(items, account: account, folder: folder, epoch: epoch, filing: filing)
+            await markRead(raw.unread, folder: folder.name, imap: imap)
             report.retriedOK += outcome.0
             report.failed += outcome.1
         }
