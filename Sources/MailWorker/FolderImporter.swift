@@ -106,7 +106,8 @@ struct FolderImporter: Sendable {
                 defer { raws.reservation.release() }
                 let items = parse(raws, filing: filing)
                 if let previous { _ = try await previous.value }
-                let outcome = try await store(items, covering: covered, account: account, folder: folder, epoch: epoch, filing: filing)
+                let outcome = try await store(items, mode: .fresh(covering: covered), account: account, folder: folder,
+                                              epoch: epoch, filing: filing)
                 await markRead(raws.unread, folder: name, imap: imap)
                 return outcome
             })
@@ -287,90 +288,98 @@ struct FolderImporter: Sendable {
         var imported = 0, linked = 0, failed = 0, headerOnly = 0, skipped = 0
     }
 
-    /// Stores a batch and moves the cursor to `covering` in one transaction. If one message makes the
-    /// transaction fail, the batch is stored again with a savepoint per message, and the offending
-    /// message is recorded as a failure instead of blocking the folder.
-    private func store(_ items: [Item], covering last: UID, account: MailAccountRecord, folder: MailFolderRecord,
+    /// What a store transaction is for: new messages above the cursor, which then moves to
+    /// `covering`; or retries of failures recorded below it, each resolved once it is stored
+    /// (or gone, or filtered).
+    enum StoreMode: Sendable {
+        case fresh(covering: UID)
+        case retry
+    }
+
+    /// Stores a batch in one transaction. If one message makes the transaction fail, the batch is
+    /// stored again in a new one with a savepoint per message, and the offending message is recorded
+    /// as a failure instead of blocking the folder.
+    private func store(_ items: [Item], mode: StoreMode, account: MailAccountRecord, folder: MailFolderRecord,
                        epoch: UIDValidity, filing: MailFiling) async throws -> BatchOutcome {
         do {
-            return try await storeOnce(items, covering: last, account: account, folder: folder, epoch: epoch, filing: filing, isolate: false)
+            return try await storeOnce(items, mode: mode, account: account, folder: folder, epoch: epoch, filing: filing, isolate: false)
         } catch let e as PostgresError where e.code == .queryFailed {
             logger.warning("batch store failed; retrying message by message", metadata: ["error": "\(e)"])
-            return try await storeOnce(items, covering: last, account: account, folder: folder, epoch: epoch, filing: filing, isolate: true)
+            return try await storeOnce(items, mode: mode, account: account, folder: folder, epoch: epoch, filing: filing, isolate: true)
         }
     }
 
-    private func storeOnce(_ items: [Item], covering last: UID, account: MailAccountRecord, folder: MailFolderRecord,
+    /// The one store loop: non-emails first (failures recorded, skips counted), then the emails, all
+    /// in a fixed number of statements or, with `isolate`, one by one behind savepoints.
+    private func storeOnce(_ items: [Item], mode: StoreMode, account: MailAccountRecord, folder: MailFolderRecord,
                            epoch: UIDValidity, filing: MailFiling, isolate: Bool) async throws -> BatchOutcome {
         let tenant = account.tenantID
         let settings = self.settings
         return try await pool.transaction(tenant: tenant) { conn in
             var out = BatchOutcome()
-            let cursor = try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: folder.id)
-            // Another importer moved on, or the epoch changed under us: store only what is still ours.
-            guard cursor.uidValidity == epoch else { return out }
-            let mine = items.filter { $0.uid > cursor.lastUID }
+            var mine = items
+            if case .fresh = mode {
+                let cursor = try MailFolderQueries.mailFolderLockCursor(conn, tenant: tenant, id: folder.id)
+                // Another importer moved on, or the epoch changed under us: store only what is still ours.
+                guard cursor.uidValidity == epoch else { return out }
+                mine = items.filter { $0.uid > cursor.lastUID }
+            }
+            let retry: Bool
+            if case .retry = mode { retry = true } else { retry = false }
+            func record(_ uid: UID, _ stage: ImportFailureQueries.Stage, _ reason: String) throws {
+                try ImportFailureQueries.importFailureRecord(
+                    conn, tenant: tenant, account: account.id, folder: folder.id, uidValidity: epoch, uid: uid,
+                    stage: stage, reason: reason, maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
+                out.failed += 1
+            }
+            func resolve(_ uid: UID, _ email: EmailID?) throws {
+                guard retry else { return }
+                try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: email)
+            }
+            func stored(_ uid: UID, _ result: EmailQueries.ImportResult, _ email: NewEmail) throws {
+                if result.isNew { out.imported += 1 } else { out.linked += 1 }
+                if email.isHeaderOnly { out.headerOnly += 1 }
+                try resolve(uid, result.emailID)
+            }
+            var emails: [(uid: UID, email: NewEmail)] = []
+            for item in mine {
+                switch item {
+                case .vanished(let uid):
+                    try resolve(uid, nil)
+                case .skipped(let uid, let filter):
+                    logger.debug("skipped by filter", metadata: ["uid": "\(uid)", "filter": "\(filter)"])
+                    if !retry { out.skipped += 1 }
+                    try resolve(uid, nil)
+                case .failure(let uid, let stage, let reason):
+                    try record(uid, stage, reason)
+                case .email(let uid, let email):
+                    emails.append((uid, email))
+                }
+            }
+            let placements = emails.map { (email: $0.email, placement: EmailPlacement(
+                accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: $0.uid, target: folder.target)) }
             if !isolate {
-                // The fast path: all emails of the batch in a fixed number of statements. If it fails,
-                // `store` runs this again with `isolate`, message by message.
-                var emails: [(email: NewEmail, placement: EmailPlacement)] = []
-                for item in mine {
-                    switch item {
-                    case .vanished: continue
-                    case .skipped(let uid, let filter):
-                        logger.debug("skipped by filter", metadata: ["uid": "\(uid)", "filter": "\(filter)"])
-                        out.skipped += 1
-                    case .failure(let uid, let stage, let reason):
-                        try ImportFailureQueries.importFailureRecord(
-                            conn, tenant: tenant, account: account.id, folder: folder.id, uidValidity: epoch, uid: uid,
-                            stage: stage, reason: reason, maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
-                        out.failed += 1
-                    case .email(let uid, let email):
-                        emails.append((email, EmailPlacement(accountID: account.id, folderID: folder.id, uidValidity: epoch,
-                                                             uid: uid, target: folder.target)))
+                let results = try EmailQueries.emailImportBatch(conn, tenant: tenant, items: placements)
+                try afterStore(conn, account: account, folder: folder, filing: filing, stored: zip(results, emails).map { ($0, $1.email) })
+                for (result, item) in zip(results, emails) { try stored(item.uid, result, item.email) }
+            } else {
+                for (item, placed) in zip(emails, placements) {
+                    try conn.executeScript("SAVEPOINT one_message")
+                    do {
+                        let result = try EmailQueries.emailImport(conn, tenant: tenant, email: item.email, placement: placed.placement)
+                        try afterStore(conn, account: account, folder: folder, filing: filing, stored: [(result, item.email)])
+                        try conn.executeScript("RELEASE SAVEPOINT one_message")
+                        try stored(item.uid, result, item.email)
+                    } catch let e as PostgresError where e.code == .queryFailed {
+                        try conn.executeScript("ROLLBACK TO SAVEPOINT one_message")
+                        try record(item.uid, .store, e.description)
                     }
                 }
-                let results = try EmailQueries.emailImportBatch(conn, tenant: tenant, items: emails)
-                try afterStore(conn, account: account, folder: folder, filing: filing, stored: zip(results, emails).map { ($0, $1.email) })
-                for (r, e) in zip(results, emails) {
-                    if r.isNew { out.imported += 1 } else { out.linked += 1 }
-                    if e.email.isHeaderOnly { out.headerOnly += 1 }
-                }
+            }
+            if case .fresh(let last) = mode {
                 try MailFolderQueries.mailFolderAdvance(conn, tenant: tenant, id: folder.id, uidValidity: epoch, lastUID: last,
                                                         imported: out.imported + out.linked, skipped: out.skipped)
-                return out
             }
-            for item in mine {
-                func record(_ stage: ImportFailureQueries.Stage, _ reason: String) throws {
-                    try ImportFailureQueries.importFailureRecord(
-                        conn, tenant: tenant, account: account.id, folder: folder.id, uidValidity: epoch, uid: item.uid,
-                        stage: stage, reason: reason, maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
-                    out.failed += 1
-                }
-                switch item {
-                case .vanished:
-                    continue
-                case .skipped:
-                    out.skipped += 1
-                case .failure(_, let stage, let reason):
-                    try record(stage, reason)
-                case .email(let uid, let email):
-                    let placement = EmailPlacement(accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: uid, target: folder.target)
-                    if isolate { try conn.executeScript("SAVEPOINT one_message") }
-                    do {
-                        let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: placement)
-                        try afterStore(conn, account: account, folder: folder, filing: filing, stored: [(r, email)])
-                        if isolate { try conn.executeScript("RELEASE SAVEPOINT one_message") }
-                        if r.isNew { out.imported += 1 } else { out.linked += 1 }
-                        if email.isHeaderOnly { out.headerOnly += 1 }
-                    } catch let e as PostgresError where isolate && e.code == .queryFailed {
-                        try conn.executeScript("ROLLBACK TO SAVEPOINT one_message")
-                        try record(.store, e.description)
-                    }
-                }
-            }
-            try MailFolderQueries.mailFolderAdvance(conn, tenant: tenant, id: folder.id, uidValidity: epoch, lastUID: last,
-                                                    imported: out.imported + out.linked, skipped: out.skipped)
             return out
         }
     }
@@ -420,48 +429,10 @@ struct FolderImporter: Sendable {
             let covered = raw.results.last!.0
             remaining = remaining.drop { $0 <= covered }
             let items = parse(raw, filing: filing)
-            let outcome = try await storeRetried(items, account: account, folder: folder, epoch: epoch, filing: filing)
+            let outcome = try await store(items, mode: .retry, account: account, folder: folder, epoch: epoch, filing: filing)
             await markRead(raw.unread, folder: folder.name, imap: imap)
-            report.retriedOK += outcome.0
-            report.failed += outcome.1
-        }
-    }
-
-    private func storeRetried(_ items: [Item], account: MailAccountRecord, folder: MailFolderRecord, epoch: UIDValidity,
-                              filing: MailFiling) async throws -> (Int, Int) {
-        let tenant = account.tenantID
-        let settings = self.settings
-        let placementTarget = folder.target
-        return try await pool.transaction(tenant: tenant) { conn in
-            var ok = 0, failed = 0
-            for item in items {
-                switch item {
-                case .email(let uid, let email):
-                    try conn.executeScript("SAVEPOINT retry")
-                    do {
-                        let r = try EmailQueries.emailImport(conn, tenant: tenant, email: email, placement: .init(
-                            accountID: account.id, folderID: folder.id, uidValidity: epoch, uid: uid, target: placementTarget))
-                        try afterStore(conn, account: account, folder: folder, filing: filing, stored: [(r, email)])
-                        try conn.executeScript("RELEASE SAVEPOINT retry")
-                        try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: r.emailID)
-                        ok += 1
-                    } catch let e as PostgresError where e.code == .queryFailed {
-                        try conn.executeScript("ROLLBACK TO SAVEPOINT retry")
-                        try ImportFailureQueries.importFailureRecord(conn, tenant: tenant, account: account.id, folder: folder.id,
-                            uidValidity: epoch, uid: uid, stage: .store, reason: e.description,
-                            maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
-                        failed += 1
-                    }
-                case .failure(let uid, let stage, let reason):
-                    try ImportFailureQueries.importFailureRecord(conn, tenant: tenant, account: account.id, folder: folder.id,
-                        uidValidity: epoch, uid: uid, stage: stage, reason: reason,
-                        maxAttempts: settings.maxAttempts, baseDelay: settings.retryBaseDelay)
-                    failed += 1
-                case .vanished(let uid), .skipped(let uid, _):
-                    try ImportFailureQueries.importFailureResolve(conn, tenant: tenant, folder: folder.id, uidValidity: epoch, uid: uid, email: nil)
-                }
-            }
-            return (ok, failed)
+            report.retriedOK += outcome.imported + outcome.linked
+            report.failed += outcome.failed
         }
     }
 }
