@@ -2,7 +2,7 @@
 #   make test                 install missing packages, build, start the test servers, swift test, stop them
 #   make test TEST_ARGS='--filter MailStoreTests'
 #   make demo                 the main job end to end on the embedded database (see README.md)
-#   make bench-ingest         ingest benchmark in release (docs/benchmarks.md)
+#   make bench-ingest         import rate in release beside the bare batched fetch and a baseline revision (docs/benchmarks.md)
 #   make chaos                replicas killed, servers restarted while mail arrives; exactly-once check
 #   make chaos CHAOS_ARGS='--duration 60'
 #   make chaos-oauth          the same with 200 OAuth accounts (60 s tokens, strict rotation) for 10 minutes
@@ -53,7 +53,8 @@ clean:
 demo:
 	scripts/demo.sh
 
-# 10,000 generated messages Dovecot → Postgres with one worker, beside the IMAP-only floor (docs/benchmarks.md).
+# 10,000 generated messages Dovecot → Postgres with one worker, beside the IMAP-only floor and, in the same
+# run, the end-to-end rate of a baseline revision (BENCH_BASELINE_REV; docs/benchmarks.md).
 #   make bench-ingest BENCH_ARGS='--messages 2000 --rounds 5'
 bench-ingest: deps
 	scripts/bench-ingest.sh $(BENCH_ARGS)

@@ -3,7 +3,7 @@ public enum IMAPCommand {
     /// A mailbox name as a quoted string: modified UTF-7 (§5.1.3), then `\` and `"` escaped (§4.3).
     /// The result is printable ASCII, safe in a command line.
     public static func quotedMailbox(_ name: String) -> String {
-        quoted(ModifiedUTF7.encode(name))
+        MailboxNameEncoding.modifiedUTF7.quoted(name)
     }
 
     /// A quoted string of printable ASCII. Characters a quoted string cannot carry (CR, LF, NUL,

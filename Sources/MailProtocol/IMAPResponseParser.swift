@@ -204,15 +204,16 @@ public enum IMAPResponseParser {
         return result
     }
 
-    /// The mailboxes of a `LIST` response (RFC 3501 §7.2.2), names decoded from modified UTF-7.
-    public static func listMailboxes(_ stream: [UInt8]) throws -> [MailboxListEntry] {
+    /// The mailboxes of a `LIST` response (RFC 3501 §7.2.2), names decoded (from modified UTF-7
+    /// unless the connection enabled UTF8=ACCEPT).
+    public static func listMailboxes(_ stream: [UInt8], names: MailboxNameEncoding = .modifiedUTF7) throws -> [MailboxListEntry] {
         try completedResponses(stream).compactMap { response -> MailboxListEntry? in
             guard response.dataName == "LIST" else { return nil }
             guard response.values.count >= 4, let attributes = response.values[1].list,
                 let wireName = response.values[3].text
             else { throw IMAPProtocolError(.malformed, "malformed LIST response") }
             let delimiter = response.values[2].text.flatMap(\.first)
-            return MailboxListEntry(name: try ModifiedUTF7.decode(wireName), delimiter: delimiter,
+            return MailboxListEntry(name: try names.decode(wireName), delimiter: delimiter,
                                     attributes: attributes.compactMap(\.atom))
         }
     }

@@ -35,6 +35,8 @@ final class IMAPClient {
     /// The server's capabilities, upper-cased: from the greeting, `* CAPABILITY` or a
     /// `[CAPABILITY …]` code; nil when they must be asked for (after STARTTLS and login).
     var capabilities: Set<String>?
+    /// How mailbox names travel on this connection (UTF-8 once `enableUTF8` succeeded).
+    private(set) var mailboxNames = MailboxNameEncoding.modifiedUTF7
     /// The text of the `* BYE` the server sent, if it did.
     private(set) var byeText: String?
     /// True once the server sent a tagged completion or a continuation request since the last
@@ -227,4 +229,18 @@ final class IMAPClient {
 
     /// True when no received byte waits unread (STARTTLS must start on a clean stream).
     var inputDrained: Bool { framer.isDrained }
+
+    /// `ENABLE UTF8=ACCEPT` (RFC 6855 §3, RFC 5161) after login, when the server offers both: mailbox
+    /// names then travel as UTF-8. Without the server's `* ENABLED UTF8=ACCEPT` they stay in
+    /// modified UTF-7.
+    func enableUTF8() throws(TransportError) {
+        let offered = try knownCapabilities()
+        guard offered.contains("UTF8=ACCEPT"), offered.contains("ENABLE") else { return }
+        let stream = try execute(IMAPCommandLine("ENABLE UTF8=ACCEPT"))
+        let responses = (try? IMAPResponse.parseStream(stream)) ?? []
+        let enabled = responses.contains { response in
+            response.dataName == "ENABLED" && response.values.contains { $0.atom?.uppercased() == "UTF8=ACCEPT" }
+        }
+        if enabled { mailboxNames = .utf8 }
+    }
 }

@@ -158,16 +158,18 @@ extension IMAPSession {
             throw TransportError(.protocolError, detail: "invalid flag in \(flags)")
         }
         let date = internalDate.map { " " + IMAPDate.dateTime($0) } ?? ""
-        let command = IMAPCommandLine([.text("APPEND \(IMAPCommand.quotedMailbox(folder)) \(list)\(date) "), .literal(message)])
         return try perform(idempotent: false) { client in
-            let stream = try client.execute(command, describe: "APPEND \(IMAPCommand.quotedMailbox(folder))")
+            let mailbox = client.mailboxNames.quoted(folder)
+            let command = IMAPCommandLine([.text("APPEND \(mailbox) \(list)\(date) "), .literal(message)])
+            let stream = try client.execute(command, describe: "APPEND \(mailbox)")
             return try parse("APPEND") { try IMAPResponseParser.appendUID(stream) }?.1
         }
     }
 
-    /// `CREATE "name"` (RFC 3501 §6.3.3); the name is sent in modified UTF-7.
+    /// `CREATE "name"` (RFC 3501 §6.3.3); the name is sent in modified UTF-7, or in UTF-8 where
+    /// the connection enabled UTF8=ACCEPT.
     public func createFolder(_ name: String) throws {
-        try perform { try $0.execute(IMAPCommandLine("CREATE \(IMAPCommand.quotedMailbox(name))")) }
+        try perform { try $0.execute(IMAPCommandLine("CREATE \($0.mailboxNames.quoted(name))")) }
     }
 
     /// Every mailbox of the account (`LIST "" "*"`, RFC 3501 §6.3.8), with attributes and the
@@ -175,7 +177,7 @@ extension IMAPSession {
     public func listMailboxes() throws -> [MailboxListEntry] {
         try perform { client in
             let stream = try client.execute(IMAPCommandLine("LIST \"\" \"*\""))
-            return try parse("LIST") { try IMAPResponseParser.listMailboxes(stream) }
+            return try parse("LIST") { try IMAPResponseParser.listMailboxes(stream, names: client.mailboxNames) }
         }
     }
 

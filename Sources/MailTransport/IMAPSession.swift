@@ -131,6 +131,7 @@ public final class IMAPSession {
                 try opened.login(username: endpoint.username, secret: endpoint.password.value, method: endpoint.login,
                                  mechanisms: saslMechanisms)
             }
+            try opened.enableUTF8()
         } catch {
             opened.close()
             throw error
@@ -152,12 +153,12 @@ public final class IMAPSession {
         let condstore = try client.knownCapabilities().contains("CONDSTORE") ? " (CONDSTORE)" : ""
         let verb = readOnly ? "EXAMINE" : "SELECT"
         // RFC 3501 §6.3.1: NO means no such mailbox or no access to it (Dovecot names no code).
-        let stream = try client.execute(IMAPCommandLine("\(verb) \(IMAPCommand.quotedMailbox(folder))\(condstore)"),
+        let stream = try client.execute(IMAPCommandLine("\(verb) \(client.mailboxNames.quoted(folder))\(condstore)"),
                                         refusedAs: .noSuchFolder)
         var status = try parse(verb) { try IMAPResponseParser.mailboxStatus(stream) }
         if status.uidNext == nil {
-            let answer = try client.execute(IMAPCommandLine("STATUS \(IMAPCommand.quotedMailbox(folder)) (UIDNEXT)"))
-            let next = try parse("STATUS") { try IMAPStatusResponse.find(in: answer, mailbox: folder)?.items["UIDNEXT"] }
+            let answer = try client.execute(IMAPCommandLine("STATUS \(client.mailboxNames.quoted(folder)) (UIDNEXT)"))
+            let next = try parse("STATUS") { try IMAPStatusResponse.find(in: answer, mailbox: folder, names: client.mailboxNames)?.items["UIDNEXT"] }
             status.uidNext = next.flatMap { UInt32(exactly: $0) }.map(UID.init)
         }
         selection = Selection(folder: folder, readOnly: readOnly, status: status)

@@ -38,3 +38,16 @@ func modifiedUTF7RejectsBadShifts(_ wire: String) {
     #expect(IMAPCommand.flagList(["bad flag"]) == nil)
     #expect(IMAPCommand.flagList([]) == "()")
 }
+
+@Suite struct MailboxNameEncodingTests {
+    @Test func modifiedUTF7EscapesNonASCIIAndAmpersand() throws {
+        #expect(MailboxNameEncoding.modifiedUTF7.quoted("Größe & Co") == "\"Gr&APYA3w-e &- Co\"")
+        #expect(try MailboxNameEncoding.modifiedUTF7.decode("Gr&APYA3w-e &- Co") == "Größe & Co")
+    }
+
+    @Test func utf8SendsNamesAsTheyAreWithQuotesEscaped() throws {
+        #expect(MailboxNameEncoding.utf8.quoted("Größe & \"Co\"\\") == "\"Größe & \\\"Co\\\"\\\\\"")
+        #expect(MailboxNameEncoding.utf8.quoted("a\r\nb\u{7F}") == "\"ab\"")
+        #expect(try MailboxNameEncoding.utf8.decode("Gr&APYA3w-e") == "Gr&APYA3w-e")
+    }
+}
