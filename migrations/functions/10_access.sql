@@ -101,7 +101,9 @@ BEGIN
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, %I, %I', r.fn, p_service, p_crm);
         CONTINUE WHEN r.proname IN ('mailroom_apply_access', 'mailroom_enable_tenant_rls');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_service);
-        CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take');
+        -- Service-only: the auto-reply window, and writing job rows (the CRM asks for jobs through the
+        -- SECURITY DEFINER functions that check what it asks).
+        CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_enqueue_jobs');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_crm);
     END LOOP;
 END $$;
