@@ -165,6 +165,15 @@ END $$;
 CREATE OR REPLACE FUNCTION mailroom_email_check_sender() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF NEW.send_account_id IS NULL THEN RETURN NEW; END IF;
+    IF TG_OP = 'INSERT' THEN
+        -- The sender's right is asked once per statement (email_check_new_senders); here only whether
+        -- the account is visible in the tenant, so another tenant's account is refused as a permission
+        -- (42501, naming the account) before its foreign key would fail.
+        IF NOT EXISTS (SELECT 1 FROM mail_account WHERE tenant_id = NEW.tenant_id AND id = NEW.send_account_id) THEN
+            PERFORM mailroom_refuse_sender(NEW.tenant_id, NEW.created_by_user_id, NEW.send_account_id);
+        END IF;
+        RETURN NEW;
+    END IF;
     IF NEW.send_account_id IS NOT DISTINCT FROM OLD.send_account_id
        AND NEW.created_by_user_id IS NOT DISTINCT FROM OLD.created_by_user_id
        AND NEW.is_auto_reply = OLD.is_auto_reply
@@ -177,9 +186,8 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
-DROP TRIGGER IF EXISTS email_check_sender ON email;
-CREATE TRIGGER email_check_sender
-    BEFORE UPDATE OF send_account_id, created_by_user_id, is_auto_reply, status ON email
+CREATE OR REPLACE TRIGGER email_check_sender
+    BEFORE INSERT OR UPDATE OF send_account_id, created_by_user_id, is_auto_reply, status ON email
     FOR EACH ROW EXECUTE FUNCTION mailroom_email_check_sender();
 
 CREATE OR REPLACE FUNCTION mailroom_email_check_new_senders() RETURNS trigger LANGUAGE plpgsql AS $$

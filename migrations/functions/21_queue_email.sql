@@ -142,7 +142,7 @@ BEGIN
         IF NOT v_auto AND NOT (v_user || ':' || v_account) = ANY (allowed_pairs) THEN
             IF v_user IS NULL OR NOT mailroom_may_send(v_user, v_account) THEN
                 RAISE EXCEPTION '%user % may not send from mail account % (%)', pre, coalesce(v_user::text, '(none)'), v_account,
-                    coalesce(format('%s <%s>', acct.name, acct.address), 'not visible to this tenant') USING ERRCODE = '42501';
+                    coalesce(CASE WHEN acct.id IS NOT NULL THEN format('%s <%s>', acct.name, acct.address) END, 'not visible to this tenant') USING ERRCODE = '42501';
             END IF;
             allowed_pairs := allowed_pairs || (v_user || ':' || v_account);
         END IF;
@@ -183,6 +183,7 @@ BEGIN
         SELECT min(x.o) FILTER (WHERE x.address IS NULL OR NOT mailroom_valid_address(x.address)
                                    OR coalesce(x.name, '') ~ '[\r\n]'),
                array_agg(ROW(t, ids[i], x.kind, x.p - 1, lower(x.address), x.name)::email_recipient ORDER BY x.o)
+                   FILTER (WHERE mailroom_valid_address(x.address) AND coalesce(x.name, '') !~ '[\r\n]')
         INTO bad, rcpt
         FROM (SELECT k.kind, v.p, row_number() OVER (ORDER BY k.ord, v.p) AS o,
                      CASE jsonb_typeof(v.a) WHEN 'string' THEN v.a #>> '{}' ELSE v.a->>'address' END AS address,
