@@ -6,7 +6,7 @@
 #   2. `mailroom-bench send`: queue → SMTP → Sent with workers, beside libcurl alone;
 # and stops the servers again if this script started them.
 # Arguments go to `mailroom-bench send` (default: --emails 2000 --rounds 3 --workers 2); QUEUE_ARGS to
-# `queue-email` (default: --clients 4 --seconds 10 --rounds 2 --batch 100 --attachment-kb 100);
+# `queue-email` (default: --clients 4 --emails 8000 --rounds 2 --batch 100 --attachment-kb 100);
 # BENCH_SKIP_QUEUEING=1 or BENCH_SKIP_SENDING=1 skips a part.
 # KEEP_TESTENV=1 never stops the servers; MAILROOM_TESTENV_DIR points at a shared environment.
 set -euo pipefail

@@ -10,8 +10,8 @@ import MailTesting
 /// job), all by pgbench from the same connections in the same run, small text emails and then with
 /// one attachment each. No workers run: only queueing is measured.
 ///
-/// Per round, each variant starts from an empty `email` and `job` (TRUNCATE) and runs `--seconds`;
-/// the rate is pgbench's transactions per second times the emails per transaction. The attachment is
+/// Per round, each variant starts from an empty `email` and `job` (TRUNCATE) and queues `--emails`
+/// emails; the rate is pgbench's transactions per second times the emails per transaction. The attachment is
 /// `--attachment-kb` KB of random bytes held in a helper table: the plain INSERT takes it as bytea,
 /// the functions as base64 in their JSON (as a client sends it); the JSON of a batch is built in the
 /// same statement, server-side, for lack of room on pgbench's command line.
@@ -21,7 +21,7 @@ struct QueueEmailCommand: AsyncParsableCommand {
         abstract: "Emails/s queued through mailroom_queue_email(s) beside plain INSERTs of the same rows (pgbench).")
 
     @Option(help: "pgbench connections.") var clients = 4
-    @Option(help: "Seconds per measurement.") var seconds = 10
+    @Option(help: "Emails per measurement (spread over the connections).") var emails = 8_000
     @Option(help: "Emails per batched call.") var batch = 100
     @Option(help: "Rounds (each runs every variant once, in the same order).") var rounds = 2
     @Option(help: "Attachment size in KB for the attachment variants (0 skips them).") var attachmentKb = 100
@@ -55,12 +55,15 @@ struct QueueEmailCommand: AsyncParsableCommand {
                         try await db.pool.withConnection { try $0.execute("TRUNCATE email, job CASCADE") }
                         let script = work.appendingPathComponent("\(variant)-\(attachment).sql")
                         try Self.script(variant, ids: ids, batch: batch, attachment: attachment).write(to: script, atomically: true, encoding: .utf8)
+                        // A count, not -T: a child of this process starts with SIGALRM blocked, and pgbench's
+                        // duration timer is that signal.
+                        let perTransaction = variant == .batched ? batch : 1
+                        let transactions = max(1, emails / (clients * perTransaction))
                         let out = try BenchProcess.run(pgbench, ["-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(clients)",
-                                                                 "-T", "\(seconds)", "-f", script.path, db.url], environment: env)
+                                                                 "-t", "\(transactions)", "-f", script.path, db.url], environment: env)
                         guard out.status == 0, let tps = Self.tps(out.stdout) else {
                             throw BenchError("pgbench failed on \(variant.rawValue): \(out.stderr.suffix(600))")
                         }
-                        let perTransaction = variant == .batched ? batch : 1
                         let r = Result(variant: variant, attachment: attachment, round: round, emailsPerSecond: tps * Double(perTransaction))
                         log("round \(round) \(variant.rawValue)\(attachment ? " + \(attachmentKb) KB" : ""): \(Int(r.emailsPerSecond)) emails/s")
                         results.append(r)
@@ -162,7 +165,7 @@ struct QueueEmailCommand: AsyncParsableCommand {
             let s = xs.sorted()
             return s.isEmpty ? 0 : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
         }
-        var lines = ["", "queueing, \(clients) connections, \(seconds) s per variant, \(rounds) round(s), batch \(batch):",
+        var lines = ["", "queueing, \(clients) connections, \(emails) emails per variant, \(rounds) round(s), batch \(batch):",
                      "| emails | variant | emails/s (median) | × plain INSERTs, per round | MB/s of attachments |",
                      "|---|---|---:|---|---:|"]
         for attachment in attachmentKb > 0 ? [false, true] : [false] {
