@@ -27,22 +27,58 @@ CREATE OR REPLACE FUNCTION mailroom_email_content_changed(o email, n email) RETU
             n.is_auto_reply, n.queued_at, n.sent_at, n.date_sent, n.size, n.send_attempts, n.send_error)
 $$;
 
+-- Who may send through which account (was 0005_sending.sql; this is the live definition). Invoker
+-- rights: row-level security hides other tenants' accounts and users, so nobody may send from
+-- another tenant's account.
+--   * the user must be active;
+--   * admins may send from any account of their tenant;
+--   * a personal account: only its owner;
+--   * a group account: only when active, with SMTP, shared, and the user's roles grant 'all', or
+--     'team' and the user is in one of the account's teams. 'no' grants nothing.
+-- PL/pgSQL for its cached plan (functions/10_access.sql says why).
+CREATE OR REPLACE FUNCTION mailroom_may_send(p_user bigint, p_account bigint) RETURNS boolean
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN coalesce((
+        SELECT CASE
+            WHEN NOT u.is_active THEN false
+            WHEN u.is_admin THEN true
+            WHEN a.kind = 'personal' THEN a.owner_user_id = u.id
+            WHEN NOT (a.is_active AND a.smtp_host IS NOT NULL AND a.smtp_shared) THEN false
+            ELSE EXISTS (
+                SELECT 1 FROM user_role ur JOIN role r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+                  AND (r.group_email_account_permission = 'all'
+                       OR (r.group_email_account_permission = 'team' AND EXISTS (
+                            SELECT 1 FROM team_user tu JOIN mail_account_team mt
+                                ON mt.tenant_id = tu.tenant_id AND mt.team_id = tu.team_id
+                            WHERE tu.tenant_id = u.tenant_id AND tu.user_id = u.id AND mt.account_id = a.id))))
+            END
+        FROM app_user u, mail_account a
+        WHERE u.tenant_id = mailroom_current_tenant() AND u.id = p_user
+          AND a.tenant_id = mailroom_current_tenant() AND a.id = p_account), false);
+END $$;
+
 -- Why the caller may not write an outgoing email whose sender is `p_sender`, or NULL when it may.
 CREATE OR REPLACE FUNCTION mailroom_outgoing_refusal(p_sender bigint) RETURNS text
-    LANGUAGE sql STABLE AS $$
-    SELECT CASE
-        WHEN mailroom_caller_trusted() THEN NULL
-        WHEN mailroom_current_user() IS NULL THEN 'no acting user: set mailroom.user_id for this transaction'
-        WHEN u.id IS NULL THEN 'the acting user is not a user of this tenant'
-        WHEN NOT u.is_active THEN 'the acting user is inactive'
-        WHEN u.is_admin THEN NULL
-        WHEN p_sender IS NULL THEN 'only the service writes outgoing mail without a sender'
-        WHEN p_sender = u.id THEN NULL
-        ELSE 'outgoing mail is written only by its sender or an admin'
-        END
-    FROM (SELECT 1) AS one
-    LEFT JOIN app_user u ON u.tenant_id = mailroom_current_tenant() AND u.id = mailroom_current_user()
-$$;
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF mailroom_caller_trusted() THEN
+        RETURN NULL;
+    END IF;
+    RETURN (
+        SELECT CASE
+            WHEN mailroom_current_user() IS NULL THEN 'no acting user: set mailroom.user_id for this transaction'
+            WHEN u.id IS NULL THEN 'the acting user is not a user of this tenant'
+            WHEN NOT u.is_active THEN 'the acting user is inactive'
+            WHEN u.is_admin THEN NULL
+            WHEN p_sender IS NULL THEN 'only the service writes outgoing mail without a sender'
+            WHEN p_sender = u.id THEN NULL
+            ELSE 'outgoing mail is written only by its sender or an admin'
+            END
+        FROM (SELECT 1) AS one
+        LEFT JOIN app_user u ON u.tenant_id = mailroom_current_tenant() AND u.id = mailroom_current_user());
+END $$;
 
 -- Raises SQLSTATE 42501 "may not <verb> email <id>: <why>" when `p_why` is set. Never echoes content.
 CREATE OR REPLACE FUNCTION mailroom_refuse_email(p_why text, p_verb text, p_email bigint) RETURNS void
@@ -142,13 +178,16 @@ CREATE OR REPLACE TRIGGER attachment_access BEFORE INSERT OR UPDATE OR DELETE ON
 -- pair once, so a batch of a thousand emails from one sender asks once; updates row by row.
 CREATE OR REPLACE FUNCTION mailroom_email_sender_refused(p_tenant bigint, p_user bigint, p_account bigint,
                                                          p_auto_reply boolean, p_answered bigint) RETURNS boolean
-    LANGUAGE sql STABLE AS $$
-    SELECT CASE WHEN p_user IS NOT NULL THEN NOT mailroom_may_send(p_user, p_account)
-                ELSE NOT (p_auto_reply AND EXISTS (
-                    SELECT 1 FROM mail_account a JOIN email_account_link l
-                        ON l.tenant_id = a.tenant_id AND l.account_id = a.id AND l.email_id = p_answered
-                    WHERE a.tenant_id = p_tenant AND a.id = p_account AND a.auto_reply_enabled AND a.is_active)) END
-$$;
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_user IS NOT NULL THEN
+        RETURN NOT mailroom_may_send(p_user, p_account);
+    END IF;
+    RETURN NOT (coalesce(p_auto_reply, false) AND EXISTS (
+        SELECT 1 FROM mail_account a JOIN email_account_link l
+            ON l.tenant_id = a.tenant_id AND l.account_id = a.id AND l.email_id = p_answered
+        WHERE a.tenant_id = p_tenant AND a.id = p_account AND a.auto_reply_enabled AND a.is_active));
+END $$;
 
 -- Raises SQLSTATE 42501 "user <id> may not send from mail account <id> (<name> <address>)".
 CREATE OR REPLACE FUNCTION mailroom_refuse_sender(p_tenant bigint, p_user bigint, p_account bigint) RETURNS void
@@ -263,6 +302,7 @@ END $$;
 
 -- `mailroom_enqueue_sends` for one email; returns its job id.
 CREATE OR REPLACE FUNCTION mailroom_enqueue_send(p_email bigint) RETURNS bigint
-    LANGUAGE sql AS $$
-    SELECT (mailroom_enqueue_sends(ARRAY[p_email]))[1]
-$$;
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN (mailroom_enqueue_sends(ARRAY[p_email]))[1];
+END $$;

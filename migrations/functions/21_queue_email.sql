@@ -40,8 +40,9 @@
 --
 -- Cost: one query for the recipients of all emails; per email one for its attachments, when it has any; the
 -- account, the acting user's right to write outgoing mail and `mailroom_may_send` are read once per
--- distinct account, user and (user, account) pair of the call; then one INSERT per table for the whole
--- call, with ids taken from the email sequence up front, and one `mailroom_enqueue_sends`.
+-- distinct account, user and (user, account) pair of the call; then one statement inserting the rows
+-- of every table for the whole call, with ids taken from the email sequence up front, and one
+-- `mailroom_enqueue_sends`.
 CREATE OR REPLACE FUNCTION mailroom_queue_emails(p_emails jsonb) RETURNS bigint[]
     LANGUAGE plpgsql AS $$
 DECLARE
@@ -290,24 +291,30 @@ BEGIN
         END IF;
     END LOOP;
 
-    INSERT INTO email (tenant_id, id, message_id, subject, from_address, from_name, body_text, body_html, in_reply_to,
-                       "references", status, parent_type, parent_id, crm_account_id, created_by_user_id, send_account_id,
-                       reply_to_email_id, is_auto_reply, queued_at, size)
-    OVERRIDING SYSTEM VALUE
-    SELECT x.tenant_id, x.id, x.message_id, x.subject, x.from_address, x.from_name, x.body_text, x.body_html, x.in_reply_to,
-           x."references", x.status, x.parent_type, x.parent_id, x.crm_account_id, x.created_by_user_id, x.send_account_id,
-           x.reply_to_email_id, x.is_auto_reply, now(), 0
-    FROM unnest(emails) AS x;
-    INSERT INTO email_recipient SELECT * FROM unnest(recipients);
-    IF cardinality(attachments) > 0 THEN
+    -- One statement for every row of every email: per statement costs (the row triggers' setup, the
+    -- sender check of email_check_new_senders, executor start) are paid once per call.
+    WITH queued AS (
+        INSERT INTO email (tenant_id, id, message_id, subject, from_address, from_name, body_text, body_html, in_reply_to,
+                           "references", status, parent_type, parent_id, crm_account_id, created_by_user_id, send_account_id,
+                           reply_to_email_id, is_auto_reply, queued_at, size)
+        OVERRIDING SYSTEM VALUE
+        SELECT x.tenant_id, x.id, x.message_id, x.subject, x.from_address, x.from_name, x.body_text, x.body_html, x.in_reply_to,
+               x."references", x.status, x.parent_type, x.parent_id, x.crm_account_id, x.created_by_user_id, x.send_account_id,
+               x.reply_to_email_id, x.is_auto_reply, now(), 0
+        FROM unnest(emails) AS x
+        RETURNING id, send_account_id, created_by_user_id
+    ), addressed AS (
+        INSERT INTO email_recipient SELECT * FROM unnest(recipients)
+    ), attached AS (
         INSERT INTO attachment (tenant_id, email_id, position, filename, content_type, is_inline, size, data)
         SELECT x.tenant_id, x.email_id, x.position, x.filename, x.content_type, x.is_inline, x.size, x.data
-        FROM unnest(attachments) AS x;
-    END IF;
-    INSERT INTO email_account_link (tenant_id, email_id, account_id)
-    SELECT t, x.id, x.send_account_id FROM unnest(emails) AS x;
+        FROM unnest(attachments) AS x
+    ), linked AS (
+        INSERT INTO email_account_link (tenant_id, email_id, account_id)
+        SELECT t, q.id, q.send_account_id FROM queued q
+    )
     INSERT INTO email_user (tenant_id, email_id, user_id, is_read, folder)
-    SELECT t, x.id, x.created_by_user_id, true, 'sent' FROM unnest(emails) AS x WHERE x.created_by_user_id IS NOT NULL;
+    SELECT t, q.id, q.created_by_user_id, true, 'sent' FROM queued q WHERE q.created_by_user_id IS NOT NULL;
     PERFORM mailroom_enqueue_sends(ids);
     RETURN ids;
 END $$;
@@ -319,10 +326,11 @@ CREATE OR REPLACE FUNCTION mailroom_queue_email(
     p_subject text DEFAULT NULL, p_text text DEFAULT NULL, p_html text DEFAULT NULL,
     p_attachments jsonb DEFAULT '[]', p_parent_type text DEFAULT NULL, p_parent_id bigint DEFAULT NULL,
     p_reply_to_email bigint DEFAULT NULL, p_message_id text DEFAULT NULL) RETURNS bigint
-    LANGUAGE sql AS $$
-    SELECT (mailroom_queue_emails(jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN (mailroom_queue_emails(jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
         'account', p_account, 'user', p_user, 'to', to_jsonb(p_to), 'cc', to_jsonb(p_cc), 'bcc', to_jsonb(p_bcc),
         'subject', p_subject, 'text', p_text, 'html', p_html, 'attachments', p_attachments,
         'parent_type', p_parent_type, 'parent_id', p_parent_id, 'reply_to_email', p_reply_to_email,
-        'message_id', p_message_id)))))[1]
-$$;
+        'message_id', p_message_id)))))[1];
+END $$;
