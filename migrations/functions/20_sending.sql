@@ -268,30 +268,33 @@ BEGIN
     IF t IS NULL THEN
         RAISE EXCEPTION 'no tenant set for this transaction (mailroom.tenant_id)' USING ERRCODE = '42501';
     END IF;
-    SELECT x.id, e.id IS NOT NULL AS found, e.status, e.sent_at IS NULL AND e.send_account_id IS NOT NULL AS waiting
-    INTO bad
-    FROM unnest(p_emails) WITH ORDINALITY AS x(id, ord)
-    LEFT JOIN email e ON e.tenant_id = t AND e.id = x.id
-    WHERE e.id IS NULL OR e.status <> 'Sending' OR e.sent_at IS NOT NULL OR e.send_account_id IS NULL
-       OR (e.created_by_user_id IS NULL AND NOT e.is_auto_reply)
-    ORDER BY x.ord LIMIT 1;
+    -- One query: the first email (in order) that is not waiting to be sent, then the first (sender,
+    -- account) pair no longer allowed; MATERIALIZED so the permission is asked per pair, not pushed
+    -- below the DISTINCT to run per email.
+    WITH given AS MATERIALIZED (
+        SELECT x.id, x.ord, e.id IS NOT NULL AS present, e.status, e.sent_at IS NULL AND e.send_account_id IS NOT NULL AS waiting,
+               e.created_by_user_id AS sender, e.send_account_id AS account, e.is_auto_reply
+        FROM unnest(p_emails) WITH ORDINALITY AS x(id, ord)
+        LEFT JOIN email e ON e.tenant_id = t AND e.id = x.id
+    ), pairs AS MATERIALIZED (
+        SELECT DISTINCT g.sender, g.account FROM given g WHERE g.present AND g.sender IS NOT NULL AND g.account IS NOT NULL
+    )
+    SELECT * INTO bad FROM (
+        SELECT 1 AS step, g.ord, g.id, g.present, g.status, g.waiting, NULL::bigint AS sender, NULL::bigint AS account
+        FROM given g
+        WHERE NOT g.present OR g.status <> 'Sending' OR NOT g.waiting OR (g.sender IS NULL AND NOT g.is_auto_reply)
+        UNION ALL
+        SELECT 2, 0, NULL, true, NULL, true, p.sender, p.account FROM pairs p WHERE NOT mailroom_may_send(p.sender, p.account)
+    ) problems ORDER BY step, ord LIMIT 1;
     IF FOUND THEN
-        IF NOT bad.found THEN
+        IF bad.step = 2 THEN
+            RAISE EXCEPTION 'user % may not send from mail account %', bad.sender, bad.account USING ERRCODE = '42501';
+        ELSIF NOT bad.present THEN
             RAISE EXCEPTION 'email % does not exist in this tenant', bad.id USING ERRCODE = '22023';
         ELSIF bad.status <> 'Sending' OR NOT bad.waiting THEN
             RAISE EXCEPTION 'email % is not waiting to be sent (status %)', bad.id, bad.status USING ERRCODE = '22023';
         END IF;
         RAISE EXCEPTION 'email % has no sender', bad.id USING ERRCODE = '42501';
-    END IF;
-    -- MATERIALIZED: asked per pair, not pushed below the DISTINCT to run per email.
-    WITH p AS MATERIALIZED (
-        SELECT DISTINCT created_by_user_id AS sender, send_account_id AS account FROM email
-        WHERE tenant_id = t AND id = ANY (p_emails) AND created_by_user_id IS NOT NULL)
-    SELECT p.sender, p.account INTO bad FROM p
-    WHERE NOT mailroom_may_send(p.sender, p.account)
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'user % may not send from mail account %', bad.sender, bad.account USING ERRCODE = '42501';
     END IF;
     RETURN ARRAY(
         SELECT j FROM mailroom_enqueue_jobs(t, 'send',

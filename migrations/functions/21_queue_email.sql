@@ -89,7 +89,7 @@ BEGIN
     IF n = 0 THEN
         RETURN '{}';
     END IF;
-    ids := ARRAY(SELECT nextval(pg_get_serial_sequence('email', 'id')) FROM generate_series(1, n));
+    ids := ARRAY(SELECT nextval('email_id_seq') FROM generate_series(1, n));
     -- The given recipients of every email in one pass (To, Cc, Bcc in order; each a string or
     -- {"address", "name"}; a key that is not an array is refused below); the first invalid one is
     -- reported when the loop reaches its email. Inline rather than a helper function: a function

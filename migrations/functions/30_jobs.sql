@@ -62,10 +62,10 @@ BEGIN
     IF coalesce(cardinality(p_payloads), 0) = 0 THEN
         RETURN;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM job_tenant_turn WHERE tenant_id = p_tenant) THEN
-        INSERT INTO job_tenant_turn (tenant_id) VALUES (p_tenant) ON CONFLICT DO NOTHING;
-    END IF;
     RETURN QUERY
+    WITH turn AS (
+        INSERT INTO job_tenant_turn (tenant_id) VALUES (p_tenant) ON CONFLICT DO NOTHING
+    )
     INSERT INTO job AS j (tenant_id, kind, payload, unique_key, run_at, priority, max_attempts, repeat_every)
     SELECT p_tenant, p_kind, x.payload, x.unique_key, coalesce(p_run_at, now()), p_priority, p_max_attempts, x.every
     FROM unnest(p_payloads, p_unique_keys, p_repeat_every) AS x(payload, unique_key, every)
