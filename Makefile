@@ -70,9 +70,10 @@ chaos: deps
 bench-queue: deps
 	scripts/bench-queue.sh
 
-# Emails queued through mailroom_queue_email and sent by `mailroom worker` processes through the test
-# Postfix, beside libcurl submitting the same messages alone (docs/benchmarks.md).
-#   make bench-send BENCH_ARGS='--emails 500 --rounds 1'
+# Emails queued through mailroom_queue_email(s) beside plain INSERTs of the same rows (pgbench), then queued
+# and sent by `mailroom worker` processes through the test Postfix, beside libcurl submitting the same
+# messages alone (docs/benchmarks.md).
+#   make bench-send BENCH_ARGS='--emails 500 --rounds 1' QUEUE_ARGS='--emails 2000 --rounds 1'
 bench-send: deps
 	scripts/bench-send.sh $(BENCH_ARGS)
 

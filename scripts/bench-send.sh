@@ -1,7 +1,13 @@
 #!/usr/bin/env bash
-# `make bench-send`: builds mailroom and mailroom-bench in release, starts the test servers (unless already
-# running), runs `mailroom-bench send` and stops the servers again if this script started them.
-# Arguments go to `mailroom-bench send` (default: --emails 2000 --rounds 3 --workers 2).
+# `make bench-send`: builds mailroom, mailroom-bench and mailroom-queue-bench in release, starts the test
+# servers (unless already running), then
+#   1. `mailroom-queue-bench queue-email`: emails/s queued through mailroom_queue_email (one per transaction)
+#      and mailroom_queue_emails (batches) beside plain INSERTs of the same rows, pgbench, no workers;
+#   2. `mailroom-bench send`: queue → SMTP → Sent with workers, beside libcurl alone;
+# and stops the servers again if this script started them.
+# Arguments go to `mailroom-bench send` (default: --emails 2000 --rounds 3 --workers 2); QUEUE_ARGS to
+# `queue-email` (default: --clients 4 --emails 8000 --rounds 2 --batch 100 --attachment-kb 100);
+# BENCH_SKIP_QUEUEING=1 or BENCH_SKIP_SENDING=1 skips a part.
 # KEEP_TESTENV=1 never stops the servers; MAILROOM_TESTENV_DIR points at a shared environment.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -10,7 +16,14 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 source scripts/lib/testenv-session.sh
 swift build -c release --product mailroom
 swift build -c release --product mailroom-bench
-args=("$@")
-((${#args[@]})) || args=(--emails 2000 --rounds 3 --workers 2)
+swift build -c release --product mailroom-queue-bench
 bin="$(swift build -c release --show-bin-path)"
-"$bin/mailroom-bench" send --mailroom "$bin/mailroom" "${args[@]}"
+if [[ "${BENCH_SKIP_QUEUEING:-0}" != 1 ]]; then
+    # shellcheck disable=SC2086
+    "$bin/mailroom-queue-bench" queue-email ${QUEUE_ARGS:-}
+fi
+if [[ "${BENCH_SKIP_SENDING:-0}" != 1 ]]; then
+    args=("$@")
+    ((${#args[@]})) || args=(--emails 2000 --rounds 3 --workers 2)
+    "$bin/mailroom-bench" send --mailroom "$bin/mailroom" "${args[@]}"
+fi

@@ -7,5 +7,5 @@ struct MailQueueBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailroom-queue-bench",
         abstract: "Queue throughput and poll lag benchmarks against the test servers.",
-        subcommands: [QueueCommand.self, PollsCommand.self, PgbenchScriptCommand.self])
+        subcommands: [QueueCommand.self, QueueEmailCommand.self, PollsCommand.self, PgbenchScriptCommand.self])
 }

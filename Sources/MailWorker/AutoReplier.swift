@@ -60,8 +60,7 @@ public enum AutoReplier {
             ?? "\(UUID().uuidString.lowercased())@\(domain)"
         return try AutoReplyQueries.autoReplyQueue(conn, tenant: tenant, .init(
             account: account.id, answering: emailID, messageID: messageID,
-            to: (to.address, to.name), from: (settings.fromAddress, settings.fromName), replyTo: settings.replyTo,
-            subject: subject, body: body, inReplyTo: email.messageID, references: email.references + [email.messageID],
+            to: (to.address, to.name), subject: subject, body: body,
             parent: caseID.map { (RecordType.supportCase.rawValue, $0) }))
     }
 }

@@ -25,10 +25,8 @@ struct PollCommand: AsyncParsableCommand {
             guard let t = try TenantQueries.tenantGetBySlug(conn, slug: slug) else { return nil }
             return try conn.transaction(tenant: t.id) { () -> Int? in
                 guard let id = try MailAccountQueries.mailAccountFind(conn, tenant: t.id, nameOrAddress: name) else { return nil }
-                let n = try PollScheduleQueries.pollScheduleNow(conn, tenant: t.id, account: id)
-                // Delivered at commit: idle workers wake at once instead of at their next check.
-                try conn.execute("SELECT pg_notify('mailroom_jobs', 'poll')")
-                return n
+                // Wakes idle workers at commit (mailroom_enqueue_jobs) instead of at their next check.
+                return try PollScheduleQueries.pollScheduleNow(conn, tenant: t.id, account: id)
             }
         }
         guard let queued else { throw ValidationError("no account \"\(account)\" in tenant \"\(tenant)\"") }

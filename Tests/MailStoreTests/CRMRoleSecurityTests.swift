@@ -125,7 +125,8 @@ import Testing
                     "ALTER TABLE tenant DISABLE ROW LEVEL SECURITY", "DROP POLICY tenant_isolation ON email",
                     "CREATE POLICY open ON email USING (true)", "ALTER FUNCTION mailroom_caller_trusted() OWNER TO mailroom_crm",
                     "CREATE OR REPLACE FUNCTION mailroom_caller_trusted() RETURNS boolean LANGUAGE sql AS 'SELECT true'",
-                    "SELECT mailroom_auto_reply_take(1, 'x@y.test')", "SELECT mailroom_apply_access('mailroom_crm', 'mailroom_service')"] {
+                    "SELECT mailroom_auto_reply_take(1, 'x@y.test')", "SELECT mailroom_apply_access('mailroom_crm', 'mailroom_service')",
+                    "SELECT mailroom_enqueue_jobs(\(f.tenant), 'send', ARRAY['{\"email\": \(f.otherEmail)}'::jsonb])"] {
             await Self.refused(f, user: f.admin, SQL(unsafeSQL: sql))
         }
         // row_security = off makes a query that RLS would filter fail rather than see everything.
@@ -319,7 +320,7 @@ import Testing
         #expect(unpinned == "")
         // Each checks its caller's tenant (functions/20_sending.sql, functions/30_jobs.sql); the OAuth
         // login's also its acting user (functions/41_oauth_login.sql).
-        #expect(definers == "mailroom_account_repoll,mailroom_enqueue_send,mailroom_oauth_begin,mailroom_request_poll")
+        #expect(definers == "mailroom_account_repoll,mailroom_enqueue_sends,mailroom_oauth_begin,mailroom_request_poll")
     }
 
     // MARK: - Sanitised HTML

@@ -27,22 +27,58 @@ CREATE OR REPLACE FUNCTION mailroom_email_content_changed(o email, n email) RETU
             n.is_auto_reply, n.queued_at, n.sent_at, n.date_sent, n.size, n.send_attempts, n.send_error)
 $$;
 
+-- Who may send through which account (was 0005_sending.sql; this is the live definition). Invoker
+-- rights: row-level security hides other tenants' accounts and users, so nobody may send from
+-- another tenant's account.
+--   * the user must be active;
+--   * admins may send from any account of their tenant;
+--   * a personal account: only its owner;
+--   * a group account: only when active, with SMTP, shared, and the user's roles grant 'all', or
+--     'team' and the user is in one of the account's teams. 'no' grants nothing.
+-- PL/pgSQL for its cached plan (functions/10_access.sql says why).
+CREATE OR REPLACE FUNCTION mailroom_may_send(p_user bigint, p_account bigint) RETURNS boolean
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN coalesce((
+        SELECT CASE
+            WHEN NOT u.is_active THEN false
+            WHEN u.is_admin THEN true
+            WHEN a.kind = 'personal' THEN a.owner_user_id = u.id
+            WHEN NOT (a.is_active AND a.smtp_host IS NOT NULL AND a.smtp_shared) THEN false
+            ELSE EXISTS (
+                SELECT 1 FROM user_role ur JOIN role r ON r.tenant_id = ur.tenant_id AND r.id = ur.role_id
+                WHERE ur.tenant_id = u.tenant_id AND ur.user_id = u.id
+                  AND (r.group_email_account_permission = 'all'
+                       OR (r.group_email_account_permission = 'team' AND EXISTS (
+                            SELECT 1 FROM team_user tu JOIN mail_account_team mt
+                                ON mt.tenant_id = tu.tenant_id AND mt.team_id = tu.team_id
+                            WHERE tu.tenant_id = u.tenant_id AND tu.user_id = u.id AND mt.account_id = a.id))))
+            END
+        FROM app_user u, mail_account a
+        WHERE u.tenant_id = mailroom_current_tenant() AND u.id = p_user
+          AND a.tenant_id = mailroom_current_tenant() AND a.id = p_account), false);
+END $$;
+
 -- Why the caller may not write an outgoing email whose sender is `p_sender`, or NULL when it may.
 CREATE OR REPLACE FUNCTION mailroom_outgoing_refusal(p_sender bigint) RETURNS text
-    LANGUAGE sql STABLE AS $$
-    SELECT CASE
-        WHEN mailroom_caller_trusted() THEN NULL
-        WHEN mailroom_current_user() IS NULL THEN 'no acting user: set mailroom.user_id for this transaction'
-        WHEN u.id IS NULL THEN 'the acting user is not a user of this tenant'
-        WHEN NOT u.is_active THEN 'the acting user is inactive'
-        WHEN u.is_admin THEN NULL
-        WHEN p_sender IS NULL THEN 'only the service writes outgoing mail without a sender'
-        WHEN p_sender = u.id THEN NULL
-        ELSE 'outgoing mail is written only by its sender or an admin'
-        END
-    FROM (SELECT 1) AS one
-    LEFT JOIN app_user u ON u.tenant_id = mailroom_current_tenant() AND u.id = mailroom_current_user()
-$$;
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF mailroom_caller_trusted() THEN
+        RETURN NULL;
+    END IF;
+    RETURN (
+        SELECT CASE
+            WHEN mailroom_current_user() IS NULL THEN 'no acting user: set mailroom.user_id for this transaction'
+            WHEN u.id IS NULL THEN 'the acting user is not a user of this tenant'
+            WHEN NOT u.is_active THEN 'the acting user is inactive'
+            WHEN u.is_admin THEN NULL
+            WHEN p_sender IS NULL THEN 'only the service writes outgoing mail without a sender'
+            WHEN p_sender = u.id THEN NULL
+            ELSE 'outgoing mail is written only by its sender or an admin'
+            END
+        FROM (SELECT 1) AS one
+        LEFT JOIN app_user u ON u.tenant_id = mailroom_current_tenant() AND u.id = mailroom_current_user());
+END $$;
 
 -- Raises SQLSTATE 42501 "may not <verb> email <id>: <why>" when `p_why` is set. Never echoes content.
 CREATE OR REPLACE FUNCTION mailroom_refuse_email(p_why text, p_verb text, p_email bigint) RETURNS void
@@ -98,8 +134,9 @@ BEGIN
     END IF;
     RETURN NEW;
 END $$;
--- Named to fire before email_check_sender (BEFORE triggers fire in name order): a caller who may not
--- write the row learns that, not a permission detail.
+-- Fires before the sender checks (email_check_sender, BEFORE triggers fire in name order, and
+-- email_check_new_senders, after the statement): a caller who may not write the row learns that,
+-- not a permission detail.
 CREATE OR REPLACE TRIGGER email_access BEFORE INSERT OR UPDATE OR DELETE ON email
     FOR EACH ROW EXECUTE FUNCTION mailroom_email_access();
 
@@ -135,76 +172,140 @@ CREATE OR REPLACE TRIGGER attachment_access BEFORE INSERT OR UPDATE OR DELETE ON
 
 -- Enforces `mailroom_may_send` on every row that names an account to send through: on insert, when
 -- the account, the sender or the auto-reply flag changes, and when the email goes (back) to Sending.
-CREATE OR REPLACE FUNCTION mailroom_email_check_sender() RETURNS trigger LANGUAGE plpgsql AS $$
+-- A row without a sender is an auto-reply (written by the service only, see mailroom_email_access):
+-- only from an account with auto-replies on, answering mail it received.
+-- Inserts are checked once per statement (`email_check_new_senders`): each distinct (sender, account)
+-- pair once, so a batch of a thousand emails from one sender asks once; updates row by row.
+CREATE OR REPLACE FUNCTION mailroom_email_sender_refused(p_tenant bigint, p_user bigint, p_account bigint,
+                                                         p_auto_reply boolean, p_answered bigint) RETURNS boolean
+    LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    IF p_user IS NOT NULL THEN
+        RETURN NOT mailroom_may_send(p_user, p_account);
+    END IF;
+    RETURN NOT (coalesce(p_auto_reply, false) AND EXISTS (
+        SELECT 1 FROM mail_account a JOIN email_account_link l
+            ON l.tenant_id = a.tenant_id AND l.account_id = a.id AND l.email_id = p_answered
+        WHERE a.tenant_id = p_tenant AND a.id = p_account AND a.auto_reply_enabled AND a.is_active));
+END $$;
+
+-- Raises SQLSTATE 42501 "user <id> may not send from mail account <id> (<name> <address>)".
+CREATE OR REPLACE FUNCTION mailroom_refuse_sender(p_tenant bigint, p_user bigint, p_account bigint) RETURNS void
+    LANGUAGE plpgsql AS $$
 DECLARE
     account_name text;
 BEGIN
+    SELECT format('%s <%s>', name, address) INTO account_name FROM mail_account WHERE tenant_id = p_tenant AND id = p_account;
+    RAISE EXCEPTION 'user % may not send from mail account % (%)', coalesce(p_user::text, '(none)'),
+        p_account, coalesce(account_name, 'not visible to this tenant')
+        USING ERRCODE = '42501';
+END $$;
+
+CREATE OR REPLACE FUNCTION mailroom_email_check_sender() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
     IF NEW.send_account_id IS NULL THEN RETURN NEW; END IF;
-    IF TG_OP = 'UPDATE' AND NEW.send_account_id IS NOT DISTINCT FROM OLD.send_account_id
+    IF TG_OP = 'INSERT' THEN
+        -- The sender's right is asked once per statement (email_check_new_senders); here only whether
+        -- the account is visible in the tenant, so another tenant's account is refused as a permission
+        -- (42501, naming the account) before its foreign key would fail.
+        IF NOT EXISTS (SELECT 1 FROM mail_account WHERE tenant_id = NEW.tenant_id AND id = NEW.send_account_id) THEN
+            PERFORM mailroom_refuse_sender(NEW.tenant_id, NEW.created_by_user_id, NEW.send_account_id);
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.send_account_id IS NOT DISTINCT FROM OLD.send_account_id
        AND NEW.created_by_user_id IS NOT DISTINCT FROM OLD.created_by_user_id
        AND NEW.is_auto_reply = OLD.is_auto_reply
        AND NOT (NEW.status = 'Sending' AND OLD.status IS DISTINCT FROM 'Sending') THEN
         RETURN NEW;
     END IF;
-    IF NEW.created_by_user_id IS NULL THEN
-        -- An auto-reply (written by the service only, see mailroom_email_access): only from an
-        -- account with auto-replies on, answering mail it received.
-        IF NEW.is_auto_reply AND EXISTS (
-            SELECT 1 FROM mail_account a JOIN email_account_link l
-                ON l.tenant_id = a.tenant_id AND l.account_id = a.id AND l.email_id = NEW.reply_to_email_id
-            WHERE a.tenant_id = NEW.tenant_id AND a.id = NEW.send_account_id AND a.auto_reply_enabled AND a.is_active) THEN
-            RETURN NEW;
-        END IF;
-    ELSIF mailroom_may_send(NEW.created_by_user_id, NEW.send_account_id) THEN
-        RETURN NEW;
+    IF mailroom_email_sender_refused(NEW.tenant_id, NEW.created_by_user_id, NEW.send_account_id, NEW.is_auto_reply,
+                                     NEW.reply_to_email_id) THEN
+        PERFORM mailroom_refuse_sender(NEW.tenant_id, NEW.created_by_user_id, NEW.send_account_id);
     END IF;
-    SELECT format('%s <%s>', name, address) INTO account_name
-    FROM mail_account WHERE tenant_id = NEW.tenant_id AND id = NEW.send_account_id;
-    RAISE EXCEPTION 'user % may not send from mail account % (%)', coalesce(NEW.created_by_user_id::text, '(none)'),
-        NEW.send_account_id, coalesce(account_name, 'not visible to this tenant')
-        USING ERRCODE = '42501';
+    RETURN NEW;
 END $$;
 CREATE OR REPLACE TRIGGER email_check_sender
     BEFORE INSERT OR UPDATE OF send_account_id, created_by_user_id, is_auto_reply, status ON email
     FOR EACH ROW EXECUTE FUNCTION mailroom_email_check_sender();
 
--- Adds the `send` job of an outgoing email (one live job per email) and wakes the workers.
+CREATE OR REPLACE FUNCTION mailroom_email_check_new_senders() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    bad record;
+BEGIN
+    -- MATERIALIZED: the check must run per pair, not be pushed below the DISTINCT to run per row.
+    WITH p AS MATERIALIZED (
+        SELECT DISTINCT tenant_id, created_by_user_id, send_account_id,
+               CASE WHEN created_by_user_id IS NULL THEN is_auto_reply END AS auto_reply,
+               CASE WHEN created_by_user_id IS NULL THEN reply_to_email_id END AS answered
+        FROM new_emails WHERE send_account_id IS NOT NULL)
+    SELECT p.* INTO bad FROM p
+    WHERE mailroom_email_sender_refused(p.tenant_id, p.created_by_user_id, p.send_account_id, p.auto_reply, p.answered)
+    LIMIT 1;
+    IF FOUND THEN
+        PERFORM mailroom_refuse_sender(bad.tenant_id, bad.created_by_user_id, bad.send_account_id);
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER email_check_new_senders
+    AFTER INSERT ON email REFERENCING NEW TABLE AS new_emails
+    FOR EACH STATEMENT EXECUTE FUNCTION mailroom_email_check_new_senders();
+
+-- Adds the `send` jobs of outgoing emails (one live job per email) and wakes the workers once.
 -- SECURITY DEFINER: the CRM role has no right on the queue's tables, so this is its one way to ask
--- for a send. It checks the row instead of the caller's rights: the email must be this tenant's,
--- waiting to be sent and never sent, and its sender must (still) be allowed to send from its account,
--- or it is an auto-reply (which only the service can have written). Owner rights read the email
--- through the tenant policy, so another tenant's email is "not found".
-CREATE OR REPLACE FUNCTION mailroom_enqueue_send(p_email bigint) RETURNS bigint
+-- for a send. It checks the rows instead of the caller's rights: each email must be this tenant's,
+-- waiting to be sent and never sent, and its sender must (still) be allowed to send from its account
+-- (asked once per sender and account), or it is an auto-reply (which only the service can have
+-- written). Owner rights read the emails through the tenant policy, so another tenant's email is
+-- "not found". All or nothing: the first email (in the given order) that fails a check fails the call.
+-- Returns the job ids, one per email.
+CREATE OR REPLACE FUNCTION mailroom_enqueue_sends(p_emails bigint[]) RETURNS bigint[]
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     t bigint := mailroom_current_tenant();
-    e email;
-    job_id bigint;
+    bad record;
 BEGIN
     IF t IS NULL THEN
         RAISE EXCEPTION 'no tenant set for this transaction (mailroom.tenant_id)' USING ERRCODE = '42501';
     END IF;
-    SELECT * INTO e FROM email WHERE tenant_id = t AND id = p_email;
-    IF NOT FOUND THEN
-        RAISE EXCEPTION 'email % does not exist in this tenant', p_email USING ERRCODE = '22023';
-    END IF;
-    IF e.status <> 'Sending' OR e.sent_at IS NOT NULL OR e.send_account_id IS NULL THEN
-        RAISE EXCEPTION 'email % is not waiting to be sent (status %)', p_email, e.status USING ERRCODE = '22023';
-    END IF;
-    IF e.created_by_user_id IS NULL THEN
-        IF NOT e.is_auto_reply THEN
-            RAISE EXCEPTION 'email % has no sender', p_email USING ERRCODE = '42501';
+    -- One query: the first email (in order) that is not waiting to be sent, then the first (sender,
+    -- account) pair no longer allowed; MATERIALIZED so the permission is asked per pair, not pushed
+    -- below the DISTINCT to run per email.
+    WITH given AS MATERIALIZED (
+        SELECT x.id, x.ord, e.id IS NOT NULL AS present, e.status, e.sent_at IS NULL AND e.send_account_id IS NOT NULL AS waiting,
+               e.created_by_user_id AS sender, e.send_account_id AS account, e.is_auto_reply
+        FROM unnest(p_emails) WITH ORDINALITY AS x(id, ord)
+        LEFT JOIN email e ON e.tenant_id = t AND e.id = x.id
+    ), pairs AS MATERIALIZED (
+        SELECT DISTINCT g.sender, g.account FROM given g WHERE g.present AND g.sender IS NOT NULL AND g.account IS NOT NULL
+    )
+    SELECT * INTO bad FROM (
+        SELECT 1 AS step, g.ord, g.id, g.present, g.status, g.waiting, NULL::bigint AS sender, NULL::bigint AS account
+        FROM given g
+        WHERE NOT g.present OR g.status <> 'Sending' OR NOT g.waiting OR (g.sender IS NULL AND NOT g.is_auto_reply)
+        UNION ALL
+        SELECT 2, 0, NULL, true, NULL, true, p.sender, p.account FROM pairs p WHERE NOT mailroom_may_send(p.sender, p.account)
+    ) problems ORDER BY step, ord LIMIT 1;
+    IF FOUND THEN
+        IF bad.step = 2 THEN
+            RAISE EXCEPTION 'user % may not send from mail account %', bad.sender, bad.account USING ERRCODE = '42501';
+        ELSIF NOT bad.present THEN
+            RAISE EXCEPTION 'email % does not exist in this tenant', bad.id USING ERRCODE = '22023';
+        ELSIF bad.status <> 'Sending' OR NOT bad.waiting THEN
+            RAISE EXCEPTION 'email % is not waiting to be sent (status %)', bad.id, bad.status USING ERRCODE = '22023';
         END IF;
-    ELSIF NOT mailroom_may_send(e.created_by_user_id, e.send_account_id) THEN
-        RAISE EXCEPTION 'user % may not send from mail account %', e.created_by_user_id, e.send_account_id
-            USING ERRCODE = '42501';
+        RAISE EXCEPTION 'email % has no sender', bad.id USING ERRCODE = '42501';
     END IF;
-    INSERT INTO job_tenant_turn (tenant_id) VALUES (t) ON CONFLICT DO NOTHING;
-    INSERT INTO job AS j (tenant_id, kind, payload, unique_key, max_attempts)
-    VALUES (t, 'send', jsonb_build_object('email', p_email), 'send:email:' || p_email, 8)
-    ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('ready', 'running')
-    DO UPDATE SET run_at = least(j.run_at, excluded.run_at)
-    RETURNING id INTO job_id;
-    PERFORM pg_notify('mailroom_jobs', 'send');
-    RETURN job_id;
+    RETURN ARRAY(
+        SELECT j FROM mailroom_enqueue_jobs(t, 'send',
+            ARRAY(SELECT jsonb_build_object('email', x) FROM unnest(p_emails) WITH ORDINALITY AS u(x, o) ORDER BY o),
+            ARRAY(SELECT 'send:email:' || x FROM unnest(p_emails) WITH ORDINALITY AS u(x, o) ORDER BY o),
+            p_max_attempts => 8) AS j);
+END $$;
+
+-- `mailroom_enqueue_sends` for one email; returns its job id.
+CREATE OR REPLACE FUNCTION mailroom_enqueue_send(p_email bigint) RETURNS bigint
+    LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN (mailroom_enqueue_sends(ARRAY[p_email]))[1];
 END $$;

@@ -43,3 +43,35 @@ BEGIN
     PERFORM pg_notify('mailroom_jobs', 'poll');
     RETURN touched > 0;
 END $$;
+
+-- Adds jobs of kind `p_kind` to tenant `p_tenant`'s queue, one per element of `p_payloads` (with the
+-- matching unique key and repetition, when given), and wakes the workers: the one way a job row is
+-- written (`mailroom_enqueue_sends`, JobQueries, PollScheduleQueries). A live job (ready or running)
+-- with the same unique key is not duplicated: it moves earlier when the new one is due sooner, and a
+-- running one due now runs once more right after (its `rerun`). Returns the ids of the jobs added or
+-- moved. One NOTIFY with the kind as payload: PostgreSQL delivers identical notifications of one
+-- transaction once, so a transaction that enqueues many jobs wakes the workers once.
+-- Invoker rights, service-only (functions/10_access.sql): the CRM asks for jobs through the SECURITY
+-- DEFINER functions that check what it asks (`mailroom_enqueue_send`, `mailroom_request_poll`).
+CREATE OR REPLACE FUNCTION mailroom_enqueue_jobs(
+    p_tenant bigint, p_kind text, p_payloads jsonb[], p_unique_keys text[] DEFAULT NULL,
+    p_run_at timestamptz DEFAULT NULL, p_priority integer DEFAULT 0, p_max_attempts integer DEFAULT 10,
+    p_repeat_every interval[] DEFAULT NULL) RETURNS SETOF bigint
+    LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(cardinality(p_payloads), 0) = 0 THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+    WITH turn AS (
+        INSERT INTO job_tenant_turn (tenant_id) VALUES (p_tenant) ON CONFLICT DO NOTHING
+    )
+    INSERT INTO job AS j (tenant_id, kind, payload, unique_key, run_at, priority, max_attempts, repeat_every)
+    SELECT p_tenant, p_kind, x.payload, x.unique_key, coalesce(p_run_at, now()), p_priority, p_max_attempts, x.every
+    FROM unnest(p_payloads, p_unique_keys, p_repeat_every) AS x(payload, unique_key, every)
+    ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('ready', 'running')
+    DO UPDATE SET run_at = least(j.run_at, excluded.run_at),
+                  rerun = j.rerun OR (j.state = 'running' AND excluded.run_at <= now())
+    RETURNING j.id;
+    PERFORM pg_notify('mailroom_jobs', p_kind);
+END $$;

@@ -53,58 +53,41 @@ public enum AutoReplyQueries {
         try conn.query("SELECT mailroom_auto_reply_take(\(account), \(sender))").one().decode(at: 0)
     }
 
-    /// An auto-reply to queue.
+    /// An auto-reply to queue. From, its name and Reply-To come from the account's auto-reply
+    /// settings, In-Reply-To and References from the answered email (`mailroom_queue_emails`).
     public struct Reply: Sendable {
         public var account: AccountID
         public var answering: EmailID
         public var messageID: String
         public var to: (address: String, name: String?)
-        public var from: (address: String, name: String?)
-        public var replyTo: String?
         public var subject: String
         public var body: String
-        public var inReplyTo: String
-        public var references: [String]
         public var parent: (type: String, id: Int64)?
 
         public init(account: AccountID, answering: EmailID, messageID: String, to: (address: String, name: String?),
-                    from: (address: String, name: String?), replyTo: String?, subject: String, body: String, inReplyTo: String,
-                    references: [String], parent: (type: String, id: Int64)? = nil) {
+                    subject: String, body: String, parent: (type: String, id: Int64)? = nil) {
             self.account = account
             self.answering = answering
             self.messageID = messageID
             self.to = to
-            self.from = from
-            self.replyTo = replyTo
             self.subject = subject
             self.body = body
-            self.inReplyTo = inReplyTo
-            self.references = references
             self.parent = parent
         }
     }
 
-    /// Queues an auto-reply as an outgoing email (no user: the trigger admits it only as the answer
-    /// to mail this account received while its auto-replies are on) and its `send` job.
+    /// Queues an auto-reply through `mailroom_queue_emails` (no sender: only the service queues one,
+    /// and the row trigger admits it only as the answer to mail this account received while its
+    /// auto-replies are on), with its `send` job.
     @discardableResult
     public static func autoReplyQueue(_ conn: PostgresConnection, tenant: TenantID, _ r: Reply) throws -> EmailID {
-        let id: EmailID = try conn.query("""
-            INSERT INTO email (tenant_id, message_id, subject, from_address, from_name, body_text, in_reply_to, "references",
-                               status, parent_type, parent_id, send_account_id, reply_to_email_id, is_auto_reply, queued_at)
-            VALUES (\(tenant), \(r.messageID), \(r.subject), \(r.from.address.lowercased()), \(r.from.name), \(r.body), \(r.inReplyTo),
-                    \(PostgresArray(r.references))::text[], 'Sending', \(r.parent?.type), \(r.parent?.id)::bigint, \(r.account),
-                    \(r.answering), true, now())
-            RETURNING id
-            """).one().decode(at: 0)
-        try conn.execute("""
-            INSERT INTO email_recipient (tenant_id, email_id, kind, position, address, name)
-            SELECT \(tenant), \(id), k, 0, a, n FROM (VALUES ('from', lower(\(r.from.address)), \(r.from.name)::text),
-                                                          ('to', lower(\(r.to.address)), \(r.to.name)::text),
-                                                          ('reply_to', lower(\(r.replyTo)::text), NULL)) v(k, a, n)
-            WHERE a IS NOT NULL
-            """)
-        try conn.execute("INSERT INTO email_account_link (tenant_id, email_id, account_id) VALUES (\(tenant), \(id), \(r.account))")
-        try conn.execute("SELECT mailroom_enqueue_send(\(id))")
-        return id
+        var element = EmailQueries.QueueElement(account: r.account.rawValue, user: nil,
+                                                to: [.init(address: r.to.address, name: r.to.name)], subject: r.subject, text: r.body)
+        element.reply_to_email = r.answering.rawValue
+        element.message_id = r.messageID
+        element.parent_type = r.parent?.type
+        element.parent_id = r.parent?.id
+        element.auto_reply = true
+        return try EmailQueries.emailQueueElements(conn, [element])[0]
     }
 }

@@ -2,21 +2,6 @@ import Foundation
 import MailCore
 
 extension EmailQueries {
-    /// Queues `draft` through `mailroom_queue_email` (validation, permission, rows and the `send`
-    /// job in the caller's transaction); returns the new email's id. Refusals are `PostgresError`s
-    /// with SQLSTATE 22023 (invalid input) or 42501 (not permitted), and nothing is written.
-    public static func emailQueue(_ conn: PostgresConnection, tenant: TenantID, _ d: EmailDraft) throws -> EmailID {
-        struct Att: Encodable { var filename: String?; var content_type: String; var data: String }
-        let attachments = try PostgresJSON(d.attachments.map {
-            Att(filename: $0.filename, content_type: $0.contentType, data: Data($0.data).base64EncodedString())
-        })
-        return try conn.query("""
-            SELECT mailroom_queue_email(\(d.account), \(d.user), \(PostgresArray(d.to))::text[], \(PostgresArray(d.cc))::text[],
-                \(PostgresArray(d.bcc))::text[], \(d.subject), \(d.text), \(d.html), \(attachments)::jsonb,
-                \(d.parent?.type), \(d.parent?.id)::bigint, \(d.replyToEmail)::bigint, \(d.messageID))
-            """).one().decode(at: 0)
-    }
-
     /// The queued email `id` with its envelope, attachments and account; nil when it is gone.
     public static func emailGetOutgoing(_ conn: PostgresConnection, tenant: TenantID, id: EmailID) throws -> OutgoingEmail? {
         guard let row = try conn.query("""

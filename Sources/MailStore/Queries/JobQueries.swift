@@ -6,21 +6,17 @@ import MailCore
 /// rescue expired leases; prune finished rows).
 public enum JobQueries {
     /// Adds a job, or, when a live job with the same unique key exists, moves it earlier (a manual
-    /// "poll now") and, if it is running, asks it to run again right after.
+    /// "poll now") and, if it is running, asks it to run again right after; wakes the workers.
     @discardableResult
     public static func jobEnqueue(_ conn: PostgresConnection, tenant: TenantID, kind: String, payload: String = "{}",
                                   uniqueKey: String? = nil, runAt: Date? = nil, priority: Int = 0, maxAttempts: Int = 10,
                                   repeatEvery: Duration? = nil) throws -> Int64 {
         let every = repeatEvery.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 }
-        try conn.execute("INSERT INTO job_tenant_turn (tenant_id) VALUES (\(tenant)) ON CONFLICT DO NOTHING")
+        // mailroom_enqueue_jobs (functions/30_jobs.sql): the one writer of job rows; wakes the workers.
         return try conn.query("""
-            INSERT INTO job AS j (tenant_id, kind, payload, unique_key, run_at, priority, max_attempts, repeat_every)
-            VALUES (\(tenant), \(kind), \(payload)::jsonb, \(uniqueKey), coalesce(\(runAt)::timestamptz, now()), \(priority),
-                    \(maxAttempts), make_interval(secs => \(every)::float8))
-            ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('ready', 'running')
-            DO UPDATE SET run_at = least(j.run_at, excluded.run_at),
-                          rerun = j.rerun OR (j.state = 'running' AND excluded.run_at <= now())
-            RETURNING id
+            SELECT mailroom_enqueue_jobs(\(tenant), \(kind), ARRAY[\(payload)::jsonb], ARRAY[\(uniqueKey)::text],
+                                         \(runAt)::timestamptz, \(priority), \(maxAttempts),
+                                         ARRAY[make_interval(secs => \(every)::float8)])
             """).one().decode(at: 0)
     }
 

@@ -14,7 +14,6 @@ public enum PollScheduleQueries {
     /// Adds poll jobs for active folders that have none (due now), removes waiting ones whose folder,
     /// account or owner is no longer active, and follows changed intervals.
     public static func pollScheduleReconcile(_ conn: PostgresConnection, tenant: TenantID) throws -> Reconciled {
-        try conn.execute("INSERT INTO job_tenant_turn (tenant_id) VALUES (\(tenant)) ON CONFLICT DO NOTHING")
         let row = try conn.query("""
             WITH wanted AS (
                 SELECT f.id AS folder_id, a.id AS account_id, a.poll_interval, 'poll:folder:' || f.id AS key
@@ -35,15 +34,15 @@ public enum PollScheduleQueries {
                 WHERE j.tenant_id = \(tenant) AND j.unique_key = w.key AND j.state IN ('ready', 'running')
                   AND j.repeat_every IS DISTINCT FROM w.poll_interval
                 RETURNING 1
-            ), added AS (
-                INSERT INTO job (tenant_id, kind, payload, unique_key, repeat_every, run_at)
-                SELECT \(tenant), 'poll', jsonb_build_object('folder', w.folder_id, 'account', w.account_id), w.key,
-                       w.poll_interval, now()
-                FROM wanted w
+            ), missing AS (
+                SELECT w.* FROM wanted w
                 WHERE NOT EXISTS (SELECT 1 FROM job j WHERE j.tenant_id = \(tenant) AND j.unique_key = w.key
                                   AND j.state IN ('ready', 'running'))
-                ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('ready', 'running') DO NOTHING
-                RETURNING 1
+            ), added AS (
+                SELECT mailroom_enqueue_jobs(\(tenant), 'poll',
+                    ARRAY(SELECT jsonb_build_object('folder', folder_id, 'account', account_id) FROM missing ORDER BY key),
+                    ARRAY(SELECT key FROM missing ORDER BY key),
+                    p_repeat_every => ARRAY(SELECT poll_interval FROM missing ORDER BY key))
             )
             SELECT (SELECT count(*) FROM added), (SELECT count(*) FROM removed), (SELECT count(*) FROM retimed)
             """).one()
@@ -53,18 +52,19 @@ public enum PollScheduleQueries {
     /// Asks for an immediate poll of every active folder of an account (`mailroom poll`). A poll that
     /// is running now runs once more right after.
     public static func pollScheduleNow(_ conn: PostgresConnection, tenant: TenantID, account: AccountID) throws -> Int {
-        try conn.execute("INSERT INTO job_tenant_turn (tenant_id) VALUES (\(tenant)) ON CONFLICT DO NOTHING")
-        return try conn.execute("""
-            INSERT INTO job AS j (tenant_id, kind, payload, unique_key, repeat_every, run_at)
-            SELECT f.tenant_id, 'poll', jsonb_build_object('folder', f.id, 'account', a.id), 'poll:folder:' || f.id,
-                   a.poll_interval, now()
-            FROM mail_folder f JOIN mail_account a ON a.tenant_id = f.tenant_id AND a.id = f.account_id
-            WHERE f.tenant_id = \(tenant) AND a.id = \(account) AND f.is_active AND a.is_active
-              AND (a.owner_user_id IS NULL OR EXISTS (
-                    SELECT 1 FROM app_user u WHERE u.tenant_id = a.tenant_id AND u.id = a.owner_user_id AND u.is_active))
-            ON CONFLICT (tenant_id, unique_key) WHERE unique_key IS NOT NULL AND state IN ('ready', 'running')
-            DO UPDATE SET run_at = least(j.run_at, now()), rerun = j.rerun OR j.state = 'running'
-            """)
+        try conn.query("""
+            WITH due AS (
+                SELECT f.id AS folder_id, a.id AS account_id, a.poll_interval
+                FROM mail_folder f JOIN mail_account a ON a.tenant_id = f.tenant_id AND a.id = f.account_id
+                WHERE f.tenant_id = \(tenant) AND a.id = \(account) AND f.is_active AND a.is_active
+                  AND (a.owner_user_id IS NULL OR EXISTS (
+                        SELECT 1 FROM app_user u WHERE u.tenant_id = a.tenant_id AND u.id = a.owner_user_id AND u.is_active))
+            )
+            SELECT count(*)::int FROM mailroom_enqueue_jobs(\(tenant), 'poll',
+                ARRAY(SELECT jsonb_build_object('folder', folder_id, 'account', account_id) FROM due ORDER BY folder_id),
+                ARRAY(SELECT 'poll:folder:' || folder_id FROM due ORDER BY folder_id),
+                p_repeat_every => ARRAY(SELECT poll_interval FROM due ORDER BY folder_id))
+            """).one().decode(at: 0)
     }
 
     /// Records one poll of a folder with its start and end.
