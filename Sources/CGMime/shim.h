@@ -53,20 +53,36 @@ static inline GByteArray *mr_part_decoded_content(GMimePart *part, const char *_
     return mr_mem_stream_take_array(stream);
 }
 
-/// The part's content exactly as transferred (still base64 / quoted-printable encoded).
-/// Caller frees the result with g_byte_array_free(array, TRUE).
-static inline GByteArray *mr_part_encoded_content(GMimePart *part) {
-    GMimeStream *stream = g_mime_stream_mem_new();
+/// Counts, in a base64 part's content as transferred, the characters of the base64 alphabet
+/// (`significant`, `=` included) and those that are neither that nor white space (`invalid`),
+/// reading the content in chunks rather than copying it whole.
+static inline void mr_part_base64_census(GMimePart *part, size_t *invalid, size_t *significant) {
+    *invalid = 0;
+    *significant = 0;
     GMimeDataWrapper *content = g_mime_part_get_content(part);
-    if (content != NULL) {
-        GMimeStream *source = g_mime_data_wrapper_get_stream(content);
-        if (source != NULL) {
-            g_mime_stream_reset(source);
-            g_mime_stream_write_to_stream(source, stream);
-            g_mime_stream_reset(source);
+    if (content == NULL) return;
+    GMimeStream *source = g_mime_data_wrapper_get_stream(content);
+    if (source == NULL) return;
+    /* 0: white space, 1: alphabet, 2: anything else (built per call: no shared state) */
+    unsigned char kind[256];
+    for (int c = 0; c < 256; c++) {
+        int alpha = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9')
+            || c == '+' || c == '/' || c == '=';
+        int space = c == ' ' || c == '\t' || c == '\r' || c == '\n';
+        kind[c] = alpha ? 1 : (space ? 0 : 2);
+    }
+    char chunk[16384];
+    g_mime_stream_reset(source);
+    for (;;) {
+        ssize_t n = g_mime_stream_read(source, chunk, sizeof chunk);
+        if (n <= 0) break;
+        for (ssize_t i = 0; i < n; i++) {
+            unsigned char k = kind[(unsigned char)chunk[i]];
+            *significant += (k == 1);
+            *invalid += (k == 2);
         }
     }
-    return mr_mem_stream_take_array(stream);
+    g_mime_stream_reset(source);
 }
 
 /// An object (e.g. an embedded message) serialised back to bytes.

@@ -47,11 +47,8 @@ struct IngestCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let server = try TestMailServer.fromEnvironment()
-        let key = try SecretKey.fromEnvironment()
-        let pool = try await TestDatabase.pool()
-        var logger = Logger(label: "mailroom.bench")
-        logger.logLevel = .warning
+        let bench = try await BenchImport.fromEnvironment()
+        let (server, pool, runner) = (bench.server, bench.pool, bench.runner)
 
         // Generate and deliver.
         let generator = MessageGenerator(seed: seed)
@@ -81,10 +78,7 @@ struct IngestCommand: AsyncParsableCommand {
         }
         prep.close()
 
-        let provisioner = BenchTenant(pool: pool, server: server, secrets: SecretBox(key: key))
-        var settings = ImportSettings()
-        settings.outboundPolicy = server.outboundPolicy
-        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: key), settings: settings, logger: logger)
+        let provisioner = bench.provisioner
         var results: [RoundResult] = []
         var countFailures: [String] = []
         for round in 1...rounds {

@@ -27,12 +27,8 @@ struct MemoryCommand: AsyncParsableCommand {
     var targetMultiple = 4.0
 
     func run() async throws {
-        let server = try TestMailServer.fromEnvironment()
-        let key = try SecretKey.fromEnvironment()
-        let pool = try await TestDatabase.pool()
-        var logger = Logger(label: "mailroom.bench")
-        logger.logLevel = .warning
-
+        let bench = try await BenchImport.fromEnvironment()
+        let (server, pool, runner) = (bench.server, bench.pool, bench.runner)
         let mailbox = try server.createMailbox(prefix: "bench-memory")
         let size: Int
         do {
@@ -40,12 +36,8 @@ struct MemoryCommand: AsyncParsableCommand {
             size = message.count
             try server.deliverToMaildir(mailbox, messages: [message])
         }
-        let provisioner = BenchTenant(pool: pool, server: server, secrets: SecretBox(key: key))
-        let tenant = try await provisioner.tenant(mailbox: mailbox)
-        let account = try await provisioner.account(of: tenant)
-        var settings = ImportSettings()
-        settings.outboundPolicy = server.outboundPolicy
-        let runner = ImportRunner(pool: pool, secrets: SecretBox(key: key), settings: settings, logger: logger)
+        let tenant = try await bench.provisioner.tenant(mailbox: mailbox)
+        let account = try await bench.provisioner.account(of: tenant)
 
         try ProcessMemory.resetPeak()
         let before = try ProcessMemory.read()

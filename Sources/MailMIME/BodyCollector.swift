@@ -162,19 +162,8 @@ struct BodyCollector {
                 + "on \(mime) part; content kept as is")
         }
         guard encoding == GMIME_CONTENT_ENCODING_BASE64 else { return }
-        let raw = GLibValues.taken(mr_part_encoded_content(part))
         var invalid = 0, significant = 0
-        for byte in raw {
-            switch byte {
-            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "+"), UInt8(ascii: "/"), UInt8(ascii: "="):
-                significant += 1
-            case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\r"), UInt8(ascii: "\n"):
-                break
-            default:
-                invalid += 1
-            }
-        }
+        mr_part_base64_census(part, &invalid, &significant)
         if invalid > 0 {
             problems.append("\(invalid) invalid characters in base64 content of \(mime) part; skipped")
         }
