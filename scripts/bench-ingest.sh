@@ -7,6 +7,7 @@
 # rate of a baseline revision built from git into .build-baseline/ (BENCH_BASELINE_REV; default: the
 # last revision whose importer fetched through libcurl; BENCH_BASELINE_REV= skips it). The two
 # alternate their order from round to round so the machine's noise hits both alike.
+# Last, `mailroom-bench memory`: the peak extra RSS of importing one 24 MiB message.
 #
 #   scripts/bench-ingest.sh [--messages 10000] [--rounds 3]
 # KEEP_TESTENV=1 never stops the servers; MAILROOM_TESTENV_DIR points at a shared environment.
@@ -95,3 +96,7 @@ if with_baseline:
     print(f"target end-to-end ≥ 2× the baseline's: {'met' if ratio_base >= 2 else 'NOT met'} (median ratio {ratio_base:.2f})")
 print(f"target end-to-end ≥ 0.5 of the bare batched fetch: {'met' if ratio_floor >= 0.5 else 'NOT met'} (median ratio {ratio_floor:.2f})")
 PY
+
+# Memory: the extra RSS of importing one 24 MiB message, against its size (target ≤ 4×).
+echo
+"$bench" memory
