@@ -10,23 +10,30 @@
 public struct OutboundPolicy: Sendable, Equatable {
     public static let allowedHostsVariable = "MAILROOM_ALLOWED_HOSTS"
     public static let insecureHostsVariable = "MAILROOM_INSECURE_HOSTS"
+    public static let caFileVariable = "MAILROOM_TLS_CA_FILE"
 
     /// Non-global destinations the operator allows.
     public var allowed: HostList
     /// Destinations where a password may travel in clear text or TLS may go unverified.
     public var insecure: HostList
+    /// A PEM file of certificate authorities verified TLS trusts besides the system store (a private
+    /// CA, or a test server's self-signed certificate), from `MAILROOM_TLS_CA_FILE`; nil: the
+    /// system store alone. The transport reads it; whoever reads the setting checks it is readable.
+    public var caFile: String?
 
     /// The strictest policy: global addresses only, TLS verified, no clear-text login.
-    public init(allowed: HostList = HostList(), insecure: HostList = HostList()) {
+    public init(allowed: HostList = HostList(), insecure: HostList = HostList(), caFile: String? = nil) {
         self.allowed = allowed
         self.insecure = insecure
+        self.caFile = caFile
     }
 
     /// Reads both lists; a malformed entry is an error. Unset variables are empty lists.
     public static func fromEnvironment(_ environment: [String: String]) throws(SettingError) -> OutboundPolicy {
         OutboundPolicy(
             allowed: try HostList(parsing: environment[allowedHostsVariable] ?? "", setting: allowedHostsVariable),
-            insecure: try HostList(parsing: environment[insecureHostsVariable] ?? "", setting: insecureHostsVariable))
+            insecure: try HostList(parsing: environment[insecureHostsVariable] ?? "", setting: insecureHostsVariable),
+            caFile: environment[caFileVariable].flatMap { $0.isEmpty ? nil : $0 })
     }
 
     /// Why a connection to `address`, reached through the configured `host`, is refused; nil when

@@ -155,21 +155,29 @@ private func curlReadUpload(_ buffer: UnsafeMutablePointer<CChar>, _ size: Int, 
 
 extension CurlEasyHandle {
     /// TLS and timeouts, the same for IMAP and SMTP.
-    func setSecurityAndTimeouts(_ security: TransportSecurity, verifyTLS: Bool, connectTimeout: Duration,
+    func setSecurityAndTimeouts(_ security: TransportSecurity, verifyTLS: Bool, caFile: String?, connectTimeout: Duration,
                                 ioTimeout: Duration) throws {
         switch security {
         case .none: try set(CURLOPT_USE_SSL, Int(CURLUSESSL_NONE.rawValue))
         // Without CURLUSESSL_ALL libcurl logs in over plain text when STARTTLS is missing.
         case .starttls, .tls: try set(CURLOPT_USE_SSL, Int(CURLUSESSL_ALL.rawValue))
         }
-        try set(CURLOPT_SSL_VERIFYPEER, verifyTLS ? 1 : 0)
-        try set(CURLOPT_SSL_VERIFYHOST, verifyTLS ? 2 : 0)
+        try setVerification(verifyTLS, caFile: caFile)
         // libcurl has no default timeouts: a stalled server would hang the thread forever.
         try set(CURLOPT_CONNECTTIMEOUT_MS, max(1, milliseconds(connectTimeout)))
         let ioSeconds = max(1, (milliseconds(ioTimeout) + 999) / 1000)
         try set(CURLOPT_LOW_SPEED_LIMIT, 1)
         try set(CURLOPT_LOW_SPEED_TIME, ioSeconds)
         try set(CURLOPT_SERVER_RESPONSE_TIMEOUT, ioSeconds)
+    }
+
+    /// Certificate and host-name checks, trusting `caFile` (the operator's `MAILROOM_TLS_CA_FILE`)
+    /// besides the system store: `CURLOPT_CAINFO` replaces only the default bundle file, the system's
+    /// certificate directory (`CURLOPT_CAPATH`) stays.
+    func setVerification(_ verifyTLS: Bool, caFile: String?) throws {
+        try set(CURLOPT_SSL_VERIFYPEER, verifyTLS ? 1 : 0)
+        try set(CURLOPT_SSL_VERIFYHOST, verifyTLS ? 2 : 0)
+        if verifyTLS, let caFile { try set(CURLOPT_CAINFO, caFile) }
     }
 
     /// The kind of failure for the libcurl codes that mean the same for every protocol: connecting,

@@ -24,7 +24,7 @@ public final class CurlIMAPBaseline {
         try handle.set(CURLOPT_NOSIGNAL, 1)
         try handle.set(CURLOPT_USERNAME, endpoint.username)
         try handle.set(CURLOPT_PASSWORD, endpoint.password.value)
-        try handle.setSecurityAndTimeouts(endpoint.security, verifyTLS: endpoint.verifyTLS,
+        try handle.setSecurityAndTimeouts(endpoint.security, verifyTLS: endpoint.verifyTLS, caFile: endpoint.policy.caFile,
                                           connectTimeout: endpoint.connectTimeout, ioTimeout: endpoint.ioTimeout)
     }
 

@@ -56,9 +56,14 @@ public final class IMAPSession {
             insecureUse: OutboundPolicy.insecureUse(tls: endpoint.security != .none, verifyTLS: endpoint.verifyTLS,
                                                     sendsPassword: true),
             resolver: endpoint.resolver, service: "IMAP")
-        let options = NetworkConnection.Options(
+        var options = NetworkConnection.Options(
             host: endpoint.host, port: endpoint.port, implicitTLS: endpoint.security == .tls, verifyTLS: endpoint.verifyTLS,
             connectTimeout: endpoint.connectTimeout, ioTimeout: endpoint.ioTimeout)
+        do {
+            options.trust = try TLSTrust(policy: endpoint.policy)
+        } catch {
+            throw TransportError(.tlsFailed, detail: "\(error)", service: "IMAP")
+        }
         self.init(endpoint: endpoint, outbound: outbound) {
             try outbound.checkBeforeConnecting()
             return try NetworkConnection.connect(options, outbound: outbound)

@@ -64,7 +64,7 @@ public final class SMTPSession {
                 try handle.set(CURLOPT_LOGIN_OPTIONS, e.authentication == .plain ? "AUTH=PLAIN" : "AUTH=LOGIN")
             }
         }
-        try handle.setSecurityAndTimeouts(e.security, verifyTLS: e.verifyTLS, connectTimeout: e.connectTimeout, ioTimeout: e.ioTimeout)
+        try handle.setSecurityAndTimeouts(e.security, verifyTLS: e.verifyTLS, caFile: e.policy.caFile, connectTimeout: e.connectTimeout, ioTimeout: e.ioTimeout)
     }
 
     /// Submits `message` (CRLF line ends) from envelope sender `from` to every address of

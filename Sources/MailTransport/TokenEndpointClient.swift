@@ -64,8 +64,7 @@ public enum OAuthHTTP {
             try handle.set(CURLOPT_POSTFIELDSIZE, body.count)
             try handle.set(CURLOPT_COPYPOSTFIELDS, body)
             _ = mr_curl_setopt_slist(handle.raw, CURLOPT_HTTPHEADER, headers)
-            try handle.set(CURLOPT_SSL_VERIFYPEER, 1)
-            try handle.set(CURLOPT_SSL_VERIFYHOST, 2)
+            try handle.setVerification(true, caFile: endpoint.policy.caFile)
             try handle.set(CURLOPT_CONNECTTIMEOUT_MS, max(1, Int(endpoint.connectTimeout.components.seconds * 1000)))
             try handle.set(CURLOPT_TIMEOUT_MS, max(1, Int((endpoint.connectTimeout + endpoint.ioTimeout).components.seconds * 1000)))
         } catch let e as TransportError { throw e } catch {

@@ -4,6 +4,7 @@ import Logging
 import MailCore
 import MailCrypto
 import MailStore
+import MailTransport
 
 /// Options every subcommand shares: where the database is and how loud to log.
 struct GlobalOptions: ParsableArguments {
@@ -72,7 +73,9 @@ struct GlobalOptions: ParsableArguments {
     /// malformed value stops the command.
     func outboundSettings() throws -> (policy: OutboundPolicy, limits: TransferLimits) {
         do {
-            return (try OutboundPolicy.fromEnvironment(environment), try TransferLimits.fromEnvironment(environment))
+            let policy = try OutboundPolicy.fromEnvironment(environment)
+            _ = try TLSTrust(policy: policy)  // an unreadable CA file stops the command at once
+            return (policy, try TransferLimits.fromEnvironment(environment))
         } catch {
             throw ValidationError("\(error)")
         }

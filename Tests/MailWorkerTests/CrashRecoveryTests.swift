@@ -8,7 +8,7 @@ import Testing
 extension WorkerProcessTests {
     /// A worker killed with SIGKILL at random moments loses and duplicates nothing.
     @Suite(.serialized) struct CrashRecoveryTests {
-        func worker(slug: String, batchSize: Int = 5) throws -> Process {
+        func worker(slug: String, batchSize: Int = 2) throws -> Process {
             try WorkerProcess.untilIdle(slug: slug, batchSize: batchSize)
         }
 
@@ -23,7 +23,7 @@ extension WorkerProcessTests {
             let (tenant, slug) = try await f.tenant("crash", accounts: [.init(name: "Support", mailbox: box)])
             var kills = 0
             var killedMidImport = 0
-            // Small batches (5 per transaction) make the import long enough that most of the 20 kills
+            // Small batches (2 per transaction) make the import long enough that most of the 20 kills
             // land while messages are being fetched and stored.
             try f.server.deliverToMaildir(box, messages: messages)
             for _ in 0..<20 {

@@ -9,7 +9,7 @@ import MailCore
 /// optional PEM file the operator names in `MAILROOM_TLS_CA_FILE` (a private CA, or a test
 /// server's self-signed certificate). Adding a file never removes the system store.
 public struct TLSTrust: Sendable, Hashable {
-    public static let caFileVariable = "MAILROOM_TLS_CA_FILE"
+    public static let caFileVariable = OutboundPolicy.caFileVariable
 
     /// A PEM file of extra trusted certificates; nil for the system store alone.
     public var extraCAFile: String?
@@ -21,9 +21,18 @@ public struct TLSTrust: Sendable, Hashable {
     /// the cause).
     public static func fromEnvironment(_ environment: [String: String]) throws(SettingError) -> TLSTrust {
         guard let path = environment[caFileVariable], !path.isEmpty else { return TLSTrust() }
+        return try TLSTrust(checking: path)
+    }
+
+    /// The trust of a policy (`OutboundPolicy.caFile`), its file checked readable.
+    public init(policy: OutboundPolicy) throws(SettingError) {
+        if let path = policy.caFile { try self.init(checking: path) } else { self.init() }
+    }
+
+    private init(checking path: String) throws(SettingError) {
         let fd = open(path, O_RDONLY)
-        guard fd >= 0 else { throw SettingError(caFileVariable, "cannot read \"\(path)\": \(systemError(errno))") }
+        guard fd >= 0 else { throw SettingError(Self.caFileVariable, "cannot read \"\(path)\": \(systemError(errno))") }
         closeDescriptor(fd)
-        return TLSTrust(extraCAFile: path)
+        self.init(extraCAFile: path)
     }
 }
