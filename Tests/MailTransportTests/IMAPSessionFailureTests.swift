@@ -1,6 +1,7 @@
 import Foundation
 import MailCore
 import MailProtocol
+import MailTesting
 import Testing
 @testable import MailTransport
 
@@ -18,8 +19,8 @@ import Testing
     }
 
     @Test func closedPortFailsToConnectQuickly() async throws {
-        let port = try unusedLoopbackPort()
-        let endpoint = IMAPEndpoint(host: "127.0.0.1", port: port, security: .starttls, username: "nobody",
+        let closed = try ClosedLoopbackPort()
+        let endpoint = IMAPEndpoint(host: "127.0.0.1", port: closed.port, security: .starttls, username: "nobody",
                                     password: Secret("secret-value"), connectTimeout: .seconds(5),
                                     policy: try LiveDovecot.fromEnvironment().policy)
         let connection = try await IMAPConnection(endpoint: endpoint)
@@ -117,13 +118,6 @@ extension Result where Failure == any Error {
 }
 
 /// A loopback port nothing listens on: bound once by the kernel's choice, then released.
-func unusedLoopbackPort() throws -> Int {
-    let listener = try SilentListener()
-    let port = listener.port
-    listener.close()
-    return port
-}
-
 /// A loopback TCP socket that listens but never accepts.
 final class SilentListener: @unchecked Sendable {
     let fd: Int32

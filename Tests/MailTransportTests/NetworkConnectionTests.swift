@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MailTesting
 import Testing
 @testable import MailTransport
 
@@ -107,7 +108,8 @@ import Testing
     }
 
     @Test func closedPortFailsToConnect() throws {
-        let port = try unusedLoopbackPort()
+        let closed = try ClosedLoopbackPort()
+        let port = closed.port
         let outcome = Result { try Self.connectToLoopback(port: port) }
         #expect(outcome.errorCode == .connectFailed, "\(outcome)")
         #expect("\(outcome)".contains("could not connect to 127.0.0.1 port \(port)"), "\(outcome)")

@@ -72,8 +72,8 @@ import Testing
         let f = try await WorkerFixture.make()
         let box = try f.server.createMailbox(prefix: "down")
         try f.server.deliverToMaildir(box, messages: [TestMessages.plain(id: "down@x.test", subject: "x")])
-        let closedPort = try TestPorts.closedLoopbackPort()
-        let (tenant, slug) = try await f.tenant("down", accounts: [.init(name: "Support", mailbox: box, port: closedPort)])
+        let closed = try ClosedLoopbackPort()
+        let (tenant, slug) = try await f.tenant("down", accounts: [.init(name: "Support", mailbox: box, port: closed.port)])
         let reports = try await f.importAll(tenant)
         #expect(reports.count == 1)
         #expect(reports[0].error?.lowercased().contains("connect") == true)
@@ -85,22 +85,6 @@ import Testing
         #expect(try await f.count(tenant, "SELECT count(*) FROM email") == 1)
         #expect(try await f.count(tenant, "SELECT count(*) FROM mail_account WHERE last_error IS NULL") == 1)
         #expect(try await f.count(tenant, "SELECT count(*) FROM mail_folder WHERE last_error IS NULL AND consecutive_failures = 0") == 1)
-    }
-}
-
-enum TestPorts {
-    /// A loopback port with nothing listening: bind an ephemeral port, then close it.
-    static func closedLoopbackPort() throws -> Int {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        defer { close(fd) }
-        var addr = sockaddr_in()
-        addr.sin_family = sa_family_t(AF_INET)
-        addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-        addr.sin_port = 0
-        var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
     }
 }
 
