@@ -14,6 +14,9 @@
 #   make build | testenv-up | testenv-down | clean
 SHELL := /bin/bash
 SWIFT ?= swift
+# In CI the project's own modules build with warnings as errors (Package.swift reads this); every
+# swift command of a run must see the same value, or the next one rebuilds everything.
+export MAILROOM_WARNINGS_AS_ERRORS := $(if $(CI),1,0)
 TEST_ARGS ?=
 BENCH_ARGS ?=
 CHAOS_ARGS ?=

@@ -113,3 +113,11 @@ let package = Package(
         ]),
     ]
 )
+
+// CI builds the project's own modules with warnings as errors (`make build-tests` sets the variable
+// when CI is set); dependencies keep their own warnings.
+if Context.environment["MAILROOM_WARNINGS_AS_ERRORS"] == "1" {
+    for target in package.targets where target.type != .system {
+        target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-warnings-as-errors"])]
+    }
+}

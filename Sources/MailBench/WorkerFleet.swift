@@ -17,7 +17,7 @@ final class WorkerFleet {
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         for i in 0..<count {
             let log = "\(logDirectory)/worker-\(i).log"
-            FileManager.default.createFile(atPath: log, contents: nil)
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["worker", "--database-url", databaseURL, "--migrations", migrations, "--concurrency", "\(slots)",

@@ -38,7 +38,7 @@ final class ReplicaSet: Sendable {
     func start(_ slot: Int) throws {
         if state.withLock({ $0.processes[slot]?.isRunning ?? false }) { return }
         let path = logPath(slot)
-        if !FileManager.default.fileExists(atPath: path) { FileManager.default.createFile(atPath: path, contents: nil) }
+        if !FileManager.default.fileExists(atPath: path) { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         guard let log = FileHandle(forWritingAtPath: path) else { throw ChaosError("cannot open \(path)") }
         log.seekToEndOfFile()
         log.write(Data("=== start \(Date()) ===\n".utf8))

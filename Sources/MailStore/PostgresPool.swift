@@ -42,6 +42,7 @@ public final class PostgresPool: Sendable {
     /// An idle connection the server closed meanwhile (a PostgreSQL restart, a terminated backend) is
     /// noticed before `body` runs, discarded and replaced, so callers never see errors from connections
     /// that died while nobody used them. A connection that breaks while `body` runs fails `body`.
+    @discardableResult
     public func withConnection<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         while true {
             let conn = try await lease()
@@ -83,6 +84,7 @@ public final class PostgresPool: Sendable {
     private enum Attempt<T: Sendable>: Sendable { case stale, done(T) }
 
     /// Runs `body` in a transaction scoped to `tenant` (row-level security applies).
+    @discardableResult
     public func transaction<T: Sendable>(tenant: TenantID?, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await withConnection { conn in try conn.transaction(tenant: tenant) { try body(conn) } }
     }

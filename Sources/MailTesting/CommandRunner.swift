@@ -62,6 +62,7 @@ public enum CommandRunner {
     }
 
     /// Runs `executable` and returns its standard output, throwing `Failure` on a non-zero exit.
+    @discardableResult
     public static func check(_ executable: String, _ arguments: [String], input: [UInt8]? = nil) throws -> String {
         let output = try run(executable, arguments, input: input)
         guard output.status == 0 else {

@@ -22,6 +22,7 @@ public final class IMAPConnection: @unchecked Sendable {
     }
 
     /// Runs `body` with the session on the connection's thread.
+    @discardableResult
     public func run<T: Sendable>(_ body: @escaping @Sendable (IMAPSession) throws -> T) async throws -> T {
         try await thread.run { [self] in
             guard let session = self.session else {

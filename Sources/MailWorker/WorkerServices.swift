@@ -68,7 +68,7 @@ struct StoppingService: Service {
     let body: @Sendable () async -> Void
     init(_ body: @escaping @Sendable () async -> Void) { self.body = body }
     func run() async throws {
-        try await cancelWhenGracefulShutdown { await body() }
+        await cancelWhenGracefulShutdown { await body() }
     }
 }
 

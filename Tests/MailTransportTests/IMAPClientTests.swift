@@ -167,7 +167,7 @@ import Testing
             _ = try client.knownCapabilities()
             return (stream, nil)
         } catch {
-            return (stream, error as? TransportError)
+            return (stream, error)
         }
     }
 

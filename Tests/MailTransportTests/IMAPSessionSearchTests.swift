@@ -39,7 +39,7 @@ import Testing
         let now = Int(Date().timeIntervalSince1970)
         for n in 1...3500 {
             let path = "\(maildir)/cur/\(now).M\(n)P1.test:2,S"
-            FileManager.default.createFile(atPath: path, contents: Data(testMessage(subject: "bulk \(n)")))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(testMessage(subject: "bulk \(n)")))
         }
         try server.doveadm(["force-resync", "-u", account.username, "INBOX"])
         let (status, viaESEARCH, viaPlain, metadata) = try await connection.run { session in

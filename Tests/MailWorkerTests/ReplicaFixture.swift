@@ -36,7 +36,7 @@ final class ReplicaFixture: @unchecked Sendable {
         if !environment.isEmpty { p.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 } }
         p.standardOutput = FileHandle.nullDevice
         if let logTo {
-            FileManager.default.createFile(atPath: logTo, contents: nil)
+            _ = FileManager.default.createFile(atPath: logTo, contents: nil)
             p.standardError = FileHandle(forWritingAtPath: logTo)
         } else {
             p.standardError = FileHandle.nullDevice

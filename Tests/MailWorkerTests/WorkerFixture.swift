@@ -50,6 +50,7 @@ struct WorkerFixture: Sendable {
         return out
     }
 
+    @discardableResult
     func query<T: Sendable>(_ tenant: TenantID, _ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await pool.transaction(tenant: tenant, body)
     }
