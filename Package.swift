@@ -4,8 +4,9 @@ import PackageDescription
 // Layers (dependencies point down; C only at the edges):
 //   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird: /metrics, /oauth/callback)
 //   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML
-//   MailStore → CLibPQ, MailDomain (value types)   MailTransport → CCurl, CTLS, MailProtocol
+//   MailStore → CLibPQ, MailDomain (value types), MailIO   MailTransport → CCurl, CTLS, MailProtocol, MailIO
 //   MailMIME → CGMime             MailCrypto → CCrypto          MailHTML → CLibXML2, MailDomain
+//   MailIO: IOThread, the dedicated thread each blocking C handle runs on
 //   MailDomain, MailProtocol, MailCore: pure, no I/O
 let package = Package(
     name: "Mailroom",
@@ -35,14 +36,16 @@ let package = Package(
 
         // Pure layers
         .target(name: "MailCore"),
+        // The one impure helper below the I/O layers: a dedicated thread per blocking C handle.
+        .target(name: "MailIO"),
         .target(name: "MailProtocol", dependencies: ["MailCore"]),
         .target(name: "MailDomain", dependencies: ["MailCore"]),
 
         // I/O layers, each owning one C library
         .target(name: "MailMIME", dependencies: ["CGMime", "MailCore"]),
-        .target(name: "MailTransport", dependencies: ["CCurl", "CTLS", "MailProtocol", "MailCore"]),
+        .target(name: "MailTransport", dependencies: ["CCurl", "CTLS", "MailProtocol", "MailCore", "MailIO"]),
         .target(name: "MailStore", dependencies: [
-            "CLibPQ", "MailCore", "MailDomain", .product(name: "Logging", package: "swift-log"),
+            "CLibPQ", "MailCore", "MailIO", "MailDomain", .product(name: "Logging", package: "swift-log"),
         ]),
         .target(name: "MailCrypto", dependencies: ["CCrypto", "MailCore"]),
         // HTML sanitising on libxml2's HTML parser; the only module that imports libxml2.
@@ -73,7 +76,7 @@ let package = Package(
         // Benchmarks against the real test servers (make bench-ingest)
         .executableTarget(name: "mailroom-bench", dependencies: [
             "MailTesting", "MailWorker", "MailProvisioning", "MailTransport", "MailProtocol", "MailStore", "MailCrypto", "MailMIME",
-            "MailCore", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "MailCore", "MailIO", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], path: "Sources/MailBench"),
         // Benchmarks of the job queue and of polling at scale (`make bench-queue`)
@@ -87,7 +90,7 @@ let package = Package(
         .target(name: "MailTesting", dependencies: ["MailCore", "MailProtocol", "MailStore", "MailTransport", "MailCrypto", "MailProvisioning"]),
         // `make chaos`: replicas killed and servers restarted while mail arrives; checks exactly-once import.
         .executableTarget(name: "MailChaos", dependencies: [
-            "MailTesting", "MailStore", "MailCrypto", "MailCore", "MailProvisioning",
+            "MailIO", "MailTesting", "MailStore", "MailCrypto", "MailCore", "MailProvisioning",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -99,6 +102,7 @@ let package = Package(
         .executableTarget(name: "FuzzMIME", dependencies: ["MailMIME", "CLibFuzzer"], path: "Fuzz/MIME"),
 
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
+        .testTarget(name: "MailIOTests", dependencies: ["MailIO"]),
         .testTarget(name: "MailProtocolTests", dependencies: ["MailProtocol"], exclude: ["Transcripts"]),
         .testTarget(name: "MailDomainTests", dependencies: ["MailDomain"]),
         .testTarget(name: "MailMIMETests", dependencies: ["MailMIME"], exclude: ["Fixtures"]),

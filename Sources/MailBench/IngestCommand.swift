@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Logging
 import MailCore
+import MailIO
 import MailCrypto
 import MailProtocol
 import MailStore

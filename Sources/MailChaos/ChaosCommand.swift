@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MailCore
+import MailIO
 import MailCrypto
 import MailStore
 import MailTesting

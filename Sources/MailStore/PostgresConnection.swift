@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import MailCore
+import MailIO
 
 /// One libpq connection, the sole owner of its `PGconn*`.
 ///

@@ -1,6 +1,7 @@
 import CLibPQ
 import Foundation
 import MailCore
+import MailIO
 
 /// A dedicated connection that LISTENs on channels and waits for notifications.
 ///

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import MailCore
+import MailIO
 import Synchronization
 
 /// A fixed-size pool of libpq connections, each on its own `IOThread`.

@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MailIO
 import MailProtocol
 
 /// The IMAP protocol engine over one `ByteStream` (RFC 3501 as updated by RFC 7162, 7888, 4959).

@@ -1,4 +1,5 @@
 import MailCore
+import MailIO
 
 /// An `IMAPSession` confined to its own `IOThread`, usable from async code.
 ///

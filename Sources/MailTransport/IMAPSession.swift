@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MailIO
 import MailProtocol
 
 /// An authenticated IMAP session: one connection of Mailroom's own `IMAPClient`, opened on the

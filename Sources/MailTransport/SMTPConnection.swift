@@ -1,4 +1,5 @@
 import MailCore
+import MailIO
 
 /// An `SMTPSession` confined to its own `IOThread`, usable from async code. Sends through one
 /// connection are serialised on that thread; libcurl keeps the connection open between them.

@@ -1,6 +1,7 @@
 import CCurl
 import Foundation
 import MailCore
+import MailIO
 
 /// Submits messages over SMTP with libcurl: one `CURL*` handle whose connection libcurl keeps open
 /// between messages (each `send` is one MAIL FROM / RCPT TO / DATA transaction).
