@@ -102,7 +102,7 @@ let package = Package(
         .executableTarget(name: "FuzzMIME", dependencies: ["MailMIME", "CLibFuzzer"], path: "Fuzz/MIME"),
 
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
-        .testTarget(name: "MailIOTests", dependencies: ["MailIO"]),
+        .testTarget(name: "MailIOTests", dependencies: ["MailIO", "MailTesting"]),
         .testTarget(name: "MailProtocolTests", dependencies: ["MailProtocol"], exclude: ["Transcripts"]),
         .testTarget(name: "MailDomainTests", dependencies: ["MailDomain"]),
         .testTarget(name: "MailMIMETests", dependencies: ["MailMIME"], exclude: ["Fixtures"]),

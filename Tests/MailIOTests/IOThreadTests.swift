@@ -1,5 +1,6 @@
 import Foundation
 import Synchronization
+import MailTesting
 import Testing
 @testable import MailIO
 
@@ -24,9 +25,7 @@ import Testing
     let freed = Mutex(0)
     t.stop { freed.withLock { $0 += 1 } }
     // Wait until the loop has exited (submitting nothing meanwhile, which would keep it draining).
-    let deadline = ContinuousClock.now + .seconds(30)
-    while !t.hasExited && ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(5)) }
-    #expect(t.hasExited)
+    #expect(try await Eventually.until(timeout: .seconds(30)) { t.hasExited })
     await #expect(throws: IOThreadStopped.self) { try await t.run { 1 } }
     #expect(throws: IOThreadStopped.self) { try t.runSync { 1 } }
     t.stop { freed.withLock { $0 += 1 } }

@@ -111,14 +111,13 @@ import Testing
         }
         #expect(terminated == 2)
         // The backends exit asynchronously after the signal: wait until the server lists none of them.
-        let deadline = ContinuousClock.now + .seconds(10)
-        while try await admin.withConnection({ conn in
-            try conn.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = \(app)").one().decode(Int.self, at: 0)
-        }) > 0 {
-            #expect(ContinuousClock.now < deadline, "terminated backends did not exit")
-            if ContinuousClock.now >= deadline { return }
-            try await Task.sleep(for: .milliseconds(20))
+        let exited = try await Eventually.until(timeout: .seconds(10)) {
+            try await admin.withConnection { conn in
+                try conn.query("SELECT count(*) FROM pg_stat_activity WHERE application_name = \(app)").one().decode(Int.self, at: 0)
+            } == 0
         }
+        #expect(exited, "terminated backends did not exit")
+        guard exited else { return }
         let first = try await pool.withConnection { try $0.query("SELECT pg_backend_pid()").one().decode(Int.self, at: 0) }
         let second = try await pool.withLeasedConnection { conn in
             try await conn.run { try $0.query("SELECT pg_backend_pid()").one().decode(Int.self, at: 0) }

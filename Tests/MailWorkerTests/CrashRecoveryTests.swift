@@ -30,13 +30,11 @@ extension WorkerProcessTests {
                 let before = try await f.count(tenant, "SELECT count(*) FROM email")
                 let p = try worker(slug: slug)
                 // Kill once this run has stored something (so the kill lands mid-import whatever the
-                // machine's speed), after a random extra moment, or when it has run for 5 s.
-                let started = ContinuousClock.now
-                while p.isRunning, ContinuousClock.now - started < .seconds(5),
-                      try await f.count(tenant, "SELECT count(*) FROM email") == before {
-                    try await Task.sleep(for: .milliseconds(10))
+                // machine's speed), or when it has run for 5 s.
+                _ = try await Eventually.until(timeout: .seconds(5)) {
+                    if !p.isRunning { return true }
+                    return try await f.count(tenant, "SELECT count(*) FROM email") != before
                 }
-                try await Task.sleep(for: .milliseconds(Int.random(in: 0...30)))
                 if p.isRunning {
                     kill(p.processIdentifier, SIGKILL)
                     kills += 1

@@ -88,14 +88,9 @@ final class ReplicaFixture: @unchecked Sendable {
         try await pool.withConnection { try $0.query(SQL(unsafeSQL: sql)).one().decode(Int.self, at: 0) }
     }
 
-    /// Waits until `condition` holds, checking every 100 ms, or fails after `timeout`.
+    /// Waits until `condition` holds, or fails after `timeout`.
     func waitUntil(timeout: Duration, _ what: String, _ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if try await condition() { return }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        throw WaitTimeout(what: what)
+        guard try await Eventually.until(timeout: timeout, interval: .milliseconds(50), condition) else { throw WaitTimeout(what: what) }
     }
 
     struct WaitTimeout: Error, CustomStringConvertible {

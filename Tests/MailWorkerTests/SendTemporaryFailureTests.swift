@@ -88,9 +88,8 @@ import Testing
         let runner = JobRunner(pool: pool, handlers: ["send": handler], config: config, logger: logger)
         let running = Task { await runner.run() }
 
-        let deadline = ContinuousClock.now + .seconds(60)
         var final: (status: String, error: String?, attempts: Int) = ("", nil, 0)
-        while ContinuousClock.now < deadline {
+        _ = try await Eventually.until(timeout: .seconds(60), interval: .milliseconds(50)) {
             final = try await pool.transaction(tenant: tenant) { conn in
                 let row = try conn.query("SELECT status, send_error, send_attempts FROM email WHERE id = \(id)").one()
                 return (try row.decode(at: 0), try row.decode(at: 1), try row.decode(at: 2))
@@ -98,8 +97,7 @@ import Testing
             let jobState: String = try await pool.withConnection {
                 try $0.query("SELECT state FROM job WHERE tenant_id = \(tenant) AND kind = 'send'").one().decode(at: 0)
             }
-            if final.status == "Failed" && jobState == "done" { break }
-            try await Task.sleep(for: .milliseconds(50))
+            return final.status == "Failed" && jobState == "done"
         }
         running.cancel()
         await running.value

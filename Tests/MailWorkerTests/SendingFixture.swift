@@ -75,11 +75,6 @@ struct SendingFixture: Sendable {
 
     /// Waits until `mailbox`'s folder holds `count` messages (Postfix delivers asynchronously).
     func waitForMessages(_ mailbox: TestMailbox, folder: String = "INBOX", count: Int, timeout: Duration = .seconds(30)) async throws -> Bool {
-        let deadline = ContinuousClock.now + timeout
-        while ContinuousClock.now < deadline {
-            if (try? f.server.messageCount(mailbox, folder: folder)) ?? 0 >= count { return true }
-            try await Task.sleep(for: .milliseconds(100))
-        }
-        return false
+        try await Eventually.until(timeout: timeout) { (try? f.server.messageCount(mailbox, folder: folder)) ?? 0 >= count }
     }
 }

@@ -24,12 +24,12 @@ import Testing
     /// The submissions Postfix logged for `username` since `mark`, once `count` are there (its log
     /// daemon writes a moment after the reply) or the deadline passed.
     static func submissions(_ s: SendingFixture, _ username: String, since mark: UInt64, count: Int) async throws -> [PostfixSubmission] {
-        let deadline = ContinuousClock.now + .seconds(10)
-        while true {
-            let found = try s.f.server.postfixSubmissions(username: username, since: mark)
-            if found.count >= count || ContinuousClock.now >= deadline { return found }
-            try await Task.sleep(for: .milliseconds(50))
+        var found: [PostfixSubmission] = []
+        _ = try await Eventually.until(timeout: .seconds(10)) {
+            found = try s.f.server.postfixSubmissions(username: username, since: mark)
+            return found.count >= count
         }
+        return found
     }
 
     static func alerts(_ s: SendingFixture, _ tenant: TenantID) async throws -> [UserID] {

@@ -73,10 +73,9 @@ extension ServerImportTests {
                 let p = try WorkerProcess.untilIdle(slug: slug, batchSize: 2)
                 // Kill once this run has stored something (small batches: the import is then still
                 // fetching and storing).
-                let started = ContinuousClock.now
-                while p.isRunning, ContinuousClock.now - started < .seconds(10),
-                      try await f.count(tenant, "SELECT count(*) FROM email") == stored {
-                    try await Task.sleep(for: .milliseconds(5))
+                _ = try await Eventually.until(timeout: .seconds(10), interval: .milliseconds(5)) {
+                    if !p.isRunning { return true }
+                    return try await f.count(tenant, "SELECT count(*) FROM email") != stored
                 }
                 if p.isRunning {
                     kill(p.processIdentifier, SIGKILL)
