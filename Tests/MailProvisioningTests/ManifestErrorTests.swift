@@ -3,12 +3,7 @@ import Testing
 
 /// Each case: a manifest with one mistake → the exact errors (path, line, message), in document order.
 @Suite struct ManifestErrorTests {
-    struct Case: CustomTestStringConvertible, Sendable {
-        let name: String
-        let yaml: String
-        let expected: [String]
-        var testDescription: String { name }
-    }
+    typealias Case = ManifestErrorCase
 
     static let cases: [Case] = [
         Case(name: "unknown team in membership",

@@ -131,12 +131,7 @@ func oauthManifest(replacing replacements: [Int: String] = [:], appending extra:
         ])
     }
 
-    struct Case: CustomTestStringConvertible, Sendable {
-        let name: String
-        let yaml: String
-        let expected: [String]
-        var testDescription: String { name }
-    }
+    typealias Case = ManifestErrorCase
 
     static let cases: [Case] = [
         Case(name: "unknown provider",

@@ -70,3 +70,11 @@ func example(_ name: String) throws -> String {
         .deletingLastPathComponent()
     return try String(contentsOf: root.appendingPathComponent("examples/\(name)"), encoding: .utf8)
 }
+
+/// A table row of the manifest error tests: a manifest with one mistake and the exact errors it gives.
+struct ManifestErrorCase: CustomTestStringConvertible, Sendable {
+    let name: String
+    let yaml: String
+    let expected: [String]
+    var testDescription: String { name }
+}
