@@ -5,8 +5,8 @@ import PackageDescription
 //   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird: /metrics, /oauth/callback)
 //   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML
 //   MailStore → CLibPQ, MailDomain (value types), MailIO   MailTransport → CCurl, CTLS, MailProtocol, MailIO
-//   MailMIME → CGMime             MailCrypto → CCrypto          MailHTML → CLibXML2, MailDomain
-//   MailIO: IOThread, the dedicated thread each blocking C handle runs on
+//   MailMIME → CGMime             MailCrypto → CCrypto, MailIO  MailHTML → CLibXML2, MailDomain
+//   MailIO: IOThread (the dedicated thread each blocking C handle runs on), OnceFile (secrets made once)
 //   MailDomain, MailProtocol, MailCore: pure, no I/O
 let package = Package(
     name: "Mailroom",
@@ -42,12 +42,12 @@ let package = Package(
         .target(name: "MailDomain", dependencies: ["MailCore"]),
 
         // I/O layers, each owning one C library
-        .target(name: "MailMIME", dependencies: ["CGMime", "MailCore"]),
+        .target(name: "MailMIME", dependencies: ["CGMime"]),
         .target(name: "MailTransport", dependencies: ["CCurl", "CTLS", "MailProtocol", "MailCore", "MailIO"]),
         .target(name: "MailStore", dependencies: [
             "CLibPQ", "MailCore", "MailIO", "MailDomain", .product(name: "Logging", package: "swift-log"),
         ]),
-        .target(name: "MailCrypto", dependencies: ["CCrypto", "MailCore"]),
+        .target(name: "MailCrypto", dependencies: ["CCrypto", "MailCore", "MailIO"]),
         // HTML sanitising on libxml2's HTML parser; the only module that imports libxml2.
         .target(name: "MailHTML", dependencies: ["CLibXML2", "MailDomain"]),
 
@@ -67,10 +67,11 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .executableTarget(name: "mailroom", dependencies: [
-            "MailCore", "MailStore", "MailWorker", "MailProvisioning", "MailCrypto", "MailTransport", "MailMIME",
+            "MailCore", "MailDomain", "MailStore", "MailWorker", "MailProvisioning", "MailCrypto", "MailTransport",
             "MailMetricsHTTP", "MailHTML",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
         // Benchmarks against the real test servers (make bench-ingest)
@@ -103,17 +104,19 @@ let package = Package(
 
         .testTarget(name: "MailCoreTests", dependencies: ["MailCore"]),
         .testTarget(name: "MailIOTests", dependencies: ["MailIO", "MailTesting"]),
-        .testTarget(name: "MailProtocolTests", dependencies: ["MailProtocol"], exclude: ["Transcripts"]),
-        .testTarget(name: "MailDomainTests", dependencies: ["MailDomain"]),
+        .testTarget(name: "MailProtocolTests", dependencies: ["MailProtocol", "MailCore"], exclude: ["Transcripts"]),
+        .testTarget(name: "MailDomainTests", dependencies: ["MailDomain", "MailCore"]),
         .testTarget(name: "MailMIMETests", dependencies: ["MailMIME"], exclude: ["Fixtures"]),
-        .testTarget(name: "MailTransportTests", dependencies: ["MailTransport", "MailTesting"]),
-        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailTesting"]),
-        .testTarget(name: "MailCryptoTests", dependencies: ["MailCrypto"]),
+        .testTarget(name: "MailTransportTests", dependencies: ["MailTransport", "MailCore", "MailDomain", "MailProtocol", "MailTesting"]),
+        .testTarget(name: "MailStoreTests", dependencies: ["MailStore", "MailCore", "MailTesting"]),
+        .testTarget(name: "MailCryptoTests", dependencies: ["MailCrypto", "MailCore"]),
         .testTarget(name: "MailHTMLTests", dependencies: ["MailHTML", "MailDomain"], exclude: ["Fixtures"]),
-        .testTarget(name: "MailProvisioningTests", dependencies: ["MailProvisioning", "MailTesting"]),
+        .testTarget(name: "MailProvisioningTests", dependencies: [
+            "MailProvisioning", "MailCore", "MailCrypto", "MailDomain", "MailStore", "MailTesting",
+        ]),
         .testTarget(name: "MailWorkerTests", dependencies: [
             "MailWorker", "MailTesting", "MailProvisioning", "MailMIME", "MailProtocol", "MailTransport", "MailCrypto", "MailStore",
-            "MailHTML", "MailDomain",
+            "MailDomain", "MailCore", .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

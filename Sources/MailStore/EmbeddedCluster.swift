@@ -1,4 +1,5 @@
 import Foundation
+import MailIO
 
 #if canImport(Glibc)
 import Glibc
@@ -22,7 +23,7 @@ public struct EmbeddedCluster: Sendable {
     public let binDirectory: String?
 
     /// - Parameters:
-    ///   - directory: where the cluster, its socket, password and secret key live (e.g. `./.mailroom`).
+    ///   - directory: where the cluster, its socket and password live (the `mailroom` command keeps its `SecretKeyFile` there too) (e.g. `./.mailroom`).
     ///   - port: a fixed port, or `nil` to pick a free one on first start and keep it.
     ///   - binDirectory: where `initdb`, `pg_ctl` and `psql` are; `nil` finds them.
     public init(directory: String, port: Int? = nil, binDirectory: String? = nil) {
@@ -217,46 +218,11 @@ public struct EmbeddedCluster: Sendable {
 // MARK: - Secrets
 
 extension EmbeddedCluster {
-    /// The key that encrypts stored credentials: `MAILROOM_SECRET_KEY` when set, else the key kept in
-    /// `<directory>/secret.key` (base64 of 32 random bytes, mode 0600), made on first use.
-    public func secretKey() throws -> String {
-        try secretKey(environment: ProcessInfo.processInfo.environment)
-    }
-
-    func secretKey(environment: [String: String]) throws -> String {
-        if let key = environment["MAILROOM_SECRET_KEY"], !key.isEmpty { return key }
-        try makeDirectory(directory, mode: 0o755, owner: nil)
-        return try readOrCreate("\(directory)/secret.key") { try Self.randomBytes(32).base64EncodedString() }
-    }
-
     /// The `mailroom` role's password, made on first use and kept in `<directory>/db.password` (mode 0600).
     func password() throws -> String {
-        try readOrCreate("\(directory)/db.password") {
+        try OnceFile(path: "\(directory)/db.password").readOrCreate {
             try Self.randomBytes(24).map { String(format: "%02x", $0) }.joined()
         }
-    }
-
-    /// Reads a one-line secret file, or creates it: written under a temporary name and linked into place,
-    /// so two processes starting at once agree on one value.
-    private func readOrCreate(_ path: String, generate: () throws -> String) throws -> String {
-        if let existing = try? String(contentsOfFile: path, encoding: .utf8) {
-            let value = existing.trimmingCharacters(in: .whitespacesAndNewlines)
-            if !value.isEmpty { return value }
-        }
-        let temporary = "\(path).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw EmbeddedClusterError("cannot create \(temporary): \(String(cString: strerror(errno)))") }
-        let bytes = Array("\(try generate())\n".utf8)
-        let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
-        close(fd)
-        defer { unlink(temporary) }
-        guard written == bytes.count else { throw EmbeddedClusterError("cannot write \(temporary)") }
-        if link(temporary, path) != 0 && errno != EEXIST {
-            throw EmbeddedClusterError("cannot create \(path): \(String(cString: strerror(errno)))")
-        }
-        let value = try String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-        guard !value.isEmpty else { throw EmbeddedClusterError("\(path) is empty") }
-        return value
     }
 
     static func randomBytes(_ count: Int) throws -> Data {

@@ -33,11 +33,12 @@ struct GlobalOptions: ParsableArguments {
         return try EmbeddedCluster(directory: homeDirectory).start()
     }
 
-    /// The key that seals account secrets: $MAILROOM_SECRET_KEY, else the embedded cluster's key file.
+    /// The key that seals account secrets: $MAILROOM_SECRET_KEY, else, with the embedded cluster only, the key
+    /// file in the home directory (`SecretKeyFile`).
     func resolveSecretKey() throws -> SecretKey {
         if environment["MAILROOM_SECRET_KEY"] != nil { return try SecretKey.fromEnvironment(environment) }
         if databaseURL == nil, (environment["MAILROOM_DATABASE_URL"] ?? "").isEmpty {
-            return try SecretKey(base64OrHex: EmbeddedCluster(directory: homeDirectory).secretKey())
+            return try SecretKeyFile(directory: homeDirectory).loadOrCreate()
         }
         throw ValidationError("MAILROOM_SECRET_KEY is not set: it must hold 32 random bytes, base64 or hex (e.g. `openssl rand -base64 32`)")
     }

@@ -40,18 +40,4 @@ import Testing
         #expect(try cluster.start() == url)
         #expect(try Self.psql(url, "SELECT n FROM kept") == "42")
     }
-
-    @Test func secretKeyIsMadeOnceAndKept() throws {
-        let directory = NSTemporaryDirectory() + "mailroom-key-\(UUID().uuidString.prefix(8))"
-        defer { try? FileManager.default.removeItem(atPath: directory) }
-        let cluster = EmbeddedCluster(directory: directory)
-
-        let key = try cluster.secretKey(environment: [:])
-        #expect(Data(base64Encoded: key)?.count == 32)
-        #expect(try cluster.secretKey(environment: [:]) == key)
-        let attributes = try FileManager.default.attributesOfItem(atPath: "\(directory)/secret.key")
-        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
-
-        #expect(try cluster.secretKey(environment: ["MAILROOM_SECRET_KEY": "from-env"]) == "from-env")
-    }
 }
