@@ -44,17 +44,22 @@ CREATE OR REPLACE FUNCTION mailroom_email_content_changed(o email, n email) RETU
             n.is_auto_reply, n.queued_at, n.sent_at, n.date_sent, n.size, n.send_attempts, n.send_error)
 $$;
 
--- Who may send through which account (was 0005_sending.sql; this is the live definition). Invoker
--- rights: row-level security hides other tenants' accounts and users, so nobody may send from
--- another tenant's account.
+-- Who may send through which account (was 0005_sending.sql; this is the live definition). Rows of
+-- the current tenant only (its own filter, and row-level security, which binds the owner too), so
+-- nobody may send from another tenant's account.
 --   * the user must be active;
 --   * admins may send from any account of their tenant;
 --   * a personal account: only its owner;
 --   * a group account: only when active, with SMTP, shared, and the user's roles grant 'all', or
 --     'team' and the user is in one of the account's teams. 'no' grants nothing.
--- PL/pgSQL for its cached plan (functions/10_access.sql says why).
+-- PL/pgSQL for its cached plan (functions/10_access.sql says why). SECURITY DEFINER so that the plan
+-- stays cached: it is asked by the CRM's own statements and again inside `mailroom_enqueue_sends`
+-- (owner rights), and PostgreSQL plans a query under row-level security again whenever the role it
+-- runs as differs from the last time, which made every CRM queue call plan it three times. Owner
+-- rights see no more: the owner is bound by the tenant policy of every table read here (FORCE), and
+-- the function reads only the current tenant's rows and returns a boolean.
 CREATE OR REPLACE FUNCTION mailroom_may_send(p_user bigint, p_account bigint) RETURNS boolean
-    LANGUAGE plpgsql STABLE AS $$
+    LANGUAGE plpgsql STABLE SECURITY DEFINER AS $$
 BEGIN
     RETURN coalesce((
         SELECT CASE
@@ -77,24 +82,29 @@ BEGIN
 END $$;
 
 -- Why the caller may not write an outgoing email whose sender is `p_sender`, or NULL when it may.
+-- The acting user is read by a query without parameters, the decision made in PL/pgSQL: a query
+-- using `p_sender` would be planned again at most calls (a custom plan per parameter value).
 CREATE OR REPLACE FUNCTION mailroom_outgoing_refusal(p_sender bigint) RETURNS text
     LANGUAGE plpgsql STABLE AS $$
+DECLARE
+    u record;
 BEGIN
     IF mailroom_caller_trusted() THEN
         RETURN NULL;
     END IF;
-    RETURN (
-        SELECT CASE
-            WHEN mailroom_current_user() IS NULL THEN 'no acting user: set mailroom.user_id for this transaction'
-            WHEN u.id IS NULL THEN 'the acting user is not a user of this tenant'
-            WHEN NOT u.is_active THEN 'the acting user is inactive'
-            WHEN u.is_admin THEN NULL
-            WHEN p_sender IS NULL THEN 'only the service writes outgoing mail without a sender'
-            WHEN p_sender = u.id THEN NULL
-            ELSE 'outgoing mail is written only by its sender or an admin'
-            END
-        FROM (SELECT 1) AS one
-        LEFT JOIN app_user u ON u.tenant_id = mailroom_current_tenant() AND u.id = mailroom_current_user());
+    IF mailroom_current_user() IS NULL THEN
+        RETURN 'no acting user: set mailroom.user_id for this transaction';
+    END IF;
+    SELECT a.id, a.is_active, a.is_admin INTO u
+    FROM app_user a WHERE a.tenant_id = mailroom_current_tenant() AND a.id = mailroom_current_user();
+    RETURN CASE
+        WHEN u.id IS NULL THEN 'the acting user is not a user of this tenant'
+        WHEN NOT u.is_active THEN 'the acting user is inactive'
+        WHEN u.is_admin THEN NULL
+        WHEN p_sender IS NULL THEN 'only the service writes outgoing mail without a sender'
+        WHEN p_sender = u.id THEN NULL
+        ELSE 'outgoing mail is written only by its sender or an admin'
+        END;
 END $$;
 
 -- Raises SQLSTATE 42501 "may not <verb> email <id>: <why>" when `p_why` is set. Never echoes content.
@@ -166,30 +176,37 @@ CREATE OR REPLACE TRIGGER email_access BEFORE UPDATE OR DELETE ON email
 -- rows learns that, not a permission detail.
 CREATE OR REPLACE FUNCTION mailroom_email_check_new_access() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    bad record;
+    n record;
+    allowed bigint[] := '{}';
 BEGIN
     IF mailroom_caller_trusted() THEN
         RETURN NULL;
     END IF;
-    -- MATERIALIZED: the refusal asked per sender, not pushed into the join to run per row.
-    WITH senders AS MATERIALIZED (
-        SELECT s.sender, mailroom_outgoing_refusal(s.sender) AS why
-        FROM (SELECT DISTINCT n.created_by_user_id AS sender FROM new_emails n WHERE mailroom_email_is_outgoing(n)) s
-    )
-    SELECT n.id, CASE
-            WHEN n.body_html_safe IS NOT NULL THEN 'only the service writes the sanitised HTML (body_html_safe)'
-            WHEN NOT mailroom_email_is_outgoing(n) THEN NULL
-            WHEN n.is_auto_reply THEN 'only the service queues auto-replies'
-            WHEN n.send_account_id IS NOT NULL AND n.created_by_user_id IS NULL THEN 'outgoing mail needs a sender (created_by_user_id)'
-            ELSE s.why END AS why
-    INTO bad
-    FROM new_emails n LEFT JOIN senders s ON s.sender IS NOT DISTINCT FROM n.created_by_user_id
-    WHERE n.body_html_safe IS NOT NULL OR (mailroom_email_is_outgoing(n) AND (n.is_auto_reply OR s.why IS NOT NULL
-          OR (n.send_account_id IS NOT NULL AND n.created_by_user_id IS NULL)))
-    ORDER BY n.id LIMIT 1;
-    IF FOUND THEN
-        PERFORM mailroom_refuse_email(bad.why, 'create', bad.id);
-    END IF;
+    -- A plain scan and a loop rather than one query joining a per-sender subquery: a query on a
+    -- transition table is planned again at every statement, and a simple one plans in microseconds.
+    -- The outgoing test is mailroom_email_is_outgoing's, inline: a SQL function called here would be
+    -- parsed and planned again at every statement too.
+    FOR n IN
+        SELECT x.id, x.body_html_safe IS NOT NULL AS sanitised, x.is_auto_reply, x.send_account_id, x.created_by_user_id AS sender,
+               x.send_account_id IS NOT NULL OR x.is_auto_reply OR x.queued_at IS NOT NULL OR x.created_by_user_id IS NOT NULL AS outgoing
+        FROM new_emails x ORDER BY x.id
+    LOOP
+        IF n.sanitised THEN
+            PERFORM mailroom_refuse_email('only the service writes the sanitised HTML (body_html_safe)', 'create', n.id);
+        END IF;
+        CONTINUE WHEN NOT n.outgoing;
+        IF n.is_auto_reply THEN
+            PERFORM mailroom_refuse_email('only the service queues auto-replies', 'create', n.id);
+        END IF;
+        IF n.send_account_id IS NOT NULL AND n.sender IS NULL THEN
+            PERFORM mailroom_refuse_email('outgoing mail needs a sender (created_by_user_id)', 'create', n.id);
+        END IF;
+        -- The acting user's right, once per distinct sender.
+        IF NOT coalesce(n.sender = ANY (allowed), false) THEN
+            PERFORM mailroom_refuse_email(mailroom_outgoing_refusal(n.sender), 'create', n.id);
+            allowed := allowed || n.sender;
+        END IF;
+    END LOOP;
     RETURN NULL;
 END $$;
 CREATE OR REPLACE TRIGGER email_check_new_access
@@ -232,27 +249,28 @@ CREATE OR REPLACE TRIGGER attachment_access BEFORE UPDATE OR DELETE ON attachmen
 -- not visible is a foreign key violation, raised before this runs.
 CREATE OR REPLACE FUNCTION mailroom_email_check_new_parts() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    bad record;
+    e record;
+    allowed bigint[] := '{}';
 BEGIN
     IF mailroom_caller_trusted() THEN
         RETURN NULL;
     END IF;
-    WITH outgoing AS MATERIALIZED (
-        SELECT e.id, e.status, e.created_by_user_id AS sender
-        FROM email e
-        WHERE e.tenant_id = mailroom_current_tenant() AND e.id IN (SELECT DISTINCT n.email_id FROM new_parts n)
-          AND mailroom_email_is_outgoing(e)
-    ), senders AS MATERIALIZED (
-        SELECT s.sender, mailroom_outgoing_refusal(s.sender) AS why FROM (SELECT DISTINCT sender FROM outgoing) s
-    )
-    SELECT o.id, CASE WHEN o.status = 'Sent' THEN 'recipients and attachments of a sent email cannot change' ELSE s.why END AS why
-    INTO bad
-    FROM outgoing o JOIN senders s ON s.sender IS NOT DISTINCT FROM o.sender
-    WHERE o.status = 'Sent' OR s.why IS NOT NULL
-    ORDER BY o.id LIMIT 1;
-    IF FOUND THEN
-        PERFORM mailroom_refuse_email(bad.why, 'change', bad.id);
-    END IF;
+    -- Simple queries and a loop, as in mailroom_email_check_new_access (it says why).
+    FOR e IN
+        SELECT m.id, m.status, m.created_by_user_id AS sender
+        FROM (SELECT DISTINCT p.email_id FROM new_parts p) p
+        JOIN email m ON m.tenant_id = mailroom_current_tenant() AND m.id = p.email_id
+        WHERE m.send_account_id IS NOT NULL OR m.is_auto_reply OR m.queued_at IS NOT NULL OR m.created_by_user_id IS NOT NULL
+        ORDER BY m.id
+    LOOP
+        IF e.status = 'Sent' THEN
+            PERFORM mailroom_refuse_email('recipients and attachments of a sent email cannot change', 'change', e.id);
+        END IF;
+        IF NOT coalesce(e.sender = ANY (allowed), false) THEN
+            PERFORM mailroom_refuse_email(mailroom_outgoing_refusal(e.sender), 'change', e.id);
+            allowed := allowed || e.sender;
+        END IF;
+    END LOOP;
     RETURN NULL;
 END $$;
 CREATE OR REPLACE TRIGGER email_recipient_check_new_access
