@@ -34,6 +34,18 @@ import Testing
         }
     }
 
+    /// Notifies `marker` from a transaction of its own, then returns the channels `listener` received,
+    /// in order, up to and including the marker (at most 30 s).
+    static func notifications(_ listener: PostgresListener, until marker: String, pool: PostgresPool) async throws -> [String] {
+        try await pool.withConnection { try $0.execute("SELECT pg_notify(\(marker), '')") }
+        var fired: [String] = []
+        let deadline = ContinuousClock.now + .seconds(30)
+        while !fired.contains(marker), ContinuousClock.now < deadline {
+            fired += try await listener.wait(timeout: .seconds(1))
+        }
+        return fired
+    }
+
     @Test func aSendIsAnnouncedOnlyWhenNoneOfItsTenantIsWaiting() async throws {
         let (url, name, pool) = try await TestDatabase.createMigratedDatabase(connections: 2)
         defer { pool.close() }
@@ -54,11 +66,7 @@ import Testing
             // As a retry would leave it: ready, due in an hour. A job due later is no announced job.
             try await pool.withConnection { try $0.execute("UPDATE job SET run_at = now() + interval '1 hour' WHERE id = \(later)") }
             _ = try await Self.queue(a, in: pool)      // 4: notifies
-            try await pool.withConnection { try $0.execute("SELECT pg_notify('wake_test_marker', '')") }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while !fired.contains("wake_test_marker"), ContinuousClock.now < deadline {
-                fired += try await listener.wait(timeout: .seconds(1))
-            }
+            fired = try await Self.notifications(listener, until: "wake_test_marker", pool: pool)
         } catch {
             Issue.record(error)
         }
