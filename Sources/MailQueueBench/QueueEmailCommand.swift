@@ -15,6 +15,12 @@ import MailTesting
 /// `--attachment-kb` KB of random bytes held in a helper table: the plain INSERT takes it as bytea,
 /// the functions as base64 in their JSON (as a client sends it); the JSON of a batch is built in the
 /// same statement, server-side, for lack of room on pgbench's command line.
+///
+/// Beside them, in the same rounds: the commit floor (transactions that only take a transaction id,
+/// so each commit writes and flushes a commit record), the two functions called as the CRM role
+/// (`mailroom_crm`, acting as the same user), and, labelled as a what-if and never how mail is
+/// queued, the small-text scripts with `synchronous_commit = off`: what the same work costs when a
+/// commit does not wait for the disk.
 struct QueueEmailCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "queue-email",
@@ -27,14 +33,36 @@ struct QueueEmailCommand: AsyncParsableCommand {
     @Option(help: "Attachment size in KB for the attachment variants (0 skips them).") var attachmentKb = 100
 
     enum Variant: String, CaseIterable {
-        case plain = "plain INSERTs", single = "mailroom_queue_email", batched = "mailroom_queue_emails"
+        case commits = "empty transactions (commit floor)", plain = "plain INSERTs", single = "mailroom_queue_email",
+             batched = "mailroom_queue_emails"
+    }
+
+    /// One line of the report: a script, who runs it, and whether its commits wait for the disk.
+    struct Measurement: Equatable {
+        var variant: Variant
+        var attachment = false
+        var asCRM = false
+        var asyncCommit = false
+
+        var label: String {
+            [asCRM ? "as mailroom_crm" : "as owner", asyncCommit ? "what-if: synchronous_commit off" : nil].compactMap { $0 }
+                .joined(separator: ", ")
+        }
     }
 
     struct Result {
-        var variant: Variant
-        var attachment: Bool
+        var measurement: Measurement
         var round: Int
         var emailsPerSecond: Double
+    }
+
+    /// Every measurement of a round, in order.
+    var measurements: [Measurement] {
+        var all = Variant.allCases.map { Measurement(variant: $0) }
+        all += [Measurement(variant: .single, asCRM: true), Measurement(variant: .batched, asCRM: true)]
+        all += Variant.allCases.map { Measurement(variant: $0, asyncCommit: true) }
+        if attachmentKb > 0 { all += [Variant.plain, .single, .batched].map { Measurement(variant: $0, attachment: true) } }
+        return all
     }
 
     func run() async throws {
@@ -49,25 +77,26 @@ struct QueueEmailCommand: AsyncParsableCommand {
         var failure: (any Error)?
         do {
             let ids = try await setUp(db)
+            let crmURL = try TestDatabase.url(as: .crm, databaseURL: db.url)
             for round in 1...rounds {
-                for attachment in attachmentKb > 0 ? [false, true] : [false] {
-                    for variant in Variant.allCases {
-                        try await db.pool.withConnection { try $0.execute("TRUNCATE email, job CASCADE") }
-                        let script = work.appendingPathComponent("\(variant)-\(attachment).sql")
-                        try Self.script(variant, ids: ids, batch: batch, attachment: attachment).write(to: script, atomically: true, encoding: .utf8)
-                        // A count, not -T: a child of this process starts with SIGALRM blocked, and pgbench's
-                        // duration timer is that signal.
-                        let perTransaction = variant == .batched ? batch : 1
-                        let transactions = max(1, emails / (clients * perTransaction))
-                        let out = try BenchProcess.run(pgbench, ["-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(clients)",
-                                                                 "-t", "\(transactions)", "-f", script.path, db.url], environment: env)
-                        guard out.status == 0, let tps = Self.tps(out.stdout) else {
-                            throw BenchError("pgbench failed on \(variant.rawValue): \(out.stderr.suffix(600))")
-                        }
-                        let r = Result(variant: variant, attachment: attachment, round: round, emailsPerSecond: tps * Double(perTransaction))
-                        log("round \(round) \(variant.rawValue)\(attachment ? " + \(attachmentKb) KB" : ""): \(Int(r.emailsPerSecond)) emails/s")
-                        results.append(r)
+                for (n, m) in measurements.enumerated() {
+                    try await db.pool.withConnection { try $0.execute("TRUNCATE email, job CASCADE") }
+                    let script = work.appendingPathComponent("\(n).sql")
+                    try Self.script(m, ids: ids, batch: batch).write(to: script, atomically: true, encoding: .utf8)
+                    // A count, not -T: a child of this process starts with SIGALRM blocked, and pgbench's
+                    // duration timer is that signal.
+                    let perTransaction = m.variant == .batched ? batch : 1
+                    let transactions = max(1, emails / (clients * perTransaction))
+                    let out = try BenchProcess.run(pgbench, ["-n", "-M", "prepared", "-c", "\(clients)", "-j", "\(clients)",
+                                                             "-t", "\(transactions)", "-f", script.path, m.asCRM ? crmURL : db.url],
+                                                   environment: env)
+                    guard out.status == 0, let tps = Self.tps(out.stdout) else {
+                        throw BenchError("pgbench failed on \(m.variant.rawValue) (\(m.label)): \(out.stderr.suffix(600))")
                     }
+                    let r = Result(measurement: m, round: round, emailsPerSecond: tps * Double(perTransaction))
+                    log("round \(round) \(m.variant.rawValue)\(m.attachment ? " + \(attachmentKb) KB" : "") (\(m.label)): "
+                        + "\(Int(r.emailsPerSecond))/s")
+                    results.append(r)
                 }
             }
         } catch {
@@ -104,11 +133,12 @@ struct QueueEmailCommand: AsyncParsableCommand {
         }
     }
 
-    /// The pgbench script of one variant: one transaction scoped to the tenant and acting user.
-    static func script(_ variant: Variant, ids f: Fixture, batch: Int, attachment: Bool) -> String {
-        let t = f.tenant.rawValue, u = f.user, a = f.account
+    /// The pgbench script of one measurement: one transaction scoped to the tenant and acting user.
+    static func script(_ m: Measurement, ids f: Fixture, batch: Int) -> String {
+        let t = f.tenant.rawValue, u = f.user, a = f.account, attachment = m.attachment
         let head = """
             BEGIN;
+            \(m.asyncCommit ? "SET LOCAL synchronous_commit = off;" : "")
             SELECT set_config('mailroom.tenant_id', '\(t)', true), set_config('mailroom.user_id', '\(u)', true);
 
             """
@@ -117,7 +147,14 @@ struct QueueEmailCommand: AsyncParsableCommand {
             INSERT INTO attachment (tenant_id, email_id, position, filename, content_type, size, data)
             SELECT \(t), :eid::bigint, 0, 'a.bin', 'application/octet-stream', length(data), data FROM bench_blob;
             """
-        switch variant {
+        switch m.variant {
+        case .commits:
+            // A transaction id makes the commit write a commit record and wait for its flush.
+            return head + """
+                SELECT txid_current();
+                COMMIT;
+
+                """
         case .plain:
             // pgbench reads `:name` as a variable even inside literals: no colon in a string here.
             return head + """
@@ -159,27 +196,26 @@ struct QueueEmailCommand: AsyncParsableCommand {
         return Double(line.dropFirst(6).prefix { $0 != " " })
     }
 
-    /// Medians over the rounds, and each round's ratio to the plain INSERTs of the same round.
+    /// Medians over the rounds, and each round's ratio to the plain INSERTs of the same round (small
+    /// text or with the attachment; as the owner, durable commits).
     func report(_ results: [Result]) -> String {
         func median(_ xs: [Double]) -> Double {
             let s = xs.sorted()
             return s.isEmpty ? 0 : s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2
         }
         var lines = ["", "queueing, \(clients) connections, \(emails) emails per variant, \(rounds) round(s), batch \(batch):",
-                     "| emails | variant | emails/s (median) | × plain INSERTs, per round | MB/s of attachments |",
-                     "|---|---|---:|---|---:|"]
-        for attachment in attachmentKb > 0 ? [false, true] : [false] {
-            for variant in Variant.allCases {
-                let mine = results.filter { $0.variant == variant && $0.attachment == attachment }
-                let ratios = mine.compactMap { r in
-                    results.first { $0.variant == .plain && $0.attachment == attachment && $0.round == r.round }
-                        .map { String(format: "%.2f", r.emailsPerSecond / $0.emailsPerSecond) }
-                }
-                let rate = median(mine.map(\.emailsPerSecond))
-                let mb = attachment ? String(format: "%.1f", rate * Double(attachmentKb) / 1024) : "–"
-                lines.append("| \(attachment ? "+ \(attachmentKb) KB attachment" : "small text") | \(variant.rawValue) | \(Int(rate)) | "
-                             + ratios.joined(separator: ", ") + " | \(mb) |")
+                     "| emails | variant | run | emails/s (median) | × plain INSERTs, per round | MB/s of attachments |",
+                     "|---|---|---|---:|---|---:|"]
+        for m in measurements {
+            let mine = results.filter { $0.measurement == m }
+            let ratios = mine.compactMap { r in
+                results.first { $0.measurement == Measurement(variant: .plain, attachment: m.attachment) && $0.round == r.round }
+                    .map { String(format: "%.2f", r.emailsPerSecond / $0.emailsPerSecond) }
             }
+            let rate = median(mine.map(\.emailsPerSecond))
+            let mb = m.attachment ? String(format: "%.1f", rate * Double(attachmentKb) / 1024) : "–"
+            lines.append("| \(m.attachment ? "+ \(attachmentKb) KB attachment" : "small text") | \(m.variant.rawValue) | \(m.label) | \(Int(rate)) | "
+                         + ratios.joined(separator: ", ") + " | \(mb) |")
         }
         return lines.joined(separator: "\n")
     }

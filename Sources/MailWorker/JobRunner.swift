@@ -22,6 +22,9 @@ public struct JobRunnerConfiguration: Sendable {
     /// The longest an idle runner waits before checking for due work without a notification.
     /// Re-armed periodic jobs (polls) become due in the future without a notification, so this
     /// bounds how late an idle replica starts them; a claim that finds nothing costs well under 1 ms.
+    /// It also bounds the delay of a job whose enqueue sent no notification because another job of
+    /// its tenant and kind was already waiting (the debounced wake-up of `mailroom_enqueue_jobs`,
+    /// functions/30_jobs.sql), when that job was claimed and finished before the new one committed.
     public var idleWait: Duration = .seconds(1)
     public var retryBase: Duration = .seconds(5)
     public var retryCap: Duration = .seconds(3600)

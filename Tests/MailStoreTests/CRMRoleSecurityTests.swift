@@ -319,8 +319,9 @@ import Testing
         }
         #expect(unpinned == "")
         // Each checks its caller's tenant (functions/20_sending.sql, functions/30_jobs.sql); the OAuth
-        // login's also its acting user (functions/41_oauth_login.sql).
-        #expect(definers == "mailroom_account_repoll,mailroom_enqueue_sends,mailroom_oauth_begin,mailroom_request_poll")
+        // login's also its acting user (functions/41_oauth_login.sql); `mailroom_may_send` only reads
+        // the current tenant's rows and answers a boolean (owner rights keep its plan cached).
+        #expect(definers == "mailroom_account_repoll,mailroom_enqueue_sends,mailroom_may_send,mailroom_oauth_begin,mailroom_request_poll")
     }
 
     // MARK: - Sanitised HTML

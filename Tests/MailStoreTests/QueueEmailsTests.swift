@@ -152,11 +152,7 @@ import Testing
                     try conn.execute("SELECT mailroom_queue_email(\(account), \(user), ARRAY['customer@example.test'], p_subject => 'Hi')")
                 }
             }
-            try await pool.withConnection { try $0.execute("SELECT pg_notify('queue_test_marker', '')") }
-            let deadline = ContinuousClock.now + .seconds(30)
-            while !fired.contains("queue_test_marker"), ContinuousClock.now < deadline {
-                fired += try await listener.wait(timeout: .seconds(1))
-            }
+            fired = try await EnqueueWakeUpTests.notifications(listener, until: "queue_test_marker", pool: pool)
             let jobs = try await pool.withConnection { try $0.query("SELECT count(*)::int FROM job WHERE kind = 'send'").one().decode(Int.self, at: 0) }
             #expect(jobs == 5)
         } catch {

@@ -49,8 +49,23 @@ END $$;
 -- written (`mailroom_enqueue_sends`, JobQueries, PollScheduleQueries). A live job (ready or running)
 -- with the same unique key is not duplicated: it moves earlier when the new one is due sooner, and a
 -- running one due now runs once more right after (its `rerun`). Returns the ids of the jobs added or
--- moved. One NOTIFY with the kind as payload: PostgreSQL delivers identical notifications of one
--- transaction once, so a transaction that enqueues many jobs wakes the workers once.
+-- moved.
+--
+-- The wake-up is debounced: one NOTIFY (payload: the kind) only when no ready job of this tenant and
+-- kind is already due. A notifying transaction holds PostgreSQL's database-wide notification lock
+-- from its pre-commit until its commit record is flushed, so notifying commits are serialised, disk
+-- flush included; without the debounce, every queued email paid that. Why skipping it is safe: the
+-- skip means a due job J1 of the same tenant and kind was visible, and J1 was announced itself (its
+-- own enqueue notified or saw an earlier one, back to one that did), or falls due by the clock, which
+-- an idle runner watches (`JobQueries.jobNextDueIn`). A runner claims J1 and ours together when ours
+-- has committed by then; otherwise the runner that claimed J1 claims again when J1 finishes, which
+-- finds ours when it has committed by then. The one case left (our commit lands after J1 was claimed
+-- and finished and that runner went idle) is covered by the idle runner's bounded re-probe: every
+-- runner looks for due work at least every `JobRunnerConfiguration.idleWait` (1 s) without any
+-- notification, so a skipped wake-up delays a job by at most that. Our own rows are not counted (the
+-- check runs before the insert); rows of an earlier enqueue of this transaction are, as that enqueue
+-- notified or skipped by the same rule. Identical notifications of one transaction are delivered
+-- once, so a transaction that enqueues many jobs wakes the workers at most once.
 -- Invoker rights, service-only (functions/10_access.sql): the CRM asks for jobs through the SECURITY
 -- DEFINER functions that check what it asks (`mailroom_enqueue_send`, `mailroom_request_poll`).
 CREATE OR REPLACE FUNCTION mailroom_enqueue_jobs(
@@ -58,10 +73,14 @@ CREATE OR REPLACE FUNCTION mailroom_enqueue_jobs(
     p_run_at timestamptz DEFAULT NULL, p_priority integer DEFAULT 0, p_max_attempts integer DEFAULT 10,
     p_repeat_every interval[] DEFAULT NULL) RETURNS SETOF bigint
     LANGUAGE plpgsql AS $$
+DECLARE
+    announced boolean;
 BEGIN
     IF coalesce(cardinality(p_payloads), 0) = 0 THEN
         RETURN;
     END IF;
+    -- Before the insert, so our own rows do not count; through the partial index job_ready.
+    announced := EXISTS (SELECT 1 FROM job WHERE tenant_id = p_tenant AND state = 'ready' AND run_at <= now() AND kind = p_kind);
     RETURN QUERY
     WITH turn AS (
         INSERT INTO job_tenant_turn (tenant_id) VALUES (p_tenant) ON CONFLICT DO NOTHING
@@ -73,5 +92,7 @@ BEGIN
     DO UPDATE SET run_at = least(j.run_at, excluded.run_at),
                   rerun = j.rerun OR (j.state = 'running' AND excluded.run_at <= now())
     RETURNING j.id;
-    PERFORM pg_notify('mailroom_jobs', p_kind);
+    IF NOT announced THEN
+        PERFORM pg_notify('mailroom_jobs', p_kind);
+    END IF;
 END $$;
