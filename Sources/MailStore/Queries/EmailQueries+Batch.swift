@@ -6,8 +6,9 @@ extension EmailQueries {
     /// whatever the batch size) instead of about six per email: each statement costs a round trip
     /// plus parsing and planning under row-level security, which dominated the import. The
     /// statements are prepared once per connection (those whose text depends on the number of rows,
-    /// once per row count), and everything after the insert of the emails goes in one round trip
-    /// (pipeline mode).
+    /// once per row count, so a connection holds at most one variant per batch size it has seen:
+    /// up to the worker's batch size of them), and everything after the insert of the emails goes in
+    /// one round trip (pipeline mode).
     ///
     /// Writes exactly the rows `emailImport` writes for the same emails in the same order, with the
     /// same guarantees: dedupe on `(tenant_id, message_id)` with `ON CONFLICT DO NOTHING` (an email
