@@ -21,8 +21,12 @@ public enum AutomaticMail {
     /// Decides from the top-level headers (any case, in order) and the From address.
     public static func reason(headers: [(name: String, value: String)], from: String?) -> Reason? {
         for (name, rawValue) in headers {
+            let key = name.lowercased()
+            // Most headers are none of these: only theirs are trimmed (Foundation's trimming is
+            // costly, and this runs for every header of every imported email).
+            guard Self.watched.contains(key) else { continue }
             let value = rawValue.trimmingCharacters(in: .whitespacesAndNewlines).lowercased()
-            switch name.lowercased() {
+            switch key {
             case "auto-submitted":
                 // The value may carry parameters: `auto-replied; owner-email="..."`.
                 let keyword = value.split(separator: ";").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
@@ -43,6 +47,9 @@ public enum AutomaticMail {
         }
         return nil
     }
+
+    /// The header names `reason` looks at, lower-cased.
+    static let watched: Set<String> = ["auto-submitted", "x-autoreply", "x-autorespond", "content-type", "return-path"]
 
     public static func isAutomatic(headers: [(name: String, value: String)], from: String?) -> Bool {
         reason(headers: headers, from: from) != nil

@@ -17,8 +17,7 @@ public enum MessageIdentity {
     ///   - longIDDigest: computes a digest of an over-long id.
     public static func resolve(header: String?, digest: () -> String, longIDDigest: (String) -> String) -> (id: String, synthetic: Bool) {
         // A folded or broken id (a line break inside) is unfolded: stored ids are single lines.
-        let trimmed = header.map(HeaderLine.unfold)?
-            .trimmingCharacters(in: CharacterSet(charactersIn: "<> \t")) ?? ""
+        let trimmed = header.map { trimmingBrackets(HeaderLine.unfold($0)) } ?? ""
         if trimmed.isEmpty || trimmed.unicodeScalars.contains(where: { $0.value < 0x21 }) && !trimmed.contains("@") {
             return ("\(digest())@\(syntheticDomain)", true)
         }
@@ -26,5 +25,16 @@ public enum MessageIdentity {
             return ("\(longIDDigest(trimmed))@long.\(syntheticDomain)", false)
         }
         return (trimmed, false)
+    }
+
+    /// `<`, `>`, space and tab removed from both ends. They are ASCII, so bytes are trimmed (the
+    /// same result as trimming those characters, without Foundation's bridged `CharacterSet` path).
+    static func trimmingBrackets(_ value: String) -> String {
+        let bytes = Array(value.utf8)
+        func trimmed(_ b: UInt8) -> Bool { b == 0x3C || b == 0x3E || b == 0x20 || b == 0x09 }
+        guard let first = bytes.firstIndex(where: { !trimmed($0) }) else { return "" }
+        let last = bytes.lastIndex(where: { !trimmed($0) })!
+        if first == 0 && last == bytes.count - 1 { return value }
+        return String(decoding: bytes[first...last], as: UTF8.self)
     }
 }

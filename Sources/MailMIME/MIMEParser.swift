@@ -94,7 +94,7 @@ public enum MIMEParser {
                 let value = GLibValues.borrowed(g_mime_header_get_value(header)) ?? ""
                 let field = HeaderField(name: name.removingNUL(), value: unfold(value))
                 // GMime (in its lenient mode) leaves encoded-words it cannot decode as they are.
-                if let start = field.value.range(of: "=?"), field.value[start.upperBound...].contains("?") {
+                if looksLikeEncodedWord(field.value) {
                     problems.append("undecodable RFC 2047 encoded-word in \(field.name)")
                 }
                 parsed.headers.append(field)
@@ -156,9 +156,26 @@ public enum MIMEParser {
         return screened
     }
 
+    /// Whether a decoded value still holds `=?` followed later by `?`: the shape of an RFC 2047
+    /// encoded-word GMime left as it was. Scans UTF-8 bytes (both characters are ASCII): Foundation's
+    /// `range(of:)` bridges every header value, which showed up in profiles of the import.
+    static func looksLikeEncodedWord(_ value: String) -> Bool {
+        var previous: UInt8 = 0
+        var opened = false
+        for b in value.utf8 {
+            if opened, b == UInt8(ascii: "?") { return true }
+            if previous == UInt8(ascii: "="), b == UInt8(ascii: "?") { opened = true }
+            previous = b
+        }
+        return false
+    }
+
     /// RFC 5322 §2.2.3: unfolding removes the CRLFs of folded lines; the whitespace stays.
+    /// (NUL, CR and LF are single ASCII bytes in UTF-8, so they are dropped byte by byte.)
     static func unfold(_ value: String) -> String {
-        String(value.removingNUL().unicodeScalars.filter { $0 != "\r" && $0 != "\n" }).trimmingWhitespace()
+        let utf8 = value.utf8
+        guard utf8.contains(where: { $0 == 0 || $0 == 13 || $0 == 10 }) else { return value.trimmingWhitespace() }
+        return String(decoding: utf8.filter { $0 != 0 && $0 != 13 && $0 != 10 }, as: UTF8.self).trimmingWhitespace()
     }
 
     /// The mailboxes of a list, with groups (RFC 5322 §3.4) flattened into their members.

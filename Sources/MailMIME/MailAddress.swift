@@ -33,7 +33,9 @@ extension String {
     }
 
     /// The string with NUL characters removed: PostgreSQL `text` cannot hold them.
+    /// Scans UTF-8 bytes (a NUL byte is only ever the NUL character): `contains` with a string
+    /// argument goes through Foundation's bridged search, which showed up in profiles of the import.
     func removingNUL() -> String {
-        contains("\u{0}") ? String(unicodeScalars.filter { $0 != "\u{0}" }) : self
+        utf8.contains(0) ? String(decoding: utf8.filter { $0 != 0 }, as: UTF8.self) : self
     }
 }

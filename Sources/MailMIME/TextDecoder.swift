@@ -49,11 +49,18 @@ struct TextDecoder {
     }
 
     /// Trailing line breaks are dropped; empty text counts as no body.
+    /// Works on UTF-8 bytes (CR and LF are single bytes there): stepping back over unicode scalars
+    /// costs a walk of the whole string per step.
     static func bodyText(_ string: String) -> String? {
-        var clean = Substring(string.removingNUL())
-        while let last = clean.unicodeScalars.last, last == "\n" || last == "\r" {
-            clean = Substring(clean.unicodeScalars.dropLast())
+        let clean = string.removingNUL()
+        let utf8 = clean.utf8
+        var end = utf8.endIndex
+        while end > utf8.startIndex {
+            let before = utf8.index(before: end)
+            guard utf8[before] == 10 || utf8[before] == 13 else { break }
+            end = before
         }
-        return clean.isEmpty ? nil : String(clean)
+        if end == utf8.startIndex { return nil }
+        return end == utf8.endIndex ? clean : String(clean[..<end])
     }
 }

@@ -97,8 +97,17 @@ public protocol PostgresArrayElement: Sendable {
     var arrayLiteralElement: String { get }
 }
 extension String: PostgresArrayElement {
+    /// Quoted, with `\` and `"` escaped. Works on UTF-8 bytes (both are single ASCII bytes there):
+    /// Foundation's `replacingOccurrences` showed up in profiles of the import.
     public var arrayLiteralElement: String {
-        "\"" + replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+        var out: [UInt8] = [UInt8(ascii: "\"")]
+        out.reserveCapacity(utf8.count + 2)
+        for b in utf8 {
+            if b == UInt8(ascii: "\\") || b == UInt8(ascii: "\"") { out.append(UInt8(ascii: "\\")) }
+            out.append(b)
+        }
+        out.append(UInt8(ascii: "\""))
+        return String(decoding: out, as: UTF8.self)
     }
 }
 extension Int64: PostgresArrayElement { public var arrayLiteralElement: String { String(self) } }
@@ -113,6 +122,41 @@ public struct PostgresJSON: PostgresEncodable {
     public init<T: Encodable>(_ value: T) throws {
         let data = try JSONEncoder().encode(value)
         text = String(decoding: data, as: UTF8.self)
+    }
+
+    /// An array of arrays of strings (how header fields are stored), written directly: the same
+    /// document `init(_:)` makes, without `JSONEncoder`, which showed up in profiles of the import.
+    public init(rows: [[String]]) {
+        var out: [UInt8] = [UInt8(ascii: "[")]
+        for (i, row) in rows.enumerated() {
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            out.append(UInt8(ascii: "["))
+            for (j, value) in row.enumerated() {
+                if j > 0 { out.append(UInt8(ascii: ",")) }
+                Self.appendString(value, to: &out)
+            }
+            out.append(UInt8(ascii: "]"))
+        }
+        out.append(UInt8(ascii: "]"))
+        text = String(decoding: out, as: UTF8.self)
+    }
+
+    /// A JSON string literal (RFC 8259 §7): quote, backslash and control characters escaped.
+    static func appendString(_ value: String, to out: inout [UInt8]) {
+        let hex = Array("0123456789abcdef".utf8)
+        out.append(UInt8(ascii: "\""))
+        for b in value.utf8 {
+            switch b {
+            case UInt8(ascii: "\""): out += [UInt8(ascii: "\\"), UInt8(ascii: "\"")]
+            case UInt8(ascii: "\\"): out += [UInt8(ascii: "\\"), UInt8(ascii: "\\")]
+            case 0x0A: out += [UInt8(ascii: "\\"), UInt8(ascii: "n")]
+            case 0x0D: out += [UInt8(ascii: "\\"), UInt8(ascii: "r")]
+            case 0x09: out += [UInt8(ascii: "\\"), UInt8(ascii: "t")]
+            case 0..<0x20: out += [UInt8(ascii: "\\"), UInt8(ascii: "u"), 48, 48, hex[Int(b >> 4)], hex[Int(b & 15)]]
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
     public var postgresBind: PostgresBind { .text(text) }
 }

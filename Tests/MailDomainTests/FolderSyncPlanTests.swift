@@ -59,6 +59,13 @@ struct MessageIdentityTests {
         }
     }
 
+    @Test func trimsBracketsSpacesAndTabsOnlyAtTheEnds() {
+        let r = MessageIdentity.resolve(header: "\t<<ünï cödé>x@example.com> \t", digest: { "d" }, longIDDigest: { _ in "x" })
+        #expect(r.id == "ünï cödé>x@example.com")
+        #expect(MessageIdentity.trimmingBrackets("<😀@example.com>") == "😀@example.com")
+        #expect(MessageIdentity.trimmingBrackets("plain@example.com") == "plain@example.com")
+    }
+
     @Test func shortensOverlongIDs() {
         let long = String(repeating: "a", count: 3000) + "@example.com"
         let r = MessageIdentity.resolve(header: long, digest: { "d" }, longIDDigest: { $0.count == long.count ? "beef" : "?" })

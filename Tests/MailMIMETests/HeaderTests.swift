@@ -101,6 +101,14 @@ func encodedWordSubjects(_ testCase: MessageCase) throws {
     #expect(message.messageID == nil)
 }
 
+@Test func headerNamesCompareCaseInsensitivelyBeyondASCII() {
+    #expect(ParsedMessage.sameName("In-Reply-To", "in-reply-TO"))
+    #expect(!ParsedMessage.sameName("References", "Reference"))
+    #expect(!ParsedMessage.sameName("X-A", "X-B"))
+    #expect(ParsedMessage.sameName("X-Ünïcödé", "x-üNÏCÖDÉ"))
+    #expect(!ParsedMessage.sameName("X-Ünïcödé", "X-Unicode"))
+}
+
 @Test func headerOnlyInputParses() throws {
     for raw in [wire("From: a@example.com\nSubject: only headers\nMessage-ID: <h@example.com>\n"),
                 wire("From: a@example.com\nSubject: only headers\nMessage-ID: <h@example.com>\n\n"),

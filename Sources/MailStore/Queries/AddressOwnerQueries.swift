@@ -13,7 +13,7 @@ public enum AddressOwnerQueries {
             FROM email_address_owner o
             LEFT JOIN contact c ON c.tenant_id = o.tenant_id AND c.id = o.contact_id
             WHERE o.tenant_id = \(tenant) AND o.address = ANY(\(PostgresArray(addresses))::text[]) AND o.user_id IS NULL
-            """).map {
+            """, prepared: true).map {
             AddressOwner(address: try $0.decode(at: 0), type: try $0.decode(at: 1),
                          id: try $0.decode(at: 2), contactAccountID: try $0.decode(at: 3), isPrimary: try $0.decode(at: 4),
                          position: try $0.decode(at: 5))

@@ -4,7 +4,11 @@ import MailCore
 extension EmailQueries {
     /// Stores the emails of one folder batch with a fixed number of statements (seven at most,
     /// whatever the batch size) instead of about six per email: each statement costs a round trip
-    /// plus parsing and planning under row-level security, which dominated the import.
+    /// plus parsing and planning under row-level security, which dominated the import. The
+    /// statements are prepared once per connection (those whose text depends on the number of rows,
+    /// once per row count, so a connection holds at most one variant per batch size it has seen:
+    /// up to the worker's batch size of them), and everything after the insert of the emails goes in
+    /// one round trip (pipeline mode).
     ///
     /// Writes exactly the rows `emailImport` writes for the same emails in the same order, with the
     /// same guarantees: dedupe on `(tenant_id, message_id)` with `ON CONFLICT DO NOTHING` (an email
@@ -34,7 +38,7 @@ extension EmailQueries {
         for (n, i) in candidates.enumerated() {
             let e = items[i].email
             let from = e.from
-            let headers = try PostgresJSON(e.headers.map { [$0.name, $0.value] })
+            let headers = PostgresJSON(rows: e.headers.map { [$0.name, $0.value] })
             insert.text += n == 0 ? "\n(" : ",\n("
             insert.text += [insert.bind(tenant), insert.bind(e.messageID), insert.bind(e.messageIDIsSynthetic),
                             insert.bind(e.subject), insert.bind(from?.address), insert.bind(from?.name),
@@ -47,7 +51,7 @@ extension EmailQueries {
         insert.text += "\nON CONFLICT (tenant_id, message_id) DO NOTHING\nRETURNING id, message_id"
         var ids: [String: EmailID] = [:]
         var newIDs: Set<String> = []
-        for row in try conn.query(insert.sql) {
+        for row in try conn.query(insert.sql, prepared: true) {
             let messageID: String = try row.decode(at: 1)
             ids[messageID] = try row.decode(at: 0)
             newIDs.insert(messageID)
@@ -58,7 +62,7 @@ extension EmailQueries {
         if !known.isEmpty {
             for row in try conn.query("""
                 SELECT id, message_id FROM email WHERE tenant_id = \(tenant) AND message_id = ANY(\(PostgresArray(known))::text[])
-                """) {
+                """, prepared: true) {
                 ids[try row.decode(at: 1)] = try row.decode(at: 0)
             }
         }
@@ -70,9 +74,13 @@ extension EmailQueries {
             results.append(ImportResult(emailID: id, isNew: newIDs.contains(item.email.messageID) && firstIndex[item.email.messageID] == i))
         }
 
-        // 3. Recipients and attachments of the new emails.
+        // 3. Recipients and attachments of the new emails. From here on the statements only write,
+        //    in order, in one round trip.
+        var writes: [(sql: SQL, prepared: Bool)] = []
         let fresh = items.indices.filter { results[$0].isNew }
-        try insertRecipientsBatch(conn, tenant: tenant, fresh.map { (results[$0].emailID, items[$0].email.recipients) })
+        if let recipients = recipientsBatchSQL(tenant: tenant, fresh.map { (results[$0].emailID, items[$0].email.recipients) }) {
+            writes.append((recipients, true))
+        }
         var attachments = StatementBuilder()
         attachments.text = """
             INSERT INTO attachment (tenant_id, email_id, position, filename, content_type, content_id, is_inline, size, data)
@@ -89,7 +97,8 @@ extension EmailQueries {
                 attachmentRows += 1
             }
         }
-        if attachmentRows > 0 { try conn.execute(attachments.sql) }
+        // Not prepared: its text depends on the number of attachments, which varies from batch to batch.
+        if attachmentRows > 0 { writes.append((attachments.sql, false)) }
 
         // 4. Account links: one row per email, the last placement winning (as sequential calls would
         //    leave it; DO UPDATE may not touch one row twice in a statement).
@@ -112,18 +121,18 @@ extension EmailQueries {
                 WHERE (email_account_link.folder_id, email_account_link.uidvalidity, email_account_link.uid)
                       IS DISTINCT FROM (excluded.folder_id, excluded.uidvalidity, excluded.uid)
             """
-        try conn.execute(links.sql)
+        writes.append((links.sql, true))
 
         // 5. Teams and users, as `deliverToUsers` does per email.
         let emailIDs = PostgresArray(linkOrder.map(\.rawValue))
-        try conn.execute("""
+        writes.append(("""
             INSERT INTO email_team (tenant_id, email_id, team_id)
             SELECT t.tenant_id, e.id, t.team_id
             FROM unnest(\(emailIDs)::bigint[]) AS e(id)
             CROSS JOIN mail_account_team t WHERE t.tenant_id = \(tenant) AND t.account_id = \(first.accountID)
             ON CONFLICT DO NOTHING
-            """)
-        try conn.execute("""
+            """, true))
+        writes.append(("""
             WITH emails AS (
                 SELECT DISTINCT id FROM unnest(\(emailIDs)::bigint[]) AS e(id)
             ), acct AS (
@@ -151,13 +160,14 @@ extension EmailQueries {
             FROM candidates c JOIN app_user u ON u.tenant_id = \(tenant) AND u.id = c.user_id AND u.is_active
             GROUP BY c.email_id, c.user_id
             ON CONFLICT (tenant_id, email_id, user_id) DO NOTHING
-            """)
+            """, true))
+        _ = try conn.pipeline(writes)
         return results
     }
 
     /// Recipients of several new emails in one `unnest` insert; positions count per kind and email.
-    private static func insertRecipientsBatch(_ conn: PostgresConnection, tenant: TenantID,
-                                              _ emails: [(EmailID, [NewEmail.Recipient])]) throws {
+    /// Nil when there are none.
+    private static func recipientsBatchSQL(tenant: TenantID, _ emails: [(EmailID, [NewEmail.Recipient])]) -> SQL? {
         var ids: [Int64] = [], kinds: [String] = [], pos: [Int] = [], addrs: [String] = [], names: [String?] = []
         for (id, recipients) in emails {
             var positions: [String: Int] = [:]
@@ -168,14 +178,14 @@ extension EmailQueries {
                 addrs.append(r.address.lowercased()); names.append(r.name)
             }
         }
-        guard !ids.isEmpty else { return }
-        try conn.execute("""
+        guard !ids.isEmpty else { return nil }
+        return """
             INSERT INTO email_recipient (tenant_id, email_id, kind, position, address, name)
             SELECT \(tenant), e, k, p, a, n
             FROM unnest(\(PostgresArray(ids))::bigint[], \(PostgresArray(kinds))::text[], \(PostgresArray(pos))::int[],
                         \(PostgresArray(addrs))::text[], \(PostgresArray(names))::text[]) AS t(e, k, p, a, n)
             ON CONFLICT DO NOTHING
-            """)
+            """
     }
 }
 

@@ -9,7 +9,7 @@ extension EmailQueries {
         for row in try conn.query("""
             SELECT message_id, parent_type, parent_id FROM email
             WHERE tenant_id = \(tenant) AND message_id = ANY(\(PostgresArray(messageIDs))::text[]) AND parent_id IS NOT NULL
-            """) {
+            """, prepared: true) {
             out[try row.decode(at: 0)] = RecordRef(try row.decode(RecordType.self, at: 1), try row.decode(at: 2))
         }
         return out
@@ -48,7 +48,7 @@ extension EmailQueries {
             )
             INSERT INTO stream_entry (tenant_id, record_type, record_id, kind, email_id)
             SELECT \(tenant), type, id, 'email_received', email_id FROM l ORDER BY n
-            """)
+            """, prepared: true)
     }
 
     /// Puts the email in the user's inbox (idempotent; an existing row keeps its state).

@@ -19,7 +19,7 @@ public enum EmailQueries {
     public static func emailImport(_ conn: PostgresConnection, tenant: TenantID, email e: NewEmail,
                                    placement p: EmailPlacement) throws -> ImportResult {
         let from = e.from
-        let headersJSON = try PostgresJSON(e.headers.map { [$0.name, $0.value] })
+        let headersJSON = PostgresJSON(rows: e.headers.map { [$0.name, $0.value] })
         let inserted = try conn.query("""
             INSERT INTO email (tenant_id, message_id, message_id_synthetic, subject, from_address, from_name,
                                date_sent, date_received, body_text, body_html, body_html_safe, headers, in_reply_to, "references",

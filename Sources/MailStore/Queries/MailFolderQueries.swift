@@ -31,7 +31,7 @@ public enum MailFolderQueries {
             UPDATE mail_folder SET last_uid = greatest(last_uid, \(lastUID)),
                    messages_imported = messages_imported + \(imported), messages_skipped = messages_skipped + \(skipped)
             WHERE tenant_id = \(tenant) AND id = \(id) AND uidvalidity = \(uidValidity)
-            """)
+            """, prepared: true)
     }
 
     /// Starts a new UIDVALIDITY epoch: every UID stored before is meaningless (RFC 3501 §2.3.1.1), so

@@ -42,7 +42,7 @@ public enum NotificationQueries {
                    OR EXISTS (SELECT 1 FROM team_user tu WHERE tu.tenant_id = \(tenant) AND tu.team_id = c.team_id AND tu.user_id = u.id))
             ORDER BY e.id, u.id
             ON CONFLICT DO NOTHING
-            """)
+            """, prepared: true)
     }
 
     /// Alerts people that a mail account's SMTP is failing (kind `smtp_failure`) or that it needs a new
