@@ -57,11 +57,12 @@ extension EmailQueries {
             newIDs.insert(messageID)
         }
 
-        // 2. The ids of Message-IDs stored before.
+        // 2. The ids of Message-IDs stored before (a join over unnest for the reason in `emailParentsByMessageID`).
         let known = firstIndex.keys.filter { ids[$0] == nil }
         if !known.isEmpty {
             for row in try conn.query("""
-                SELECT id, message_id FROM email WHERE tenant_id = \(tenant) AND message_id = ANY(\(PostgresArray(known))::text[])
+                SELECT e.id, e.message_id FROM unnest(\(PostgresArray(known))::text[]) AS wanted(message_id)
+                JOIN email e ON e.tenant_id = \(tenant) AND e.message_id = wanted.message_id
                 """, prepared: true) {
                 ids[try row.decode(at: 1)] = try row.decode(at: 0)
             }

@@ -6,9 +6,15 @@ extension EmailQueries {
                                                messageIDs: [String]) throws -> [String: RecordRef] {
         guard !messageIDs.isEmpty else { return [:] }
         var out: [String: RecordRef] = [:]
+        // A join over unnest, not `message_id = ANY(…)`: the statement is prepared, and a generic plan made
+        // while `email` has no statistics yet (a new database's first import) scans the tenant's whole
+        // partial index for `= ANY`, once per batch; the join probes the unique index per Message-ID whatever
+        // the statistics say.
         for row in try conn.query("""
-            SELECT message_id, parent_type, parent_id FROM email
-            WHERE tenant_id = \(tenant) AND message_id = ANY(\(PostgresArray(messageIDs))::text[]) AND parent_id IS NOT NULL
+            SELECT e.message_id, e.parent_type, e.parent_id
+            FROM unnest(\(PostgresArray(messageIDs))::text[]) AS wanted(message_id)
+            JOIN email e ON e.tenant_id = \(tenant) AND e.message_id = wanted.message_id
+            WHERE e.parent_id IS NOT NULL
             """, prepared: true) {
             out[try row.decode(at: 0)] = RecordRef(try row.decode(RecordType.self, at: 1), try row.decode(at: 2))
         }
