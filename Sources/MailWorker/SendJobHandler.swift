@@ -54,7 +54,7 @@ struct SendJobHandler: JobHandler {
         let p = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
         var log = await importer.tenants.logger(logger, tenant: job.tenantID)
         log[metadataKey: "email_id"] = "\(p.email)"
-        try await withSpan("send email", ofKind: .producer) { span in
+        try await withSpan("send email", ofKind: .consumer) { span in
             span.attributes["mailroom.tenant_id"] = job.tenantID.rawValue
             span.attributes["mailroom.email_id"] = p.email
             span.attributes["mailroom.job_id"] = job.id
