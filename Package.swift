@@ -2,8 +2,10 @@
 import PackageDescription
 
 // Layers (dependencies point down; C only at the edges):
-//   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird: /metrics, /oauth/callback)
-//   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML
+//   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird: /metrics, /oauth/callback),
+//                           swift-otel (the trace exporter, bootstrapped only here)
+//   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML; swift-metrics + swift-prometheus
+//                (metrics), swift-distributed-tracing (spans)
 //   MailStore → CLibPQ, MailDomain (value types), MailIO   MailTransport → CCurl, CTLS, MailProtocol, MailIO
 //   MailMIME → CGMime             MailCrypto → CCrypto, MailIO  MailHTML → CLibXML2, MailDomain
 //   MailIO: IOThread (the dedicated thread each blocking C handle runs on), OnceFile (secrets made once)
@@ -23,6 +25,13 @@ let package = Package(
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.0.0"),
+        // Metrics through the swift-metrics API, exposed in the Prometheus format by swift-prometheus.
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.5.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.1.0"),
+        // Spans through the swift-distributed-tracing API; exported by swift-otel over OTLP/HTTP only (the
+        // gRPC exporter and its dependencies stay out of the build).
+        .package(url: "https://github.com/apple/swift-distributed-tracing", from: "1.1.0"),
+        .package(url: "https://github.com/swift-otel/swift-otel", from: "1.0.0", traits: ["OTLPHTTP"]),
     ],
     targets: [
         // C edges
@@ -59,8 +68,11 @@ let package = Package(
             "MailCore", "MailDomain", "MailStore", "MailProtocol", "MailTransport", "MailMIME", "MailCrypto", "MailHTML",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
+            .product(name: "Tracing", package: "swift-distributed-tracing"),
         ]),
-        // The one HTTP dependency, kept out of every other module: serves /metrics and /oauth/callback
+        // The one HTTP server, kept out of every other module: serves /metrics and /oauth/callback
         // (what a callback means is decided in MailWorker.OAuthCallback).
         .target(name: "MailMetricsHTTP", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
@@ -71,6 +83,9 @@ let package = Package(
             "MailMetricsHTTP", "MailHTML",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "Metrics", package: "swift-metrics"),
+            // The trace exporter (OTLP/HTTP) is bootstrapped here and nowhere else.
+            .product(name: "OTel", package: "swift-otel"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
 
@@ -117,6 +132,7 @@ let package = Package(
         .testTarget(name: "MailWorkerTests", dependencies: [
             "MailWorker", "MailTesting", "MailProvisioning", "MailMIME", "MailProtocol", "MailTransport", "MailCrypto", "MailStore",
             "MailDomain", "MailCore", .product(name: "Logging", package: "swift-log"),
+            .product(name: "Prometheus", package: "swift-prometheus"),
         ]),
     ]
 )

@@ -4,8 +4,9 @@ import Logging
 /// Serves `GET /metrics` in the Prometheus text exposition format 0.0.4, as a `Service` for the
 /// worker's `ServiceGroup` (it stops with the group on graceful shutdown).
 ///
-/// The body comes from `render`, called on every scrape; this module knows nothing about what is
-/// measured, so it is the only one that depends on the HTTP stack.
+/// The body comes from `render`, called on every scrape (the worker passes its Prometheus registry's
+/// exposition, `WorkerMetrics.render`); this module knows nothing about what is measured, so it is
+/// the only one that depends on the HTTP server stack.
 public struct MetricsServer: Sendable {
     /// `Content-Type` of the Prometheus text format.
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"

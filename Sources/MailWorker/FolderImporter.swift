@@ -6,6 +6,7 @@ import MailMIME
 import MailProtocol
 import MailStore
 import MailTransport
+import Tracing
 
 /// Imports new mail of one IMAP folder into Postgres, exactly once.
 ///
@@ -14,11 +15,17 @@ import MailTransport
 /// batch, records its failures and moves the cursor. Fetching batch N+1 overlaps storing batch N.
 /// A crash at any point loses nothing (the cursor never passes an uncommitted message) and
 /// duplicates nothing (Message-ID dedupe absorbs the re-fetched batch).
+///
+/// Traced as one `poll folder` span with a `fetch batch`, `parse batch` and `store batch` child per
+/// batch (the store's span names the emails it stored).
 struct FolderImporter: Sendable {
     let pool: PostgresPool
     let settings: ImportSettings
     /// Carries tenant, account and folder metadata (set by `ImportRunner`).
     let logger: Logger
+    /// Receives the delivery-to-row latency of new mail, labelled with `tenantSlug`, when set.
+    var metrics: WorkerMetrics? = nil
+    var tenantSlug = ""
 
     /// A message fetched and parsed (or failed) and waiting to be stored.
     enum Item: Sendable {
@@ -37,6 +44,17 @@ struct FolderImporter: Sendable {
     }
 
     func poll(account: MailAccountRecord, folder initial: MailFolderRecord, imap: IMAPConnection) async throws -> ImportReport {
+        try await withSpan("poll folder") { span in
+            span.attributes["mailroom.tenant_id"] = account.tenantID.rawValue
+            span.attributes["mailroom.account_id"] = account.id.rawValue
+            span.attributes["mailroom.folder_id"] = initial.id.rawValue
+            let report = try await pollTraced(account: account, folder: initial, imap: imap)
+            span.attributes["mailroom.imported"] = report.imported
+            return report
+        }
+    }
+
+    private func pollTraced(account: MailAccountRecord, folder initial: MailFolderRecord, imap: IMAPConnection) async throws -> ImportReport {
         let tenant = account.tenantID
         var report = ImportReport(tenantID: tenant, accountID: account.id, folderID: initial.id)
         // The start is recorded and the cursor read in one transaction, before EXAMINE: reading it
@@ -85,6 +103,10 @@ struct FolderImporter: Sendable {
             }
         }
         let epoch = status.uidValidity
+        // Delivery latency is measured on live mail only: a first sync (or a new epoch) imports mail
+        // that arrived long before this mailbox was connected.
+        let live: Bool
+        if case .fetchAfter = plan { live = true } else { live = false }
 
         try await retryDueFailures(account: account, folder: folder, epoch: epoch, imap: imap, filing: filing, report: &report)
 
@@ -97,17 +119,29 @@ struct FolderImporter: Sendable {
         var pending = uids[...]
         var inFlight: [Task<BatchOutcome, Error>] = []
         while !pending.isEmpty {
-            let raws = try await fetchRaw(Array(pending.prefix(settings.batchSize)), account: account, folderName: name,
-                                          imap: imap, filing: filing)
+            let batch = Array(pending.prefix(settings.batchSize))
+            let raws = try await withSpan("fetch batch") { span in
+                span.attributes["mailroom.uid_count"] = batch.count
+                return try await fetchRaw(batch, account: account, folderName: name, imap: imap, filing: filing)
+            }
             let covered = raws.results.last!.0
             pending = pending.drop { $0 <= covered }
             let previous = inFlight.last
             inFlight.append(Task { [self] in
                 defer { raws.reservation.release() }
-                let items = parse(raws, filing: filing)
+                let items = withSpan("parse batch") { span in
+                    span.attributes["mailroom.message_count"] = raws.results.count
+                    return parse(raws, filing: filing)
+                }
                 if let previous { _ = try await previous.value }
-                let outcome = try await store(items, mode: .fresh(covering: covered), account: account, folder: folder,
-                                              epoch: epoch, filing: filing)
+                let outcome = try await withSpan("store batch") { span in
+                    let outcome = try await store(items, mode: .fresh(covering: covered), account: account, folder: folder,
+                                                  epoch: epoch, filing: filing)
+                    span.attributes["mailroom.email_count"] = outcome.stored.count
+                    span.attributes["mailroom.email_ids"] = outcome.stored.map(\.id.rawValue)
+                    return outcome
+                }
+                if live { recordDelivery(outcome) }
                 await markRead(raws.unread, folder: name, imap: imap)
                 return outcome
             })
@@ -286,6 +320,17 @@ struct FolderImporter: Sendable {
 
     struct BatchOutcome: Sendable {
         var imported = 0, linked = 0, failed = 0, headerOnly = 0, skipped = 0
+        /// The emails this batch stored (new rows and ones found again), with the server's
+        /// INTERNALDATE of the new ones.
+        var stored: [(id: EmailID, receivedNew: Date?)] = []
+    }
+
+    /// Records, once the batch is committed, how long each new email took from the server's
+    /// INTERNALDATE (when the server received it) to its row.
+    private func recordDelivery(_ outcome: BatchOutcome) {
+        guard let metrics else { return }
+        let now = Date()
+        for case let (_, received?) in outcome.stored { metrics.delivered(tenant: tenantSlug, delay: now.timeIntervalSince(received)) }
     }
 
     /// What a store transaction is for: new messages above the cursor, which then moves to
@@ -338,6 +383,7 @@ struct FolderImporter: Sendable {
             }
             func stored(_ uid: UID, _ result: EmailQueries.ImportResult, _ email: NewEmail) throws {
                 if result.isNew { out.imported += 1 } else { out.linked += 1 }
+                out.stored.append((result.emailID, result.isNew ? email.dateReceived : nil))
                 if email.isHeaderOnly { out.headerOnly += 1 }
                 try resolve(uid, result.emailID)
             }

@@ -150,7 +150,7 @@ public struct ImportRunner: Sendable {
             var flog = log
             flog[metadataKey: "folder"] = "\(folder.name)"
             flog[metadataKey: "folder_id"] = "\(folder.id)"
-            let importer = FolderImporter(pool: pool, settings: settings, logger: flog)
+            let importer = FolderImporter(pool: pool, settings: settings, logger: flog, metrics: metrics, tenantSlug: slug)
             do {
                 let r = try await importer.poll(account: account, folder: folder, imap: imap)
                 if r.fetchedAnything {

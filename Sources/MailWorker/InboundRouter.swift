@@ -168,7 +168,7 @@ struct InboundRouter: Sendable {
             try FollowQueries.followAdd(conn, tenant: tenant, user: assignee, record: ref)
         } else {
             logger.warning("no eligible user: case left unassigned", metadata: [
-                "case_number": "\(created.number)", "distribution": "\(rules.distribution.rawValue)"])
+                "case_number": "\(created.number)", "distribution": "\(rules.distribution.rawValue)", "email_id": "\(id)"])
         }
         let caseName = subject.isEmpty ? "(no subject)" : subject
         try AutoReplier.enqueueIfAllowed(conn, tenant: tenant, account: c.account, emailID: id, email: email,

@@ -114,7 +114,7 @@ public final class JobRunner: Sendable {
                 try JobQueries.jobCompleteAndClaim(conn, outcomes, owner: owner, limit: max(0, limit), perTenantCap: cap,
                                                    lease: lease, kinds: kinds).claimed
             }
-            for j in jobs { metrics.claimed(kind: j.kind) }
+            for j in jobs { metrics.claimed(kind: j.kind, waited: j.waited) }
             return jobs
         } catch {
             logger.error("claiming jobs failed", metadata: ["error": "\(error)"])
@@ -154,16 +154,17 @@ public final class JobRunner: Sendable {
         tracker.attach(job.id, task)
     }
 
-    /// The failure line, with the job's tenant, account and folder: built only when a job fails, as
+    /// The failure line, with the job's tenant, account and folder or email: built only when a job fails, as
     /// the tenant lookup and payload decoding would otherwise cost every job.
     private func logFailure(_ job: Job, error: any Error, final: Bool) async {
         var log = await tenants.logger(logger, tenant: job.tenantID)
         log[metadataKey: "job"] = "\(job.id)"
         log[metadataKey: "kind"] = "\(job.kind)"
-        // Poll jobs name their account and folder in the payload.
+        // Poll jobs name their account and folder in the payload, send jobs their email.
         if let scope = try? JSONDecoder().decode(JobScope.self, from: Data(job.payload.utf8)) {
             if let a = scope.account { log[metadataKey: "account_id"] = "\(a)" }
             if let f = scope.folder { log[metadataKey: "folder_id"] = "\(f)" }
+            if let e = scope.email { log[metadataKey: "email_id"] = "\(e)" }
         }
         log.warning("job failed", metadata: ["error": "\(error)", "attempt": "\(job.attempt)", "final": "\(final)"])
     }
@@ -215,7 +216,7 @@ public final class JobRunner: Sendable {
         }
     }
 
-    private struct JobScope: Decodable { var account: Int64?; var folder: Int64? }
+    private struct JobScope: Decodable { var account: Int64?; var folder: Int64?; var email: Int64? }
 
     private func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18 }
 }

@@ -6,7 +6,7 @@ import Synchronization
 
 /// Queue upkeep that one replica does at a time: rescue expired leases, prune finished jobs, keep the
 /// poll schedule in step with the configuration. Every replica, leader or not, publishes the queue
-/// gauges (queue depth, poll lag per tenant) from one cheap aggregate every `gaugeEvery`, so any
+/// gauges (queue depth, most overdue poll per tenant) from one cheap aggregate every `gaugeEvery`, so any
 /// replica's `/metrics` shows them and a leader change leaves no gap.
 ///
 /// Leadership is a session advisory lock on a dedicated connection: when the leader dies its
@@ -18,7 +18,7 @@ public final class Maintenance: Sendable {
         public var reconcileEvery: Duration = .seconds(30)
         public var pruneEvery: Duration = .seconds(60)
         public var retention: Duration = .seconds(3600)
-        /// How often this replica refreshes its queue-depth and poll-lag gauges.
+        /// How often this replica refreshes its queue-depth and overdue-poll gauges.
         public var gaugeEvery: Duration = .seconds(5)
         /// How often this replica refreshes the expiring-client-secret gauge: one transaction per tenant
         /// (`oauth_client` is behind forced row-level security), for a value that changes by the day.
@@ -146,7 +146,7 @@ public final class Maintenance: Sendable {
         do {
             let rows = try await pool.withConnection { try QueueStatusQueries.queueDepthByTenant($0) }
             metrics.setQueueDepth(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.due) }))
-            metrics.setPollLag(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.pollLagSeconds) }))
+            metrics.setPollOverdue(Dictionary(uniqueKeysWithValues: rows.map { ($0.tenant, $0.pollLagSeconds) }))
         } catch {
             logger.warning("cannot read queue gauges", metadata: ["error": "\(error)"])
         }

@@ -3,7 +3,8 @@ import Logging
 import MailCore
 import MailStore
 
-/// Runs a `poll` job: imports new mail of one folder, under the folder's advisory lock.
+/// Runs a `poll` job: imports new mail of one folder, under the folder's advisory lock. Records the
+/// poll lag (from the job's due time to the poll's start, once the lock is held) in `mailroom_poll_lag_seconds`.
 ///
 /// The lock is a session lock held on a connection leased for the whole poll, so a scheduled poll and
 /// a manual one, or two replicas, never poll one mailbox at once. If that connection drops mid-poll
@@ -52,6 +53,9 @@ struct PollJobHandler: JobHandler {
         }
         guard let (record, folders) = loaded else { return }
         let started = Date()
+        if let metrics = importer.metrics {
+            metrics.pollStarted(tenant: await importer.tenants.slug(tenant), lag: job.waited + started.timeIntervalSince(job.claimedAt))
+        }
         let worker = self.worker
         // The poll log row is written in the transaction that records the poll's end.
         let reports = await importer.pollAccount(record, onlyFolder: folder, folders: folders) { conn, reports in

@@ -8,6 +8,7 @@ import MailMIME
 import MailStore
 import MailTransport
 import Synchronization
+import Tracing
 
 /// Runs a `send` job: composes the queued email, submits it over SMTP, records the outcome.
 ///
@@ -30,6 +31,10 @@ import Synchronization
 /// its backoff, until its last attempt marks the email Failed; permanent ones (5xx, TLS, composing)
 /// mark it Failed at once and end the job. Account-level failures (connect, TLS, authentication,
 /// timeout) are recorded on the account and alert its people at most once a day.
+///
+/// Traced as one `send email` span per attempt with `compose`, `smtp submit` and `mark sent`
+/// children; its log lines carry `tenant`, `tenant_id`, `account_id` and `email_id` as metadata.
+/// Records `mailroom_queue_to_sent_seconds` once the email is marked Sent.
 struct SendJobHandler: JobHandler {
     let pool: PostgresPool
     let secrets: SecretBox
@@ -47,7 +52,20 @@ struct SendJobHandler: JobHandler {
 
     func handle(_ job: Job) async throws {
         let p = try JSONDecoder().decode(Payload.self, from: Data(job.payload.utf8))
-        let tenant = job.tenantID, id = EmailID(p.email)
+        var log = await importer.tenants.logger(logger, tenant: job.tenantID)
+        log[metadataKey: "email_id"] = "\(p.email)"
+        try await withSpan("send email", ofKind: .consumer) { span in
+            span.attributes["mailroom.tenant_id"] = job.tenantID.rawValue
+            span.attributes["mailroom.email_id"] = p.email
+            span.attributes["mailroom.job_id"] = job.id
+            span.attributes["mailroom.job_attempt"] = job.attempt
+            span.attributes["mailroom.job_wait_seconds"] = job.waited
+            try await send(EmailID(p.email), job: job, log: log)
+        }
+    }
+
+    private func send(_ id: EmailID, job: Job, log initial: Logger) async throws {
+        let tenant = job.tenantID
         let tokenSigner = signer(for: tenant)
         guard let email = try await pool.transaction(tenant: tenant, { conn -> OutgoingEmail? in
             guard try EmailQueries.emailSendAttemptStart(conn, tenant: tenant, id: id) else { return nil }
@@ -73,13 +91,15 @@ struct SendJobHandler: JobHandler {
             }
             return email
         }) else { return }  // already sent, failed, deleted, or no longer permitted
+        var log = initial
+        log[metadataKey: "account_id"] = "\(email.account.id)"
 
         let date = Date()
         let bytes: [UInt8]
         do {
-            bytes = try MessageComposer.compose(Self.message(email, date: date))
+            bytes = try withSpan("compose") { _ in try MessageComposer.compose(Self.message(email, date: date)) }
         } catch {
-            try await recordFailure(email, error: "\(error)", final: true, accountFailure: false)
+            try await recordFailure(email, error: "\(error)", final: true, accountFailure: false, log: log)
             return
         }
         let recipients = email.envelopeRecipients
@@ -90,24 +110,28 @@ struct SendJobHandler: JobHandler {
             do {
                 (endpoint, tokenGeneration) = try await makeEndpoint(email.account, tenant: tenant, rejectedToken: rejectedToken)
             } catch let e as OAuthUnavailable where e.kind == .reauthRequired {
-                try await waitForLogin(email, reason: e)
+                try await waitForLogin(email, reason: e, log: log)
                 return
             } catch let e as OAuthUnavailable {
                 // The provider is down and the last token expired: the email waits, visibly (its
                 // send_error says why), and fails with that reason once its attempts are spent.
                 let final = job.attempt >= job.maxAttempts
-                try await recordFailure(email, error: "\(e)", final: final, accountFailure: false)
+                try await recordFailure(email, error: "\(e)", final: final, accountFailure: false, log: log)
                 if final { return }
                 throw e
             } catch {
-                try await recordFailure(email, error: "\(error)", final: true, accountFailure: false)
+                try await recordFailure(email, error: "\(error)", final: true, accountFailure: false, log: log)
                 return
             }
             // The token is part of the key: a connection logged in with an older one is not reused.
             let key = SMTPConnectionCache.key(tenant: tenant, account: email.account) + "/\(tokenGeneration ?? 0)"
             do {
-                let connection = try await connections.connection(key: key, endpoint: endpoint)
-                try await connection.send(from: email.from.address, recipients: recipients, message: bytes)
+                try await withSpan("smtp submit", ofKind: .client) { span in
+                    span.attributes["mailroom.recipient_count"] = recipients.count
+                    span.attributes["mailroom.size"] = bytes.count
+                    let connection = try await connections.connection(key: key, endpoint: endpoint)
+                    try await connection.send(from: email.from.address, recipients: recipients, message: bytes)
+                }
                 break
             } catch let e as TransportError {
                 connections.drop(key: key)
@@ -118,35 +142,39 @@ struct SendJobHandler: JobHandler {
                 }
                 let final = !e.isTemporary || job.attempt >= job.maxAttempts
             let accountFailure = [.connectFailed, .tlsFailed, .authenticationFailed, .timeout, .hostRefused].contains(e.code)
-                try await recordFailure(email, error: e.description, final: final, accountFailure: accountFailure)
+                try await recordFailure(email, error: e.description, final: final, accountFailure: accountFailure, log: log)
                 if final { return }
                 throw e
             }
         }
-        try await pool.transaction(tenant: tenant) { conn in
-            try EmailQueries.emailMarkSent(conn, tenant: tenant, id: id, date: date, size: bytes.count)
-            // A colleague's reply on a record tells the record's followers; an auto-reply does not.
-            if !email.isAutoReply { try NotificationQueries.notificationCreateForEmails(conn, tenant: tenant, emails: [id]) }
+        let queued = try await withSpan("mark sent") { _ in
+            try await pool.transaction(tenant: tenant) { conn in
+                let queued = try EmailQueries.emailMarkSent(conn, tenant: tenant, id: id, date: date, size: bytes.count)
+                // A colleague's reply on a record tells the record's followers; an auto-reply does not.
+                if !email.isAutoReply { try NotificationQueries.notificationCreateForEmails(conn, tenant: tenant, emails: [id]) }
+                return queued
+            }
         }
-        if email.account.storeSent { await appendToSent(email, bytes: bytes) }
+        if let metrics = importer.metrics, let queued { metrics.sent(tenant: await importer.tenants.slug(tenant), delay: queued) }
+        if email.account.storeSent { await appendToSent(email, bytes: bytes, log: log) }
     }
 
     /// The account needs a new OAuth login: the email fails with the reason once the tenant's wait is
     /// over (`EmailQueries.emailLoginWaitDeadline`), else says so and postpones the job until the
     /// next look or the deadline, whichever comes first. Never returns normally while waiting.
-    private func waitForLogin(_ email: OutgoingEmail, reason: OAuthUnavailable) async throws {
+    private func waitForLogin(_ email: OutgoingEmail, reason: OAuthUnavailable, log: Logger) async throws {
         let tenant = email.tenantID, id = email.id
         guard let deadline = try await pool.transaction(tenant: tenant, {
             try EmailQueries.emailLoginWaitDeadline($0, tenant: tenant, id: id)
         }) else { return }
         let now = self.now()
         if now >= deadline {
-            try await recordFailure(email, error: "\(reason)", final: true, accountFailure: false)
+            try await recordFailure(email, error: "\(reason)", final: true, accountFailure: false, log: log)
             return
         }
         let until = deadline.formatted(.iso8601)
         try await recordFailure(email, error: "\(reason) (waiting for a new login until \(until), then failing)", final: false,
-                                accountFailure: false)
+                                accountFailure: false, log: log)
         throw JobPostponed(until: min(deadline, now.addingTimeInterval(Self.loginRecheck)),
                            reason: "waiting until \(until) for a new OAuth login of account \(email.account.id)")
     }
@@ -164,15 +192,22 @@ struct SendJobHandler: JobHandler {
     /// The MIME message of a queued email (`OutgoingEmail.message(date:)`).
     static func message(_ e: OutgoingEmail, date: Date) -> OutgoingMessage { e.message(date: date) }
 
-    private func recordFailure(_ email: OutgoingEmail, error: String, final: Bool, accountFailure: Bool) async throws {
-        let tenant = email.tenantID, logger = self.logger
+    /// Records a failed attempt on the email (and on its account for account-level failures) and logs
+    /// it: an error when the email is now Failed, a warning when it will be tried again.
+    private func recordFailure(_ email: OutgoingEmail, error: String, final: Bool, accountFailure: Bool, log: Logger) async throws {
+        let tenant = email.tenantID
+        if final {
+            log.error("send failed", metadata: ["error": "\(error)"])
+        } else {
+            log.warning("send attempt failed; will retry", metadata: ["error": "\(error)"])
+        }
         try await pool.transaction(tenant: tenant) { conn in
             try EmailQueries.emailRecordSendFailure(conn, tenant: tenant, id: email.id, error: error, final: final)
             guard accountFailure else { return }
             let alert = try MailAccountQueries.mailAccountRecordSMTPFailure(conn, tenant: tenant, id: email.account.id, error: error) {
                 SMTPAlertPolicy.shouldAlert(isAccountFailure: true, lastAlertedAt: $0, now: Date())
             }
-            if alert { try SMTPFailureAlert.notify(conn, tenant: tenant, account: email.account, error: error, logger: logger) }
+            if alert { try SMTPFailureAlert.notify(conn, tenant: tenant, account: email.account, error: error, logger: log) }
         }
     }
 
@@ -206,7 +241,7 @@ struct SendJobHandler: JobHandler {
     /// Appends the sent message to the account's Sent folder (IMAP APPEND, \Seen). The email is sent
     /// whatever happens here, so a failure is logged, not thrown. The copy is never imported as new
     /// mail: its Message-ID is already the row's.
-    private func appendToSent(_ email: OutgoingEmail, bytes: [UInt8]) async {
+    private func appendToSent(_ email: OutgoingEmail, bytes: [UInt8], log: Logger) async {
         let tenant = email.tenantID
         do {
             guard let record = try await pool.transaction(tenant: tenant, {
@@ -218,7 +253,7 @@ struct SendJobHandler: JobHandler {
                 try await imap.run { try $0.append(folder, message: bytes) }
             }
         } catch {
-            logger.warning("storing sent mail failed", metadata: ["tenant_id": "\(tenant)", "email_id": "\(email.id)", "error": "\(error)"])
+            log.warning("storing sent mail failed", metadata: ["error": "\(error)"])
         }
     }
 }
@@ -227,11 +262,15 @@ struct SendJobHandler: JobHandler {
 /// owner (personal account). Called inside the transaction that recorded the failure and decided,
 /// at most once a day per account, to alert.
 enum SMTPFailureAlert {
+    /// - Parameter logger: carries the tenant's metadata (`TenantDirectory.logger`); the account's is added here.
     static func notify(_ conn: PostgresConnection, tenant: TenantID, account: SMTPAccount, error: String, logger: Logger) throws {
         let alerted = try NotificationQueries.notificationCreateSMTPFailure(conn, tenant: tenant, account: account.id, error: error)
-        logger.error("SMTP failure on mail account: alerted its \(account.kind == .group ? "tenant admins" : "owner")",
-                     metadata: ["tenant_id": "\(tenant)", "account_id": "\(account.id)", "error": "\(error)",
-                                "notified_users": "\(alerted)"])
+        var log = logger
+        log[metadataKey: "tenant_id"] = "\(tenant)"
+        log[metadataKey: "account_id"] = "\(account.id)"
+        log.error("SMTP failure on mail account: alerted its people",
+                  metadata: ["error": "\(error)", "notified_users": "\(alerted)",
+                             "alerted": "\(account.kind == .group ? "tenant admins" : "owner")"])
     }
 }
 

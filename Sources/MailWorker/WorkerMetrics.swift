@@ -1,54 +1,119 @@
+import CoreMetrics
 import Foundation
+import Prometheus
 import Synchronization
 
-/// Counters and gauges of one replica, rendered in the Prometheus text format.
+/// The metrics of one replica, recorded through the swift-metrics API into a Prometheus registry of
+/// its own and rendered from it in the Prometheus text format (`render()`).
+///
+/// Each `WorkerMetrics` owns its registry and factory, so tests running several workers in one
+/// process never share series. The executable also bootstraps `MetricsSystem` with `factory` (once
+/// per process), so what libraries record through the global API lands in the same exposition.
+///
+/// Labels stay low-cardinality: the job kind or the tenant's slug, never an account or email id.
+/// Latencies are histograms (seconds); their buckets are set per metric in `durationBuckets`.
 public final class WorkerMetrics: Sendable {
-    private struct State {
-        var claimed: [String: Int] = [:]
-        var done: [String: Int] = [:]
-        var failed: [String: Int] = [:]
-        var imapErrors: [String: Int] = [:]
-        var queueDepth: [String: Int] = [:]
-        var pollLagSeconds: [String: Double] = [:]
-        var oauthClientSecretsExpiring: [String: Int] = [:]
-        var oauthReauthRequired: [String: Int] = [:]
+    /// Metric names, as scraped (dashboards depend on them).
+    public enum Name {
+        public static let jobsClaimed = "mailroom_jobs_claimed_total"
+        public static let jobsDone = "mailroom_jobs_done_total"
+        public static let jobsFailed = "mailroom_jobs_failed_total"
+        public static let imapErrors = "mailroom_imap_errors_total"
+        public static let queueDepth = "mailroom_queue_depth"
+        public static let pollOverdue = "mailroom_poll_overdue_seconds"
+        public static let oauthReauthRequired = "mailroom_oauth_reauth_required"
+        public static let oauthClientSecretsExpiring = "mailroom_oauth_client_secrets_expiring"
+        public static let jobWait = "mailroom_job_wait_seconds"
+        public static let pollLag = "mailroom_poll_lag_seconds"
+        public static let deliveryToRow = "mailroom_delivery_to_row_seconds"
+        public static let queueToSent = "mailroom_queue_to_sent_seconds"
     }
-    private let state = Mutex(State())
 
-    public init() {}
+    /// Histogram buckets per latency metric. Waits for a claim or a poll start are sub-second when
+    /// replicas keep up and grow to minutes when they fall behind; delivery reaches the row after a
+    /// poll interval (a minute by default) plus the import; sending waits for the job and the SMTP
+    /// round trips, and for retries when a server is down.
+    public static let durationBuckets: [String: [Duration]] = [
+        Name.jobWait: waitBuckets,
+        Name.pollLag: waitBuckets,
+        Name.deliveryToRow: [.seconds(1), .seconds(5), .seconds(15), .seconds(30), .seconds(60), .seconds(120), .seconds(300),
+                             .seconds(600), .seconds(1800), .seconds(3600), .seconds(21_600), .seconds(86_400)],
+        Name.queueToSent: [.milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5),
+                           .seconds(10), .seconds(30), .seconds(60), .seconds(300), .seconds(900), .seconds(3600)],
+    ]
+    static let waitBuckets: [Duration] = [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250),
+                                          .milliseconds(500), .seconds(1), .milliseconds(2500), .seconds(5), .seconds(10),
+                                          .seconds(30), .seconds(60), .seconds(300)]
 
-    func claimed(kind: String) { state.withLock { $0.claimed[kind, default: 0] += 1 } }
-    func finished(kind: String, ok: Bool) {
-        state.withLock { if ok { $0.done[kind, default: 0] += 1 } else { $0.failed[kind, default: 0] += 1 } }
+    public let registry: PrometheusCollectorRegistry
+    /// The factory every metric of this replica is made by; `MetricsSystem.bootstrap` takes it.
+    public let factory: PrometheusMetricsFactory
+    /// Per-tenant gauges last published, so a tenant that is gone (deactivated, deleted) loses its
+    /// series instead of showing its last value forever.
+    private let published = Mutex<[String: Set<String>]>([:])
+
+    public init() {
+        let registry = PrometheusCollectorRegistry()
+        var factory = PrometheusMetricsFactory(registry: registry)
+        factory.durationHistogramBuckets = Self.durationBuckets
+        self.registry = registry
+        self.factory = factory
     }
-    func imapError(tenant: String) { state.withLock { $0.imapErrors[tenant, default: 0] += 1 } }
-    public func setQueueDepth(_ depth: [String: Int]) { state.withLock { $0.queueDepth = depth } }
-    public func setPollLag(_ lag: [String: Double]) { state.withLock { $0.pollLagSeconds = lag } }
-    public func setOAuthClientSecretsExpiring(_ counts: [String: Int]) { state.withLock { $0.oauthClientSecretsExpiring = counts } }
-    public func setOAuthReauthRequired(_ counts: [String: Int]) { state.withLock { $0.oauthReauthRequired = counts } }
 
+    /// The exposition for `GET /metrics` (text format 0.0.4).
     public func render() -> String {
-        let s = state.withLock { $0 }
-        var out = ""
-        func family(_ name: String, _ type: String, _ help: String, _ label: String, _ values: [String: Double]) {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n"
-            for (k, v) in values.sorted(by: { $0.key < $1.key }) {
-                out += "\(name){\(label)=\"\(k.replacingOccurrences(of: "\"", with: ""))\"} \(v)\n"
-            }
+        registry.emitToString()
+    }
+
+    // MARK: Jobs
+
+    /// A job was claimed `waited` seconds after it fell due (its `run_at`).
+    func claimed(kind: String, waited: Double) {
+        Counter(label: Name.jobsClaimed, dimensions: [("kind", kind)], factory: factory).increment()
+        seconds(Name.jobWait, [("kind", kind)], waited)
+    }
+
+    func finished(kind: String, ok: Bool) {
+        Counter(label: ok ? Name.jobsDone : Name.jobsFailed, dimensions: [("kind", kind)], factory: factory).increment()
+    }
+
+    // MARK: Latencies
+
+    /// A poll job started `lag` seconds after it fell due.
+    func pollStarted(tenant: String, lag: Double) { seconds(Name.pollLag, [("tenant", tenant)], lag) }
+
+    /// A new email's row committed `delay` seconds after the server received the message.
+    func delivered(tenant: String, delay: Double) { seconds(Name.deliveryToRow, [("tenant", tenant)], delay) }
+
+    /// An email was marked Sent `delay` seconds after it was queued.
+    func sent(tenant: String, delay: Double) { seconds(Name.queueToSent, [("tenant", tenant)], delay) }
+
+    private func seconds(_ name: String, _ dimensions: [(String, String)], _ value: Double) {
+        // A clock a little ahead on one side must not make a negative latency.
+        Timer(label: name, dimensions: dimensions, factory: factory).recordSeconds(max(0, value))
+    }
+
+    // MARK: Per-tenant counters and gauges
+
+    func imapError(tenant: String) {
+        Counter(label: Name.imapErrors, dimensions: [("tenant", tenant)], factory: factory).increment()
+    }
+
+    public func setQueueDepth(_ depth: [String: Int]) { setGauges(Name.queueDepth, depth.mapValues(Double.init)) }
+    public func setPollOverdue(_ seconds: [String: Double]) { setGauges(Name.pollOverdue, seconds) }
+    public func setOAuthClientSecretsExpiring(_ counts: [String: Int]) {
+        setGauges(Name.oauthClientSecretsExpiring, counts.mapValues(Double.init))
+    }
+    public func setOAuthReauthRequired(_ counts: [String: Int]) { setGauges(Name.oauthReauthRequired, counts.mapValues(Double.init)) }
+
+    /// Sets one gauge per tenant and removes the series of tenants no longer listed.
+    private func setGauges(_ name: String, _ values: [String: Double]) {
+        let gone = published.withLock { published -> Set<String> in
+            let gone = published[name, default: []].subtracting(values.keys)
+            published[name] = Set(values.keys)
+            return gone
         }
-        func ints(_ d: [String: Int]) -> [String: Double] { d.mapValues(Double.init) }
-        family("mailroom_jobs_claimed_total", "counter", "Jobs claimed by this replica.", "kind", ints(s.claimed))
-        family("mailroom_jobs_done_total", "counter", "Jobs finished successfully by this replica.", "kind", ints(s.done))
-        family("mailroom_jobs_failed_total", "counter", "Job runs that failed on this replica.", "kind", ints(s.failed))
-        family("mailroom_imap_errors_total", "counter", "IMAP connection or protocol errors.", "tenant", ints(s.imapErrors))
-        family("mailroom_queue_depth", "gauge", "Ready jobs due now, per tenant.", "tenant", ints(s.queueDepth))
-        family("mailroom_poll_lag_seconds", "gauge", "Longest time a due poll has waited, per tenant.", "tenant", s.pollLagSeconds)
-        family("mailroom_oauth_reauth_required", "gauge",
-               "Accounts whose OAuth login the provider refused and someone must renew, per tenant.", "tenant",
-               ints(s.oauthReauthRequired))
-        family("mailroom_oauth_client_secrets_expiring", "gauge",
-               "OAuth clients whose client secret expires within 30 days or has expired, per tenant.", "tenant",
-               ints(s.oauthClientSecretsExpiring))
-        return out
+        for tenant in gone { Gauge(label: name, dimensions: [("tenant", tenant)], factory: factory).destroy() }
+        for (tenant, value) in values { Gauge(label: name, dimensions: [("tenant", tenant)], factory: factory).record(value) }
     }
 }

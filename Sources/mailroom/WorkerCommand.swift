@@ -7,6 +7,7 @@ import MailDomain
 import MailMetricsHTTP
 import MailStore
 import MailWorker
+import Metrics
 import ServiceLifecycle
 
 struct WorkerCommand: AsyncParsableCommand {
@@ -59,6 +60,8 @@ struct WorkerCommand: AsyncParsableCommand {
 
     func run() async throws {
         try global.bootstrapLogging()
+        // Checked before anything runs: an unknown value stops the worker at once.
+        _ = try TraceExport.parse(global.environment)
         let (policy, limits) = try global.outboundSettings()
         let logger = Logger(label: "mailroom.worker")
         let pool = try global.makePool(connections: max(2, concurrency * 2))
@@ -95,6 +98,14 @@ struct WorkerCommand: AsyncParsableCommand {
         let worker = WorkerServices(pool: pool, conninfo: conninfo, secrets: SecretBox(keyring: keyring),
                                     runnerConfig: config, importSettings: settings, sessionConfig: sessions, logger: logger)
         var services = worker.services
+        // The global API lands in this replica's registry too (once per process).
+        MetricsSystem.bootstrap(worker.metrics.factory)
+        if let traces = try TraceExport.bootstrap(global.environment) {
+            // First in the group, so shut down last (the group stops services in reverse order): the
+            // spans of jobs that finish during shutdown are still exported.
+            services.insert(traces, at: 0)
+            logger.notice("exporting traces", metadata: ["exporter": "\(TraceExport.otlpHTTP.rawValue)"])
+        }
         if let metricsPort {
             let metrics = worker.metrics
             let server = MetricsServer(host: metricsHost, port: metricsPort, logger: logger) { metrics.render() }

@@ -1,11 +1,21 @@
 import Foundation
+import Synchronization
 
 /// A loopback HTTP server that answers every request with one fixed JSON body: an endpoint a test
 /// needs to say something the real test servers never say (a device code the token server never
-/// issued). Closed when it goes out of scope.
+/// issued), or a collector that keeps what it was sent (`requests`). Closed when it goes out of scope.
 final class CannedHTTPServer: @unchecked Sendable {
+    /// One request as received: its request line's path and its body.
+    struct Request: Sendable { var path: String; var body: [UInt8] }
+
     let port: Int
     private let fd: Int32
+    private let received = Received()
+
+    /// Every complete request received so far, in order.
+    var requests: [Request] { received.all.withLock { $0 } }
+
+    private final class Received: Sendable { let all = Mutex<[Request]>([]) }
 
     init(json: String) throws {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
@@ -23,6 +33,7 @@ final class CannedHTTPServer: @unchecked Sendable {
         self.fd = fd
         port = Int(UInt16(bigEndian: addr.sin_port))
         let listener = fd
+        let received = self.received
         let response = "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: \(json.utf8.count)\r\nConnection: close\r\n\r\n\(json)"
         Thread.detachNewThread {
             while true {
@@ -36,6 +47,11 @@ final class CannedHTTPServer: @unchecked Sendable {
                     let n = recv(client, &buffer, buffer.count, 0)
                     if n <= 0 { break }
                     request += buffer[0..<n]
+                }
+                if let head = request.firstRange(of: Array("\r\n\r\n".utf8)) {
+                    let line = String(decoding: request[..<head.lowerBound], as: UTF8.self).split(separator: " ")
+                    let path = line.count > 1 ? String(line[1]) : ""
+                    received.all.withLock { $0.append(Request(path: path, body: Array(request[head.upperBound...]))) }
                 }
                 _ = response.withCString { send(client, $0, strlen($0), 0) }
                 close(client)

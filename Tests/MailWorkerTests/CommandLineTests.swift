@@ -39,6 +39,16 @@ import Testing
             #expect(r.status != 0)
             #expect(r.stderr.contains("\(name): \"") && r.stderr.contains(problem), "\(r.stderr)")
         }
+        // The trace exporter: two values, and only the OTLP/HTTP protocols this build has.
+        for (env, message) in [
+            (["MAILROOM_OTEL_TRACES": "zipkin"], "MAILROOM_OTEL_TRACES: unknown value \"zipkin\" (use off or otlp-http)"),
+            (["MAILROOM_OTEL_TRACES": "otlp-http", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"],
+             "OTEL_EXPORTER_OTLP_PROTOCOL: unsupported protocol \"grpc\""),
+        ] {
+            let r = try mailroom(["worker", "--until-idle", "--database-url", "postgresql://127.0.0.1:1/none"], env: env)
+            #expect(r.status != 0)
+            #expect(r.stderr.contains(message), "\(r.stderr)")
+        }
     }
 
     @Test func twoMigratesAtOnceApplyOnceAndAgainChangesNothing() async throws {

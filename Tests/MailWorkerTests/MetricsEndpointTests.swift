@@ -55,7 +55,7 @@ extension WorkerProcessTests {
                 try await fixture.waitUntil(timeout: .seconds(15), "queue gauges for both tenants") {
                     guard let r = try? LoopbackHTTP.get(port: port, path: "/metrics") else { return false }
                     return LoopbackHTTP.sample(r.body, "mailroom_queue_depth{tenant=\"\(brokenSlug)\"}") != nil
-                        && r.body.contains("mailroom_poll_lag_seconds{tenant=\"\(brokenSlug)\"}")
+                        && r.body.contains("mailroom_poll_overdue_seconds{tenant=\"\(brokenSlug)\"}")
                         && r.body.contains("mailroom_queue_depth{tenant=\"metrics-trace\"}")
                 }
                 #expect(try LoopbackHTTP.get(port: port, path: "/nothing").status == 404)

@@ -12,12 +12,16 @@ struct SendingFixture: Sendable {
     let f: WorkerFixture
     let handler: SendJobHandler
 
-    static func make() async throws -> SendingFixture {
-        let f = try await WorkerFixture.make()
-        var logger = Logger(label: "test.send")
-        logger.logLevel = .critical
+    /// - Parameters:
+    ///   - fixture: the worker fixture to build on; a new one on the shared test database when nil.
+    ///   - logger: the handler's logger; a silent one when nil.
+    static func make(on fixture: WorkerFixture? = nil, logger: Logger? = nil) async throws -> SendingFixture {
+        let f: WorkerFixture
+        if let fixture { f = fixture } else { f = try await WorkerFixture.make() }
+        var silent = Logger(label: "test.send")
+        silent.logLevel = .critical
         return SendingFixture(f: f, handler: SendJobHandler(pool: f.pool, secrets: SecretBox(key: f.key), importer: f.caseRunner(),
-                                                            connections: SMTPConnectionCache(), logger: logger))
+                                                            connections: SMTPConnectionCache(), logger: logger ?? silent))
     }
 
     /// A group account submitting as its own mailbox (index `i` in the manifest: password env:TEST_PW<i>).

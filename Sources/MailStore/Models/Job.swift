@@ -13,6 +13,10 @@ public struct Job: Sendable, Equatable {
     /// Fences completion: only the claim that holds this epoch may finish the job.
     public var leaseEpoch: Int64
     public var isPeriodic: Bool
+    /// Seconds from when the job fell due (`run_at`) to its claim, by the database's clock.
+    public var waited: Double = 0
+    /// When this process received the claim (its own clock): with `waited`, how late a job starts.
+    public var claimedAt = Date()
 }
 
 /// How a job ended, for the batched completion statement.

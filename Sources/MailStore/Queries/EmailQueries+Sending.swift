@@ -104,23 +104,27 @@ extension EmailQueries {
     /// account's SMTP error cleared, in ONE statement, run right after acceptance. The only
     /// window where a crash makes the message go out twice is between the server's 250 and this
     /// statement's commit (the job is then rescued and submits again); nothing shorter is possible
-    /// without the server's cooperation.
-    public static func emailMarkSent(_ conn: PostgresConnection, tenant: TenantID, id: EmailID, date: Date, size: Int) throws {
-        try conn.execute("""
+    /// without the server's cooperation. Returns the seconds from queueing to `sent_at`, by the
+    /// database's clock (nil when the row is gone or has no `queued_at`).
+    @discardableResult
+    public static func emailMarkSent(_ conn: PostgresConnection, tenant: TenantID, id: EmailID, date: Date, size: Int) throws -> Double? {
+        try conn.query("""
             WITH sent AS (
                 UPDATE email SET status = 'Sent', date_sent = \(date), sent_at = now(), size = \(size), send_error = NULL
                 WHERE tenant_id = \(tenant) AND id = \(id)
-                RETURNING id, send_account_id, parent_type, parent_id
+                RETURNING id, send_account_id, parent_type, parent_id, extract(epoch FROM sent_at - queued_at)::float8 AS waited
             ), stream AS (
                 INSERT INTO stream_entry (tenant_id, record_type, record_id, kind, email_id)
                 SELECT \(tenant), parent_type, parent_id, 'email_sent', id FROM sent WHERE parent_type IS NOT NULL
             ), touched AS (
                 UPDATE support_case c SET last_activity_at = now()
                 FROM sent WHERE c.tenant_id = \(tenant) AND sent.parent_type = 'case' AND c.id = sent.parent_id
+            ), cleared AS (
+                UPDATE mail_account a SET smtp_last_error = NULL
+                FROM sent WHERE a.tenant_id = \(tenant) AND a.id = sent.send_account_id AND a.smtp_last_error IS NOT NULL
             )
-            UPDATE mail_account a SET smtp_last_error = NULL
-            FROM sent WHERE a.tenant_id = \(tenant) AND a.id = sent.send_account_id AND a.smtp_last_error IS NOT NULL
-            """)
+            SELECT waited FROM sent
+            """).first?.decode(Double?.self, at: 0)
     }
 
     /// Records a failed attempt: the server's reason, and status Failed when `final`.

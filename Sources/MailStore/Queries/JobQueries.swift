@@ -70,7 +70,7 @@ public enum JobQueries {
                        lease_epoch = j.lease_epoch + 1, attempt = j.attempt + 1, started_at = now(), rerun = false
                 FROM chosen WHERE j.id = chosen.id
                 RETURNING j.id, j.tenant_id, j.kind, j.payload::text, j.attempt, j.max_attempts, j.lease_epoch,
-                          j.repeat_every IS NOT NULL
+                          j.repeat_every IS NOT NULL, extract(epoch FROM now() - j.run_at)::float8
             ), turned AS (
                 -- The turn is a fairness hint, so a row another replica is moving right now is skipped,
                 -- not waited for: waiting on several tenants' rows in plan order deadlocked replicas
@@ -232,6 +232,6 @@ extension Job {
     init(claimed row: PostgresRow) throws {
         self.init(id: try row.decode(at: 0), tenantID: try row.decode(at: 1), kind: try row.decode(at: 2), payload: try row.decode(at: 3),
                   attempt: try row.decode(at: 4), maxAttempts: try row.decode(at: 5), leaseEpoch: try row.decode(at: 6),
-                  isPeriodic: try row.decode(at: 7))
+                  isPeriodic: try row.decode(at: 7), waited: try row.decode(at: 8))
     }
 }
