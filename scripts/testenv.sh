@@ -532,6 +532,10 @@ lmtp_host_lookup = native
 biff = no
 # Dovecot's LMTP refuses SMTPUTF8: refuse it at the door instead of bouncing later.
 smtputf8_enable = no
+# Room for the largest attachments users send (25 MB, ~34 MB once base64-encoded): the memory benchmark
+# submits one (mailroom-bench memory-send). Postfix's default is 10 MB.
+message_size_limit = 52428800
+mailbox_size_limit = 104857600
 
 # Every domain is ours: mail for any address goes over LMTP to Dovecot, which knows the users.
 mydestination =

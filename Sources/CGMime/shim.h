@@ -93,17 +93,6 @@ static inline GByteArray *mr_object_serialize(GMimeObject *object) {
     return mr_mem_stream_take_array(stream);
 }
 
-/// An object serialised with CRLF line ends (what SMTP and IMAP APPEND carry).
-/// Caller frees the result with g_byte_array_free(array, TRUE).
-static inline GByteArray *mr_object_serialize_crlf(GMimeObject *object) {
-    GMimeFormatOptions *options = g_mime_format_options_new();
-    g_mime_format_options_set_newline_format(options, GMIME_NEWLINE_FORMAT_DOS);
-    GMimeStream *stream = g_mime_stream_mem_new();
-    g_mime_object_write_to_stream(object, options, stream);
-    g_mime_format_options_free(options);
-    return mr_mem_stream_take_array(stream);
-}
-
 /// A data wrapper holding a copy of `length` bytes, not transfer-encoded. Caller unrefs it.
 static inline GMimeDataWrapper *mr_data_wrapper_new_bytes(const char *_Nullable bytes, size_t length) {
     GMimeStream *stream = g_mime_stream_mem_new_with_buffer(bytes, length);

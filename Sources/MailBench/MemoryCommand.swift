@@ -49,22 +49,13 @@ struct MemoryCommand: AsyncParsableCommand {
         let stored = try await pool.transaction(tenant: tenant) { try EmailQueries.emailCount($0, tenant: tenant) }
         guard stored == 1 else { throw BenchFailure("\(stored) emails stored, expected 1") }
 
-        let extra = max(0, after.peak - before.resident)
-        let multiple = Double(extra) / Double(size)
         print("message: \(Self.mib(size)) MiB; import took \(elapsed)")
-        print("RSS before \(Self.mib(before.resident)) MiB, peak during import \(Self.mib(after.peak)) MiB, "
-            + "extra \(Self.mib(extra)) MiB = \(Self.fixed(multiple))× the message")
-        print("target extra RSS ≤ \(Self.fixed(targetMultiple))× the message: \(multiple <= targetMultiple ? "met" : "NOT met")")
+        ProcessMemory.report(before: before, after: after, size: size, of: "the message", during: "import", target: targetMultiple)
     }
 
     /// A message of about `bytes` octets: a short text part and one random binary attachment.
     static func message(bytes: Int) -> [UInt8] {
-        var rng = SplitMix64(seed: 25)
-        var blob = [UInt8](repeating: 0, count: bytes * 3 / 4 - 4096)
-        for i in stride(from: 0, to: blob.count, by: 8) {
-            var word = rng.next()
-            for j in i..<min(i + 8, blob.count) { blob[j] = UInt8(truncatingIfNeeded: word); word >>= 8 }
-        }
+        let blob = randomBytes(bytes * 3 / 4 - 4096, seed: 25)
         let base64 = Data(blob).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
         let text = "From: Big Sender <big@example.net>\r\nTo: support@example.com\r\nSubject: Large attachment\r\n"
             + "Message-ID: <memory-\(bytes)@bench.test>\r\nDate: Mon, 07 Dec 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
@@ -75,11 +66,22 @@ struct MemoryCommand: AsyncParsableCommand {
         return Array(text.utf8)
     }
 
+    /// `count` pseudo-random bytes, the same for the same seed.
+    static func randomBytes(_ count: Int, seed: UInt64) -> [UInt8] {
+        var rng = SplitMix64(seed: seed)
+        var blob = [UInt8](repeating: 0, count: count)
+        for i in stride(from: 0, to: count, by: 8) {
+            var word = rng.next()
+            for j in i..<min(i + 8, count) { blob[j] = UInt8(truncatingIfNeeded: word); word >>= 8 }
+        }
+        return blob
+    }
+
     static func mib(_ bytes: Int) -> String { fixed(Double(bytes) / 1_048_576) }
     static func fixed(_ value: Double) -> String { String((value * 10).rounded() / 10) }
 }
 
-/// This process's resident memory as the kernel reports it in `/proc/self/status`.
+/// A process's resident memory as the kernel reports it in `/proc/PID/status` (this process's by default).
 enum ProcessMemory {
     struct Reading {
         /// `VmRSS`: resident now.
@@ -88,21 +90,31 @@ enum ProcessMemory {
         var peak: Int
     }
 
-    static func read() throws -> Reading {
-        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+    static func read(pid: Int32? = nil) throws -> Reading {
+        let status = try String(contentsOfFile: "/proc/\(pid.map(String.init) ?? "self")/status", encoding: .utf8)
         func kibibytes(_ key: String) throws -> Int {
             guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix(key + ":") }),
                 let value = Int(line.dropFirst(key.count + 1).trimmingCharacters(in: .whitespaces).split(separator: " ")[0])
-            else { throw BenchFailure("no \(key) in /proc/self/status") }
+            else { throw BenchFailure("no \(key) in /proc/\(pid.map(String.init) ?? "self")/status") }
             return value * 1024
         }
         return Reading(resident: try kibibytes("VmRSS"), peak: try kibibytes("VmHWM"))
     }
 
+    /// Prints the extra RSS (peak after minus resident before) as a multiple of `size`, against `target`.
+    static func report(before: Reading, after: Reading, size: Int, of what: String, during: String, target: Double) {
+        let extra = max(0, after.peak - before.resident)
+        let multiple = Double(extra) / Double(size)
+        print("RSS before \(MemoryCommand.mib(before.resident)) MiB, peak during \(during) \(MemoryCommand.mib(after.peak)) MiB, "
+            + "extra \(MemoryCommand.mib(extra)) MiB = \(MemoryCommand.fixed(multiple))× \(what)")
+        print("target extra RSS ≤ \(MemoryCommand.fixed(target))× \(what): \(multiple <= target ? "met" : "NOT met")")
+    }
+
     /// Resets `VmHWM` to the current RSS (proc(5), `clear_refs`: 5).
-    static func resetPeak() throws {
-        guard FileManager.default.createFile(atPath: "/proc/self/clear_refs", contents: Data("5".utf8)) ||
-            (try? "5".write(toFile: "/proc/self/clear_refs", atomically: false, encoding: .utf8)) != nil
-        else { throw BenchFailure("cannot reset the peak RSS (/proc/self/clear_refs)") }
+    static func resetPeak(pid: Int32? = nil) throws {
+        let path = "/proc/\(pid.map(String.init) ?? "self")/clear_refs"
+        guard FileManager.default.createFile(atPath: path, contents: Data("5".utf8)) ||
+            (try? "5".write(toFile: path, atomically: false, encoding: .utf8)) != nil
+        else { throw BenchFailure("cannot reset the peak RSS (\(path))") }
     }
 }

@@ -23,8 +23,8 @@ import MailWorker
 /// - workers draining: the same N drafts queued in one transaction (untimed), timed from its commit
 ///   to the last Sent: the workers' own rate, without the queueing callers' pace.
 /// - floor: the N queued emails re-composed exactly as the worker composes them (same Date and
-///   Message-ID; composing is untimed), then submitted by `--workers` `SMTPConnection`s in parallel
-///   (one per worker process: a worker submits through one connection per account), timed from the
+///   Message-ID; composing is untimed), then submitted by `--workers` × `--smtp-connections`
+///   `SMTPConnection`s in parallel (as many as the workers may hold to the account), timed from the
 ///   first connect to the last acceptance. Then every message must reach the mailbox again.
 /// At the end the recipient and sender mailboxes are removed from Dovecot and the database dropped.
 struct SendCommand: AsyncParsableCommand {
@@ -34,8 +34,12 @@ struct SendCommand: AsyncParsableCommand {
 
     @Option(help: "Emails per round.") var emails = 2_000
     @Option(help: "Measurement rounds.") var rounds = 1
-    @Option(help: "mailroom worker processes (and floor connections).") var workers = 2
+    @Option(help: "mailroom worker processes.") var workers = 2
     @Option(help: "Job slots per worker.") var slots = 4
+    @Option(help: "SMTP connections per worker to the account (its smtp.max_connections and the worker's cap); the floor uses workers × this.")
+    var smtpConnections = 3
+    @Flag(help: "The --mailroom binary predates --smtp-connections-per-account: its workers use one connection each (and so does the floor).")
+    var legacyWorker = false
     @Option(help: "Connections queueing emails concurrently.") var queuers = 4
     @Option(help: "Generator seed.") var seed: UInt64 = 20_250_505
     @Option(help: "The mailroom executable (default: beside this one).") var mailroom: String?
@@ -43,6 +47,7 @@ struct SendCommand: AsyncParsableCommand {
 
     func validate() throws {
         guard emails > 0, rounds > 0, workers > 0, slots > 0, queuers > 0 else { throw ValidationError("counts must be positive") }
+        guard (1...20).contains(smtpConnections) else { throw ValidationError("--smtp-connections must be between 1 and 20") }
     }
 
     func run() async throws {
@@ -78,16 +83,9 @@ struct SendCommand: AsyncParsableCommand {
 
     private func measure(server: TestMailServer, key: SecretKey, url: String, pool: PostgresPool, sender: TestMailbox,
                          recipient: TestMailbox, fleet: WorkerFleet) async throws {
-        let slug = TestDatabase.uniqueSlug("bench-send")
-        let smtp = "smtp: {host: \(server.host), port: \(server.submissionPort), security: starttls, verify_tls: false, "
-            + "password: env:TEST_PW0, shared: true}"
-        let tenant = try await TestTenant.provision(slug: slug, accounts: [TestGroupAccount(name: "Support", mailbox: sender, extra: [smtp])],
-                                                    server: server, secrets: SecretBox(key: key), pool: pool)
-        let (account, user): (AccountID, UserID) = try await pool.transaction(tenant: tenant) { conn in
-            try conn.execute("UPDATE app_user SET is_admin = true WHERE username = 'alice'")
-            return (try conn.query("SELECT id FROM mail_account WHERE name = 'Support'").one().decode(at: 0),
-                    try conn.query("SELECT id FROM app_user WHERE username = 'alice'").one().decode(at: 0))
-        }
+        let bench = try await BenchSender.provision(server: server, key: key, pool: pool, sender: sender, slugPrefix: "bench-send",
+                                                    maxConnections: smtpConnections)
+        let (tenant, account, user) = (bench.tenant, bench.account, bench.user)
         let generator = SendDraftGenerator(seed: seed)
         let drafts = (0..<emails).map {
             generator.draft($0, account: account, user: user, recipient: recipient.address, cc: recipient.address)
@@ -99,8 +97,10 @@ struct SendCommand: AsyncParsableCommand {
         let deliveries = drafts.count
 
         try await fleet.start(count: workers, databaseURL: url, migrations: TestDatabase.migrationsDirectory, slots: slots,
-                              perTenantCap: workers * slots)
-        print("\(workers) workers × \(slots) slots started (logs in \(fleet.logDirectory))")
+                              perTenantCap: workers * slots,
+                              extraArguments: legacyWorker ? [] : ["--smtp-connections-per-account", "\(smtpConnections)"])
+        print("\(workers) workers × \(slots) slots started, \(legacyWorker ? 1 : smtpConnections) SMTP connections per worker "
+            + "(logs in \(fleet.logDirectory))")
 
         var results: [RoundResult] = []
         for round in 1...rounds {
@@ -147,7 +147,7 @@ struct SendCommand: AsyncParsableCommand {
                                         heloName: "test.local", policy: server.outboundPolicy)
             let floorBytes = messages.reduce(0) { $0 + $1.bytes.count }
             let floorStart = ContinuousClock.now
-            try await submitAll(messages, endpoint: endpoint, connections: workers)
+            try await submitAll(messages, endpoint: endpoint, connections: workers * (legacyWorker ? 1 : smtpConnections))
             r.floor = IngestCommand.seconds(ContinuousClock.now - floorStart)
             r.floorBytes = floorBytes
             guard try await waitForCount(server, recipient, atLeast: before + 3 * deliveries, timeout: .seconds(120)) else {

@@ -12,8 +12,10 @@ final class WorkerFleet {
         self.logDirectory = logDirectory
     }
 
-    /// Starts `count` workers and waits until each has logged that it started.
-    func start(count: Int, databaseURL: String, migrations: String, slots: Int, perTenantCap: Int) async throws {
+    /// Starts `count` workers (with `extraArguments` for `mailroom worker`) and waits until each has
+    /// logged that it started.
+    func start(count: Int, databaseURL: String, migrations: String, slots: Int, perTenantCap: Int,
+               extraArguments: [String] = []) async throws {
         try FileManager.default.createDirectory(atPath: logDirectory, withIntermediateDirectories: true)
         for i in 0..<count {
             let log = "\(logDirectory)/worker-\(i).log"
@@ -21,7 +23,7 @@ final class WorkerFleet {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: binary)
             p.arguments = ["worker", "--database-url", databaseURL, "--migrations", migrations, "--concurrency", "\(slots)",
-                           "--per-tenant-cap", "\(perTenantCap)", "--shutdown-deadline", "5", "--log-level", "info"]
+                           "--per-tenant-cap", "\(perTenantCap)", "--shutdown-deadline", "5", "--log-level", "info"] + extraArguments
             p.standardOutput = FileHandle.nullDevice
             p.standardError = FileHandle(forWritingAtPath: log)
             try p.run()
@@ -49,6 +51,9 @@ final class WorkerFleet {
         processes = []
         return statuses
     }
+
+    /// The process id of worker `index`.
+    func pid(_ index: Int) -> Int32 { processes[index].processIdentifier }
 
     deinit { stop() }
 }

@@ -129,13 +129,17 @@ extension Manifest {
         public var shared: Bool
         /// Append each sent message to `imap.sent_folder`.
         public var storeSent: Bool
+        /// Most SMTP connections one worker opens to the server at once (`smtp_max_connections`).
+        public var maxConnections: Int
+        /// Microsoft 365's limit of concurrent SMTP connections per mailbox, the strictest common one.
+        public static let defaultMaxConnections = 3
 
         public static func defaultPort(for security: Security) -> Int { security == .tls ? 465 : 587 }
 
         public init(
             host: String, port: Int? = nil, security: Security = .tls, verifyTLS: Bool = true, username: String,
             password: Secret?, auth: SMTPAuth = .plain, oauthClient: String? = nil, shared: Bool = false,
-            storeSent: Bool = false
+            storeSent: Bool = false, maxConnections: Int = defaultMaxConnections
         ) {
             self.host = host
             self.port = port ?? Self.defaultPort(for: security)
@@ -147,6 +151,7 @@ extension Manifest {
             self.oauthClient = oauthClient
             self.shared = shared
             self.storeSent = storeSent
+            self.maxConnections = maxConnections
         }
     }
 }

@@ -137,6 +137,7 @@ public struct ManifestApplier: Sendable {
             smtpSecurity: p.smtp?.security.rawValue ?? "starttls", smtpVerifyTLS: p.smtp?.verifyTLS ?? true,
             smtpUsername: p.smtp?.username, smtpAuth: p.smtp?.auth.rawValue ?? "plain")
         settings.imapAuth = p.imap.auth.rawValue
+        settings.smtpMaxConnections = p.smtp?.maxConnections ?? Manifest.SMTP.defaultMaxConnections
         settings.oauthClientID = oauthClient(p.imap, p.smtp, clients)
         let (id, c) = try MailAccountQueries.mailAccountUpsertPersonal(conn, tenant: tenant, settings)
         var n = c
@@ -191,6 +192,7 @@ public struct ManifestApplier: Sendable {
             autoReplyReplyTo: g.autoReply.replyTo?.address, autoReplyLimitCount: g.autoReply.limit.count,
             autoReplyLimitWindowSeconds: Int(window))
         settings.imapAuth = g.imap.auth.rawValue
+        settings.smtpMaxConnections = g.smtp?.maxConnections ?? Manifest.SMTP.defaultMaxConnections
         settings.oauthClientID = oauthClient(g.imap, g.smtp, clients)
         let (id, c) = try MailAccountQueries.mailAccountUpsertGroup(conn, tenant: tenant, settings)
         var n = c

@@ -14,6 +14,7 @@ extension ManifestReader {
     ]
     static let smtpKeys = [
         "host", "port", "security", "verify_tls", "username", "password", "auth", "oauth_client", "shared", "store_sent",
+        "max_connections",
     ]
 
     func readGroupAccounts(_ root: MappingReader) -> [Manifest.GroupAccount] {
@@ -128,6 +129,7 @@ extension ManifestReader {
         }
         let shared = map.bool("shared", default: false)
         let storeSent = map.bool("store_sent", default: false)
+        let maxConnections = map.int("max_connections", default: Manifest.SMTP.defaultMaxConnections, in: 1...20)
         if storeSent, imap != nil, imap?.sentFolder == nil {
             map.report("store_sent", "needs imap.sent_folder")
         }
@@ -135,7 +137,7 @@ extension ManifestReader {
         return Manifest.SMTP(
             host: endpoint.host, port: endpoint.port, security: endpoint.security, verifyTLS: endpoint.verifyTLS,
             username: username, password: password, auth: auth, oauthClient: oauth.name, shared: shared,
-            storeSent: storeSent)
+            storeSent: storeSent, maxConnections: maxConnections ?? Manifest.SMTP.defaultMaxConnections)
     }
 
     private struct Endpoint {

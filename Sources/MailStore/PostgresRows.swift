@@ -106,7 +106,13 @@ extension Date: PostgresDecodable {
 extension Array: PostgresDecodable where Element == UInt8 {
     /// bytea in hex output (`\x48656c6c6f`), the server default since 9.0.
     public init?(postgresText: String) {
-        let u = Array(postgresText.utf8)
+        var text = postgresText
+        // Native strings are contiguous UTF-8: decode in place rather than copying the text first.
+        guard let decoded = text.withUTF8({ Self.decodeHex($0) }) else { return nil }
+        self = decoded
+    }
+
+    private static func decodeHex(_ u: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard u.count >= 2, u[0] == UInt8(ascii: "\\"), u[1] == UInt8(ascii: "x"), u.count % 2 == 0 else { return nil }
         var out = [UInt8]()
         out.reserveCapacity((u.count - 2) / 2)
@@ -124,7 +130,7 @@ extension Array: PostgresDecodable where Element == UInt8 {
             out.append(h << 4 | l)
             i += 2
         }
-        self = out
+        return out
     }
 }
 

@@ -7,12 +7,12 @@ import MailHTML
 import MailMIME
 import MailStore
 import MailTransport
-import Synchronization
 import Tracing
 
 /// Runs a `send` job: composes the queued email, submits it over SMTP, records the outcome.
 ///
-/// At most once per queueing: the attempt starts only while the row is still 'Sending', and 'Sent'
+/// At most once per queueing: the attempt starts only while the row is still 'Sending' (counted,
+/// permission re-checked and loaded in one round trip: `EmailQueries.emailSendAttemptStart`), and 'Sent'
 /// is recorded in one statement right after the server's acceptance (`EmailQueries.emailMarkSent`).
 /// The one unavoidable window is between the server's 250 and that commit: a crash there leaves the
 /// row 'Sending', the job's lease expires, and the message is submitted again.
@@ -67,15 +67,18 @@ struct SendJobHandler: JobHandler {
     private func send(_ id: EmailID, job: Job, log initial: Logger) async throws {
         let tenant = job.tenantID
         let tokenSigner = signer(for: tenant)
-        guard let email = try await pool.transaction(tenant: tenant, { conn -> OutgoingEmail? in
-            guard try EmailQueries.emailSendAttemptStart(conn, tenant: tenant, id: id) else { return nil }
-            // Permission is checked again now, not only at queueing: a grant revoked meanwhile fails
-            // the email (final, with the reason) and nothing is submitted.
-            if let refusal = try EmailQueries.emailSendRefusal(conn, tenant: tenant, id: id) {
+        guard var email = try await pool.transaction(tenant: tenant, { conn -> OutgoingEmail? in
+            // Count, re-check and load in one round trip. Permission is checked again now, not only at
+            // queueing: a grant revoked meanwhile fails the email (final, with the reason) and nothing
+            // is submitted.
+            var email: OutgoingEmail
+            switch try EmailQueries.emailSendAttemptStart(conn, tenant: tenant, id: id) {
+            case .gone: return nil
+            case .refused(let refusal):
                 try EmailQueries.emailRecordSendFailure(conn, tenant: tenant, id: id, error: refusal, final: true)
                 return nil
+            case .ready(let loaded): email = loaded
             }
-            guard var email = try EmailQueries.emailGetOutgoing(conn, tenant: tenant, id: id) else { return nil }
             // Queued through SQL, the email has no sanitised copy yet: the CRM renders that one.
             if email.needsSafeHTML, let html = email.bodyHTML {
                 let safe = HTMLSanitizer(remoteImages: email.remoteImages).sanitize(html: html, textBody: email.bodyText)
@@ -97,7 +100,11 @@ struct SendJobHandler: JobHandler {
         let date = Date()
         let bytes: [UInt8]
         do {
-            bytes = try withSpan("compose") { _ in try MessageComposer.compose(Self.message(email, date: date)) }
+            // The attachments live on only in the message, which the composer frees as soon as
+            // GMime holds them: a large attachment is not kept three times over.
+            let message = Self.message(email, date: date)
+            email.attachments = []
+            bytes = try withSpan("compose") { _ in try MessageComposer.compose(consume message) }
         } catch {
             try await recordFailure(email, error: "\(error)", final: true, accountFailure: false, log: log)
             return
@@ -129,29 +136,31 @@ struct SendJobHandler: JobHandler {
                 try await withSpan("smtp submit", ofKind: .client) { span in
                     span.attributes["mailroom.recipient_count"] = recipients.count
                     span.attributes["mailroom.size"] = bytes.count
-                    let connection = try await connections.connection(key: key, endpoint: endpoint)
-                    try await connection.send(from: email.from.address, recipients: recipients, message: bytes)
+                    try await connections.withConnection(key: key, limit: email.account.maxConnections, endpoint: endpoint) {
+                        try await $0.send(from: email.from.address, recipients: recipients, message: bytes)
+                    }
                 }
                 break
             } catch let e as TransportError {
-                connections.drop(key: key)
                 // A token believed valid was refused: one refresh, one retry (nothing was submitted).
                 if e.code == .authenticationFailed, let generation = tokenGeneration, rejectedToken == nil {
                     rejectedToken = generation
                     continue
                 }
                 let final = !e.isTemporary || job.attempt >= job.maxAttempts
-            let accountFailure = [.connectFailed, .tlsFailed, .authenticationFailed, .timeout, .hostRefused].contains(e.code)
+                let accountFailure = [.connectFailed, .tlsFailed, .authenticationFailed, .timeout, .hostRefused].contains(e.code)
                 try await recordFailure(email, error: e.description, final: final, accountFailure: accountFailure, log: log)
                 if final { return }
                 throw e
             }
         }
+        let notify = !email.isAutoReply && email.parent != nil
         let queued = try await withSpan("mark sent") { _ in
             try await pool.transaction(tenant: tenant) { conn in
                 let queued = try EmailQueries.emailMarkSent(conn, tenant: tenant, id: id, date: date, size: bytes.count)
-                // A colleague's reply on a record tells the record's followers; an auto-reply does not.
-                if !email.isAutoReply { try NotificationQueries.notificationCreateForEmails(conn, tenant: tenant, emails: [id]) }
+                // A colleague's reply on a record tells the record's followers; an auto-reply does not,
+                // and mail on no record has no followers to tell.
+                if notify { try NotificationQueries.notificationCreateForEmails(conn, tenant: tenant, emails: [id]) }
                 return queued
             }
         }
@@ -271,32 +280,5 @@ enum SMTPFailureAlert {
         log.error("SMTP failure on mail account: alerted its people",
                   metadata: ["error": "\(error)", "notified_users": "\(alerted)",
                              "alerted": "\(account.kind == .group ? "tenant admins" : "owner")"])
-    }
-}
-
-/// Open SMTP connections by account, reused across sends (libcurl keeps each one open). A
-/// connection whose send failed is dropped; the next send opens a new one.
-final class SMTPConnectionCache: Sendable {
-    private let open = Mutex<[String: SMTPConnection]>([:])
-
-    static func key(tenant: TenantID, account: SMTPAccount) -> String {
-        // Settings are part of the key: changed credentials, servers, certificate checking or SASL
-        // mechanism never reuse a connection opened under the old ones.
-        "\(tenant)/\(account.id)/\(account.host ?? "")/\(account.port ?? 0)/\(account.security)/\(account.verifyTLS)/\(account.auth)/"
-            + "\(account.username ?? "")/\(account.secret?.hashValue ?? 0)"
-    }
-
-    func connection(key: String, endpoint: SMTPEndpoint) async throws -> SMTPConnection {
-        if let c = open.withLock({ $0[key] }) { return c }
-        let c = try await SMTPConnection(endpoint: endpoint, threadName: "smtp")
-        return open.withLock { cache in
-            if let existing = cache[key] { c.close(); return existing }
-            cache[key] = c
-            return c
-        }
-    }
-
-    func drop(key: String) {
-        open.withLock { $0.removeValue(forKey: key) }?.close()
     }
 }

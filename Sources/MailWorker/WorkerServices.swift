@@ -15,9 +15,12 @@ public struct WorkerServices: Sendable {
     /// IMAP connections kept open between polls (nil when `sessionConfig.maxIdle` is 0).
     public let sessions: IMAPSessionCache?
 
+    /// `smtpConnectionsPerAccount`: the most SMTP connections this replica opens to one account at
+    /// once (each account's `smtp_max_connections` may lower it); in `smtpConnectionsRange`.
     public init(pool: PostgresPool, conninfo: String, secrets: SecretBox, runnerConfig: JobRunnerConfiguration,
                 importSettings: ImportSettings = .init(), maintenanceConfig: Maintenance.Configuration = .init(),
-                sessionConfig: IMAPSessionCache.Configuration = .init(), logger: Logger) {
+                sessionConfig: IMAPSessionCache.Configuration = .init(),
+                smtpConnectionsPerAccount: Int = Self.defaultSMTPConnectionsPerAccount, logger: Logger) {
         let metrics = WorkerMetrics()
         let tenants = TenantDirectory(pool: pool)
         let sessions = sessionConfig.maxIdle > 0 ? IMAPSessionCache(sessionConfig) : nil
@@ -28,7 +31,8 @@ public struct WorkerServices: Sendable {
             "poll": PollJobHandler(pool: pool, importer: importer, worker: runnerConfig.owner, logger: logger),
             "trace": TraceJobHandler(),
             "noop": NoopJobHandler(),
-            "send": SendJobHandler(pool: pool, secrets: secrets, importer: importer, connections: SMTPConnectionCache(), logger: logger),
+            "send": SendJobHandler(pool: pool, secrets: secrets, importer: importer,
+                                   connections: SMTPConnectionCache(perAccountCap: smtpConnectionsPerAccount), logger: logger),
         ]
         let runner = JobRunner(pool: pool, handlers: handlers, config: runnerConfig, metrics: metrics, tenants: tenants,
                                logger: logger)
@@ -44,6 +48,9 @@ public struct WorkerServices: Sendable {
             }
         }
     }
+
+    public static let defaultSMTPConnectionsPerAccount = SMTPConnectionCache.defaultPerAccountCap
+    public static let smtpConnectionsRange = SMTPConnectionCache.allowedConnections
 
     /// Each loop stops at graceful shutdown (SIGTERM): cancellation is the runner's signal to stop
     /// claiming, let in-flight jobs finish within the deadline and hand back the rest.

@@ -41,6 +41,11 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Seconds an idle IMAP connection is kept before it is closed.")
     var imapIdleSeconds = 300
 
+    @Option(help: ArgumentHelp(
+        "Most SMTP connections this replica opens to one account at once (1–20).",
+        discussion: "An account's smtp.max_connections (default 3) lowers it for that account."))
+    var smtpConnectionsPerAccount = WorkerServices.defaultSMTPConnectionsPerAccount
+
     @Option(name: .customLong("tenant"), help: "Only poll this tenant (repeatable); default: every active tenant.")
     var tenants: [String] = []
 
@@ -57,6 +62,14 @@ struct WorkerCommand: AsyncParsableCommand {
 
     @Option(help: "Address the OAuth callback binds to (put a TLS-terminating proxy in front of it).")
     var oauthCallbackHost = "127.0.0.1"
+
+    func validate() throws {
+        let range = WorkerServices.smtpConnectionsRange
+        guard range.contains(smtpConnectionsPerAccount) else {
+            throw ValidationError("--smtp-connections-per-account must be between \(range.lowerBound) and \(range.upperBound), "
+                + "not \(smtpConnectionsPerAccount)")
+        }
+    }
 
     func run() async throws {
         try global.bootstrapLogging()
@@ -96,7 +109,8 @@ struct WorkerCommand: AsyncParsableCommand {
         sessions.maxIdle = max(0, imapIdleSessions)
         sessions.idleExpiry = .seconds(max(1, imapIdleSeconds))
         let worker = WorkerServices(pool: pool, conninfo: conninfo, secrets: SecretBox(keyring: keyring),
-                                    runnerConfig: config, importSettings: settings, sessionConfig: sessions, logger: logger)
+                                    runnerConfig: config, importSettings: settings, sessionConfig: sessions,
+                                    smtpConnectionsPerAccount: smtpConnectionsPerAccount, logger: logger)
         var services = worker.services
         // The global API lands in this replica's registry too (once per process).
         MetricsSystem.bootstrap(worker.metrics.factory)

@@ -40,6 +40,14 @@ import Testing
         #expect(parsed.problems.isEmpty)
     }
 
+    @Test(arguments: [
+        ("no breaks", "no breaks"), ("a\r\nb", "a\nb"), ("a\rb", "a\nb"), ("a\nb", "a\nb"), ("a\r\r\nb", "a\n\nb"),
+        ("\r", "\n"), ("übersicht\r\n€\r", "übersicht\n€\n"), ("\n\r", "\n\n"),
+    ])
+    func lineEndsBecomeLF(input: String, expected: String) {
+        #expect(MessageComposer.normalizedLineEnds(input) == expected)
+    }
+
     @Test func writesCRLFAnd7BitHeaders() throws {
         let bytes = try MessageComposer.compose(sample())
         // Every LF is preceded by CR (libcurl dot-stuffs only CRLF input).

@@ -79,6 +79,12 @@ import Testing
         Case(name: "store_sent without a sent folder",
              yaml: minimal(appending: ["    smtp: {host: 127.0.0.1, password: x, store_sent: true}"]),
              expected: ["group_accounts[0].smtp.store_sent: needs imap.sent_folder (line 9)"]),
+        Case(name: "SMTP connections out of range",
+             yaml: minimal(appending: ["    smtp: {host: 127.0.0.1, password: x, max_connections: 0}"]),
+             expected: ["group_accounts[0].smtp.max_connections: must be between 1 and 20 (line 9)"]),
+        Case(name: "SMTP connections that are no integer",
+             yaml: minimal(appending: ["    smtp: {host: 127.0.0.1, password: x, max_connections: many}"]),
+             expected: ["group_accounts[0].smtp.max_connections: expected an integer (line 9)"]),
         Case(name: "unknown enumeration value and yes for a boolean",
              yaml: minimal(replacing: [8: "    imap: {host: 127.0.0.1, password: x, security: ssl, verify_tls: yes}"]),
              expected: [

@@ -174,11 +174,14 @@ import Testing
         #expect(care.caseRules.distribution == .lessBusy)
         #expect(care.caseRules.reopen == Manifest.Reopen(enabled: true, status: "Assigned"))
         #expect(care.smtp?.storeSent == true)
+        #expect(care.smtp?.maxConnections == 2)
         #expect(care.imap.sentFolder == "Sent")
         #expect(care.autoReply.body.hasPrefix("Hello {{from.name}},\n"))
         #expect(care.autoReply.limit == Manifest.Limit(count: 3, window: .seconds(3600)))
         let sales = try #require(globex.groupAccount(named: "Sales"))
         #expect(sales.smtp == nil)
+        // Not set: the default.
+        #expect(acme.groupAccounts.compactMap(\.smtp).map(\.maxConnections) == [Manifest.SMTP.defaultMaxConnections])
         #expect(sales.pollInterval == .seconds(60))
         #expect(sales.caseRules.assignTo == "lenny")
     }

@@ -49,6 +49,11 @@ import Testing
             #expect(r.status != 0)
             #expect(r.stderr.contains(message), "\(r.stderr)")
         }
+        for connections in ["0", "21"] {
+            let r = try mailroom(["worker", "--smtp-connections-per-account", connections, "--database-url", "postgresql://127.0.0.1:1/none"])
+            #expect(r.status != 0)
+            #expect(r.stderr.contains("--smtp-connections-per-account must be between 1 and 20, not \(connections)"), "\(r.stderr)")
+        }
     }
 
     @Test func twoMigratesAtOnceApplyOnceAndAgainChangesNothing() async throws {

@@ -15,13 +15,16 @@ struct SendingFixture: Sendable {
     /// - Parameters:
     ///   - fixture: the worker fixture to build on; a new one on the shared test database when nil.
     ///   - logger: the handler's logger; a silent one when nil.
-    static func make(on fixture: WorkerFixture? = nil, logger: Logger? = nil) async throws -> SendingFixture {
+    ///   - smtpConnectionsPerAccount: the worker's cap on SMTP connections per account.
+    static func make(on fixture: WorkerFixture? = nil, logger: Logger? = nil,
+                     smtpConnectionsPerAccount: Int = SMTPConnectionCache.defaultPerAccountCap) async throws -> SendingFixture {
         let f: WorkerFixture
         if let fixture { f = fixture } else { f = try await WorkerFixture.make() }
         var silent = Logger(label: "test.send")
         silent.logLevel = .critical
         return SendingFixture(f: f, handler: SendJobHandler(pool: f.pool, secrets: SecretBox(key: f.key), importer: f.caseRunner(),
-                                                            connections: SMTPConnectionCache(), logger: logger ?? silent))
+                                                            connections: SMTPConnectionCache(perAccountCap: smtpConnectionsPerAccount),
+                                                            logger: logger ?? silent))
     }
 
     /// A group account submitting as its own mailbox (index `i` in the manifest: password env:TEST_PW<i>).
@@ -52,22 +55,30 @@ struct SendingFixture: Sendable {
         try await f.query(tenant) { try EmailQueries.emailQueue($0, tenant: tenant, draft) }
     }
 
-    /// Runs every ready `send` job of the tenant once, as attempt `attempt`; returns the errors thrown
-    /// (temporary failures) by email id. Each job is then marked done, as the runner would.
+    /// Runs every ready `send` job of the tenant once, as attempt `attempt`, `lanes` at a time (as a
+    /// worker's slots would); returns the errors thrown (temporary failures) by job id. Each job is
+    /// then marked done, as the runner would.
     @discardableResult
-    func runSends(_ tenant: TenantID, attempt: Int = 1, maxAttempts: Int = 8) async throws -> [Int64: String] {
+    func runSends(_ tenant: TenantID, attempt: Int = 1, maxAttempts: Int = 8, lanes: Int = 1) async throws -> [Int64: String] {
         let jobs = try await f.query(tenant) { conn in
             try conn.query("SELECT id, payload::text FROM job WHERE tenant_id = \(tenant) AND kind = 'send' AND state = 'ready' ORDER BY id")
                 .map { (try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1)) }
         }
-        var errors: [Int64: String] = [:]
-        for (id, payload) in jobs {
-            let job = Job(id: id, tenantID: tenant, kind: "send", payload: payload, attempt: attempt, maxAttempts: maxAttempts,
-                          leaseEpoch: 1, isPeriodic: false)
-            do { try await handler.handle(job) } catch { errors[id] = "\(error)" }
-            try await f.query(tenant) { try $0.execute("UPDATE job SET state = 'done' WHERE id = \(id)") }
+        return try await withThrowingTaskGroup(of: [Int64: String].self) { group in
+            for lane in 0..<lanes {
+                group.addTask {
+                    var errors: [Int64: String] = [:]
+                    for (id, payload) in jobs.enumerated().filter({ $0.offset % lanes == lane }).map(\.element) {
+                        let job = Job(id: id, tenantID: tenant, kind: "send", payload: payload, attempt: attempt,
+                                      maxAttempts: maxAttempts, leaseEpoch: 1, isPeriodic: false)
+                        do { try await handler.handle(job) } catch { errors[id] = "\(error)" }
+                        try await f.query(tenant) { try $0.execute("UPDATE job SET state = 'done' WHERE id = \(id)") }
+                    }
+                    return errors
+                }
+            }
+            return try await group.reduce(into: [:]) { $0.merge($1) { a, _ in a } }
         }
-        return errors
     }
 
     func status(_ tenant: TenantID, _ id: EmailID) async throws -> (status: String, error: String?) {

@@ -29,6 +29,7 @@ public struct GroupAccountSettings: Sendable, Equatable {
     public var oauthClientID: Int64?
     public var smtpShared: Bool
     public var smtpStoreSent: Bool
+    public var smtpMaxConnections = 3
     public var caseCreate: Bool
     public var caseDistribution: String
     public var caseTeamID: TeamID?

@@ -100,4 +100,6 @@ public struct SMTPAccount: Sendable, Equatable {
     public var sentFolder: String?
     /// The OAuth client of an account whose `auth` is `oauth2`.
     public var oauthClientID: Int64? = nil
+    /// `smtp_max_connections`: most SMTP connections one worker opens to the account at once.
+    public var maxConnections: Int = 3
 }

@@ -13,6 +13,7 @@ extension MailAccountQueries {
         public var imapAuth = "password"
         /// The OAuth client (`oauth_client.id`) when IMAP or SMTP logs in with a token.
         public var oauthClientID: Int64?
+        public var smtpMaxConnections = 3
 
         public init(name: String, owner: UserID, address: String, isActive: Bool, imapHost: String, imapPort: Int,
                     imapSecurity: String, imapVerifyTLS: Bool, imapUsername: String, fetchSince: String?, keepUnread: Bool,
@@ -37,12 +38,12 @@ extension MailAccountQueries {
             INSERT INTO mail_account AS a (tenant_id, kind, owner_user_id, name, address, is_active, imap_host, imap_port,
                 imap_security, imap_verify_tls, imap_username, fetch_since, keep_unread, max_message_size, poll_interval,
                 sent_folder, smtp_host, smtp_port, smtp_security, smtp_verify_tls, smtp_username, smtp_auth,
-                imap_auth, oauth_client_id)
+                imap_auth, oauth_client_id, smtp_max_connections)
             VALUES (\(tenant), 'personal', \(s.owner), \(s.name), \(s.address), \(s.isActive), \(s.imapHost), \(s.imapPort),
                 \(s.imapSecurity), \(s.imapVerifyTLS), \(s.imapUsername), \(s.fetchSince)::date, \(s.keepUnread),
                 \(s.maxMessageSize), make_interval(secs => \(s.pollIntervalSeconds)), \(s.sentFolder), \(s.smtpHost),
                 \(s.smtpPort), \(s.smtpSecurity), \(s.smtpVerifyTLS), \(s.smtpUsername), \(s.smtpAuth),
-                \(s.imapAuth), \(s.oauthClientID))
+                \(s.imapAuth), \(s.oauthClientID), \(s.smtpMaxConnections))
             ON CONFLICT (tenant_id, kind, name) DO UPDATE SET
                 owner_user_id = excluded.owner_user_id, address = excluded.address, is_active = excluded.is_active,
                 imap_host = excluded.imap_host, imap_port = excluded.imap_port, imap_security = excluded.imap_security,
@@ -52,17 +53,19 @@ extension MailAccountQueries {
                 sent_folder = excluded.sent_folder, smtp_host = excluded.smtp_host, smtp_port = excluded.smtp_port,
                 smtp_security = excluded.smtp_security, smtp_verify_tls = excluded.smtp_verify_tls,
                 smtp_username = excluded.smtp_username, smtp_auth = excluded.smtp_auth, imap_auth = excluded.imap_auth,
-                oauth_client_id = excluded.oauth_client_id, updated_at = now()
+                oauth_client_id = excluded.oauth_client_id, smtp_max_connections = excluded.smtp_max_connections,
+                updated_at = now()
             WHERE (a.owner_user_id, a.address, a.is_active, a.imap_host, a.imap_port, a.imap_security, a.imap_verify_tls,
                    a.imap_username, a.fetch_since, a.keep_unread, a.max_message_size, a.poll_interval, a.sent_folder,
                    a.smtp_host, a.smtp_port, a.smtp_security, a.smtp_verify_tls, a.smtp_username, a.smtp_auth, a.imap_auth,
-                   a.oauth_client_id)
+                   a.oauth_client_id, a.smtp_max_connections)
               IS DISTINCT FROM
                   (excluded.owner_user_id, excluded.address, excluded.is_active, excluded.imap_host, excluded.imap_port,
                    excluded.imap_security, excluded.imap_verify_tls, excluded.imap_username, excluded.fetch_since,
                    excluded.keep_unread, excluded.max_message_size, excluded.poll_interval, excluded.sent_folder,
                    excluded.smtp_host, excluded.smtp_port, excluded.smtp_security, excluded.smtp_verify_tls,
-                   excluded.smtp_username, excluded.smtp_auth, excluded.imap_auth, excluded.oauth_client_id)
+                   excluded.smtp_username, excluded.smtp_auth, excluded.imap_auth, excluded.oauth_client_id,
+                   excluded.smtp_max_connections)
             RETURNING id
             """)
         if let row = rows.first { return (try row.decode(at: 0), 1) }

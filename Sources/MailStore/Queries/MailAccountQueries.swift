@@ -75,7 +75,7 @@ extension MailAccountQueries {
                 case_position, case_assign_user_id, case_add_all_team_users, case_reopen_enabled, case_reopen_status,
                 case_number_trust, auto_reply_enabled, auto_reply_subject, auto_reply_body, auto_reply_from_address,
                 auto_reply_from_name, auto_reply_reply_to, auto_reply_limit_count, auto_reply_limit_window, imap_auth,
-                oauth_client_id)
+                oauth_client_id, smtp_max_connections)
             VALUES (\(tenant), 'group', \(s.name), \(s.address), \(s.displayName), \(s.replyTo), \(s.isActive),
                 \(s.imapHost), \(s.imapPort), \(s.imapSecurity), \(s.imapVerifyTLS), \(s.imapUsername), \(s.fetchSince)::date,
                 \(s.keepUnread), \(s.maxMessageSize), make_interval(secs => \(s.pollIntervalSeconds)), \(s.sentFolder),
@@ -85,7 +85,7 @@ extension MailAccountQueries {
                 \(s.caseReopenStatus), \(s.caseNumberTrust), \(s.autoReplyEnabled), \(s.autoReplySubject),
                 \(s.autoReplyBody), \(s.autoReplyFromAddress), \(s.autoReplyFromName), \(s.autoReplyReplyTo),
                 \(s.autoReplyLimitCount), make_interval(secs => \(s.autoReplyLimitWindowSeconds)), \(s.imapAuth),
-                \(s.oauthClientID))
+                \(s.oauthClientID), \(s.smtpMaxConnections))
             ON CONFLICT (tenant_id, kind, name) DO UPDATE SET
                 address = excluded.address, display_name = excluded.display_name, reply_to = excluded.reply_to,
                 is_active = excluded.is_active, imap_host = excluded.imap_host, imap_port = excluded.imap_port,
@@ -104,7 +104,8 @@ extension MailAccountQueries {
                 auto_reply_body = excluded.auto_reply_body, auto_reply_from_address = excluded.auto_reply_from_address,
                 auto_reply_from_name = excluded.auto_reply_from_name, auto_reply_reply_to = excluded.auto_reply_reply_to,
                 auto_reply_limit_count = excluded.auto_reply_limit_count, auto_reply_limit_window = excluded.auto_reply_limit_window,
-                imap_auth = excluded.imap_auth, oauth_client_id = excluded.oauth_client_id, updated_at = now()
+                imap_auth = excluded.imap_auth, oauth_client_id = excluded.oauth_client_id,
+                smtp_max_connections = excluded.smtp_max_connections, updated_at = now()
             WHERE (a.address, a.display_name, a.reply_to, a.is_active, a.imap_host, a.imap_port, a.imap_security,
                    a.imap_verify_tls, a.imap_username, a.fetch_since, a.keep_unread, a.max_message_size, a.poll_interval,
                    a.sent_folder, a.smtp_host, a.smtp_port, a.smtp_security, a.smtp_verify_tls, a.smtp_username, a.smtp_auth,
@@ -112,7 +113,7 @@ extension MailAccountQueries {
                    a.case_assign_user_id, a.case_add_all_team_users, a.case_reopen_enabled, a.case_reopen_status,
                    a.case_number_trust, a.auto_reply_enabled, a.auto_reply_subject, a.auto_reply_body,
                    a.auto_reply_from_address, a.auto_reply_from_name, a.auto_reply_reply_to, a.auto_reply_limit_count,
-                   a.auto_reply_limit_window, a.imap_auth, a.oauth_client_id)
+                   a.auto_reply_limit_window, a.imap_auth, a.oauth_client_id, a.smtp_max_connections)
               IS DISTINCT FROM
                   (excluded.address, excluded.display_name, excluded.reply_to, excluded.is_active, excluded.imap_host,
                    excluded.imap_port, excluded.imap_security, excluded.imap_verify_tls, excluded.imap_username,
@@ -125,7 +126,7 @@ extension MailAccountQueries {
                    excluded.auto_reply_enabled, excluded.auto_reply_subject, excluded.auto_reply_body,
                    excluded.auto_reply_from_address, excluded.auto_reply_from_name, excluded.auto_reply_reply_to,
                    excluded.auto_reply_limit_count, excluded.auto_reply_limit_window, excluded.imap_auth,
-                   excluded.oauth_client_id)
+                   excluded.oauth_client_id, excluded.smtp_max_connections)
             RETURNING id
             """)
         if let row = rows.first { return (try row.decode(at: 0), 1) }
