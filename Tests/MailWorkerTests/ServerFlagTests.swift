@@ -62,7 +62,10 @@ extension ServerImportTests {
         try #require(FileManager.default.isExecutableFile(atPath: MailroomBinary.path), "mailroom binary not built at \(MailroomBinary.path)")
         try await promised(kind, prefix: "killed") { setup in
             let (f, server, box) = (setup.f, setup.server, setup.box)
-            let count = 300
+            // Enough messages, stored one per transaction, that a run is still importing when the test
+            // notices its first commit, even on a loaded machine (a faster importer had outrun the
+            // check at 300 in batches of two).
+            let count = 600
             let before = try userLeftFlags(server, box, count: count, prefix: "killed")
             let observer = try IMAPSession(endpoint: server.endpoint(for: box))
             let (tenant, slug) = try await tenant(f, server, "killed", box: box, folders: ["INBOX"], imapExtra: ["keep_unread: true"])
@@ -70,9 +73,9 @@ extension ServerImportTests {
             for _ in 0..<6 {
                 let stored = try await f.count(tenant, "SELECT count(*) FROM email")
                 if stored == count { break }
-                let p = try WorkerProcess.untilIdle(slug: slug, batchSize: 2)
-                // Kill once this run has stored something (small batches: the import is then still
-                // fetching and storing).
+                let p = try WorkerProcess.untilIdle(slug: slug, batchSize: 1)
+                // Kill once this run has stored something (one message per batch: the import is then
+                // still fetching and storing).
                 _ = try await Eventually.until(timeout: .seconds(10), interval: .milliseconds(5)) {
                     if !p.isRunning { return true }
                     return try await f.count(tenant, "SELECT count(*) FROM email") != stored
