@@ -110,6 +110,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Returns from `main` while threads hash through libcrypto (CryptoRuntimeTests).
+        .executableTarget(name: "MailExitProbe", dependencies: ["MailCrypto"]),
+
         // libFuzzer targets (`make fuzz`, scripts/fuzz.sh): built with `-sanitize=fuzzer -D FUZZING` into
         // .build-fuzz; in a normal build each is a stub executable that says so.
         .systemLibrary(name: "CLibFuzzer", path: "Fuzz/CLibFuzzer"),

@@ -1,5 +1,6 @@
 #ifndef MAILROOM_CCRYPTO_SHIM_H
 #define MAILROOM_CCRYPTO_SHIM_H
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 #include <openssl/hmac.h>

@@ -16,7 +16,6 @@ import MailTesting
 ///
 /// Runs against the test environment of `scripts/testenv.sh` (`source .testenv/env` first) and RESTARTS
 /// ITS SERVERS: anything else using that environment meanwhile sees dropped connections.
-@main
 struct ChaosCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailroom-chaos",
@@ -206,5 +205,14 @@ final class ExitGuard: @unchecked Sendable {
     func disarm() {
         for s in sources { s.cancel() }
         sources = []
+    }
+}
+
+/// The entry point: libcrypto is set up before anything else touches it (`CryptoRuntime`).
+@main
+enum Main {
+    static func main() async {
+        CryptoRuntime.disableExitCleanup()
+        await ChaosCommand.main()
     }
 }

@@ -1,6 +1,15 @@
 import ArgumentParser
+import MailCrypto
 
+/// The entry point: libcrypto is set up before anything else touches it (`CryptoRuntime`).
 @main
+enum Main {
+    static func main() async {
+        CryptoRuntime.disableExitCleanup()
+        await Mailroom.main()
+    }
+}
+
 struct Mailroom: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailroom",
