@@ -320,8 +320,10 @@ import Testing
         #expect(unpinned == "")
         // Each checks its caller's tenant (functions/20_sending.sql, functions/30_jobs.sql); the OAuth
         // login's also its acting user (functions/41_oauth_login.sql); `mailroom_may_send` only reads
-        // the current tenant's rows and answers a boolean (owner rights keep its plan cached).
-        #expect(definers == "mailroom_account_repoll,mailroom_enqueue_sends,mailroom_may_send,mailroom_oauth_begin,mailroom_request_poll")
+        // the current tenant's rows and answers a boolean (owner rights keep its plan cached); the
+        // event writer and numbering write only rows that pass the transaction tenant's policy
+        // (functions/50_events.sql).
+        #expect(definers == "mailroom_account_repoll,mailroom_emit_event,mailroom_enqueue_sends,mailroom_may_send,mailroom_number_events,mailroom_oauth_begin,mailroom_request_poll")
     }
 
     // MARK: - Sanitised HTML

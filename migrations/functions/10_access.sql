@@ -79,12 +79,17 @@ BEGIN
             EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
         ELSIF r.relname IN ('job', 'job_tenant_turn') THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
-        ELSIF r.relname IN ('auto_reply_sender', 'mail_poll_log', 'mail_sync_event', 'oauth_grant') THEN
+        ELSIF r.relname IN ('auto_reply_sender', 'mail_poll_log', 'mail_sync_event', 'oauth_grant', 'event') THEN
             -- The service's own records: the per-sender auto-reply window (a CRM that could reset it
             -- would lift the limit), the poll log and sync events, OAuth grants (tokens sealed, their
-            -- state: written by the workers and the login flows). The CRM reads them.
+            -- state: written by the workers and the login flows), events (written by triggers with owner
+            -- rights, pruned by the workers). The CRM reads them.
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
             EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
+        ELSIF r.relname = 'event_sequence' THEN
+            -- The event counters: only the numbering (owner rights) writes them; a CRM that could
+            -- lock one would stall its tenant's event-writing commits.
+            EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_service);
         ELSIF r.relname IN ('oauth_login_state', 'oauth_callback_setting') THEN
             -- Pending OAuth logins hold PKCE verifiers, and the callback settings decide where browsers
             -- are sent: the CRM has no right on either; it begins a login with `mailroom_oauth_begin`
@@ -119,9 +124,10 @@ BEGIN
         EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC, %I, %I', r.fn, p_service, p_crm);
         CONTINUE WHEN r.proname IN ('mailroom_apply_access', 'mailroom_enable_tenant_rls');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_service);
-        -- Service-only: the auto-reply window, and writing job rows (the CRM asks for jobs through the
-        -- SECURITY DEFINER functions that check what it asks).
-        CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_enqueue_jobs');
+        -- Service-only: the auto-reply window, writing job rows (the CRM asks for jobs through the
+        -- SECURITY DEFINER functions that check what it asks), and writing events (a CRM that could
+        -- would forge them).
+        CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_enqueue_jobs', 'mailroom_emit_event');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_crm);
     END LOOP;
 END $$;
