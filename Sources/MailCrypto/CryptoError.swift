@@ -22,6 +22,8 @@ public struct CryptoError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unknownKey = Code(name: "unknownKey")
         /// Two different configured keys share a `KeyID`.
         public static let keyIDCollision = Code(name: "keyIDCollision")
+        /// An API key's text is not `mrk_<16 hex digits>_<64 hex digits>`.
+        public static let invalidAPIKey = Code(name: "invalidAPIKey")
         public var description: String { name }
     }
 

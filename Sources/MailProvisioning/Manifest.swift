@@ -21,11 +21,13 @@ public struct Manifest: Sendable, Equatable {
     public var filters: [Filter]
     /// The tenant's OAuth 2.0 clients, which accounts with `auth: oauth2` log in through.
     public var oauthClients: [OAuthClient]
+    /// Keys of the events pull API.
+    public var apiKeys: [APIKeyEntry]
 
     public init(
         version: Int = 1, tenant: Tenant, teams: [Team] = [], roles: [Role] = [], users: [User] = [],
         records: Records = Records(), groupAccounts: [GroupAccount] = [], personalAccounts: [PersonalAccount] = [],
-        filters: [Filter] = [], oauthClients: [OAuthClient] = []
+        filters: [Filter] = [], oauthClients: [OAuthClient] = [], apiKeys: [APIKeyEntry] = []
     ) {
         self.version = version
         self.tenant = tenant
@@ -37,6 +39,7 @@ public struct Manifest: Sendable, Equatable {
         self.personalAccounts = personalAccounts
         self.filters = filters
         self.oauthClients = oauthClients
+        self.apiKeys = apiKeys
     }
 
     public func team(named name: String) -> Team? { teams.first { $0.name == name } }

@@ -106,7 +106,34 @@ public struct ManifestApplier: Sendable {
                 name: f.name, scope: f.scope, accountID: f.account.flatMap { mailAccounts[$0] },
                 userID: f.user.flatMap { users[$0] }, criteria: f.criteria, action: f.action, position: f.position))
         }
+        n += try applyAPIKeys(m.apiKeys, tenant: tenant, conn: conn)
         return n
+    }
+
+    /// The manifest's API keys: a listed key is stored (replacing the live manifest key of that name
+    /// when the key changed: rotation), a manifest key no longer listed is revoked. Keys made with
+    /// `mailroom api-key create` are left alone, and a name one of them holds is refused.
+    private static func applyAPIKeys(_ keys: [Manifest.APIKeyEntry], tenant: TenantID, conn: PostgresConnection) throws -> Int {
+        var n = 0
+        for entry in keys {
+            let hash = entry.key.secretHash
+            if let live = try APIKeyQueries.apiKeyGetLive(conn, tenant: tenant, name: entry.name) {
+                guard live.record.managedBy == .manifest else {
+                    throw ManifestError(path: "api_keys", line: nil, message: "API key \(quoted(entry.name)) was made with "
+                        + "`mailroom api-key create`: revoke it first or give the manifest's key another name")
+                }
+                if live.record.keyID == entry.key.keyID && live.secretHash == hash { continue }
+                n += try APIKeyQueries.apiKeyRevoke(conn, tenant: tenant, name: entry.name)
+            }
+            guard try !APIKeyQueries.apiKeyIDExists(conn, keyID: entry.key.keyID) else {
+                throw ManifestError(path: "api_keys", line: nil, message: "API key \(quoted(entry.name)): key id "
+                    + "\(entry.key.keyID) is already in use or was revoked; generate a new key")
+            }
+            try APIKeyQueries.apiKeyCreate(conn, tenant: tenant, name: entry.name, keyID: entry.key.keyID, secretHash: hash,
+                                           managedBy: .manifest)
+            n += 1
+        }
+        return n + (try APIKeyQueries.apiKeyRevokeManifestExcept(conn, tenant: tenant, keep: keys.map(\.name)))
     }
 
     /// The OAuth client an account's IMAP or SMTP logs in through (the parser made them the same one).

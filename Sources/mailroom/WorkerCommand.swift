@@ -63,6 +63,14 @@ struct WorkerCommand: AsyncParsableCommand {
     @Option(help: "Address the OAuth callback binds to (put a TLS-terminating proxy in front of it).")
     var oauthCallbackHost = "127.0.0.1"
 
+    @Option(help: ArgumentHelp(
+        "Serve the events pull API at GET /v1/events on this port (0: a free port, logged); off when absent.",
+        discussion: "Clients authenticate with a tenant's API key (`mailroom api-key create`); see docs/api.md."))
+    var apiPort: Int?
+
+    @Option(help: "Address the events API binds to (put a TLS-terminating proxy in front of it).")
+    var apiHost = "127.0.0.1"
+
     func validate() throws {
         let range = WorkerServices.smtpConnectionsRange
         guard range.contains(smtpConnectionsPerAccount) else {
@@ -130,6 +138,17 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         if let oauthCallbackPort {
             services.append(try await oauthCallbackService(port: oauthCallbackPort, pool: pool, keyring: keyring, policy: policy, logger: logger))
+        }
+        if let apiPort {
+            let api = EventsAPI(pool: pool, logger: logger)
+            let server = EventsAPIServer(host: apiHost, port: apiPort, logger: logger) { authorization, query in
+                let answer = await api.events(authorization: authorization, query: query)
+                return (answer.status, answer.json)
+            }
+            let host = apiHost
+            services.append(server.application { port in
+                logger.notice("serving the events API", metadata: ["address": "http://\(host):\(port)\(EventsAPIServer.eventsPath)"])
+            })
         }
         logger.info("worker started", metadata: ["owner": "\(config.owner)", "slots": "\(config.slots)"])
         let group = ServiceGroup(configuration: .init(

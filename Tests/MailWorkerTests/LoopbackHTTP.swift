@@ -22,8 +22,8 @@ enum LoopbackHTTP {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
-    /// `GET path` on 127.0.0.1:port; throws when nothing listens there.
-    static func get(port: Int, path: String) throws -> Response {
+    /// `GET path` on 127.0.0.1:port with these extra header lines; throws when nothing listens there.
+    static func get(port: Int, path: String, headers extra: [String: String] = [:]) throws -> Response {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure("socket failed") }
         defer { close(fd) }
@@ -34,7 +34,8 @@ enum LoopbackHTTP {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
         guard connected == 0 else { throw Failure("connect to port \(port) failed") }
-        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        let fields = extra.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)\r\n" }.joined()
+        let request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1\r\n\(fields)Connection: close\r\n\r\n"
         _ = request.withCString { send(fd, $0, strlen($0), 0) }
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 16384)

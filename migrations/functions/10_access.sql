@@ -96,6 +96,10 @@ BEGIN
             -- (owner rights, checks the acting user). The service redeems the states and publishes
             -- the settings.
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
+        ELSIF r.relname = 'api_key' THEN
+            -- Hashes of the HTTP API's keys: the CRM has no right on them (it does not need its own
+            -- keys' metadata, and a CRM that could write one would mint keys). Revoked, never deleted.
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE ON %s TO %I', r.tbl, p_service);
         ELSIF r.tenant_owned THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I, %I', r.tbl, p_service, p_crm);
         ELSE
@@ -111,6 +115,11 @@ BEGIN
         EXECUTE format('CREATE POLICY operator_all ON %I TO %I, %I USING (true) WITH CHECK (true)',
                        r.tbl, owner_role, p_service);
     END LOOP;
+    -- API keys across tenants: the owner only, i.e. `mailroom_api_key_tenant` (owner rights), which
+    -- answers a presented key with its tenant and nothing else; the service never reads other
+    -- tenants' hashes.
+    DROP POLICY IF EXISTS operator_all ON api_key;
+    EXECUTE format('CREATE POLICY operator_all ON api_key TO %I USING (true) WITH CHECK (true)', owner_role);
 
     -- Every function: a pinned search_path (a caller's temporary table named like ours is never
     -- read in its place: pg_temp comes last), no EXECUTE for PUBLIC, service-only ones kept from the CRM.
@@ -126,8 +135,9 @@ BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_service);
         -- Service-only: the auto-reply window, writing job rows (the CRM asks for jobs through the
         -- SECURITY DEFINER functions that check what it asks), and writing events (a CRM that could
-        -- would forge them).
-        CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_enqueue_jobs', 'mailroom_emit_event');
+        -- would forge them), and the API key lookup (a CRM could probe keys of other tenants with it).
+        CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_enqueue_jobs', 'mailroom_emit_event',
+                                    'mailroom_api_key_tenant');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_crm);
     END LOOP;
 END $$;
