@@ -32,18 +32,13 @@ public struct EventsAPIServer: Sendable {
         let router = Router()
         let handle = self.handle
         router.get(RouterPath(stringLiteral: Self.eventsPath)) { request, _ -> Response in
-            var query: [String: String] = [:]
-            for (name, value) in request.uri.queryParameters where query[String(name)] == nil {
-                query[String(name)] = String(value)
-            }
+            let query = HTTPServing.query(of: request)
             let (status, json) = await handle(request.headers[.authorization], query)
             var headers: HTTPFields = [.contentType: "application/json", .cacheControl: "no-store"]
             // RFC 6750 §3: a 401 names the scheme it wants.
             if status == 401 { headers[.wwwAuthenticate] = "Bearer" }
             return Response(status: .init(code: status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: json)))
         }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mailroom"),
-                           onServerRunning: { channel in await onBound(channel.localAddress?.port ?? 0) },
-                           logger: logger)
+        return HTTPServing.application(router: router, host: host, port: port, logger: logger, onBound: onBound)
     }
 }

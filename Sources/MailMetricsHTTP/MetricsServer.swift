@@ -35,8 +35,6 @@ public struct MetricsServer: Sendable {
             Response(status: .ok, headers: [.contentType: Self.contentType],
                      body: .init(byteBuffer: ByteBuffer(string: render())))
         }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mailroom"),
-                           onServerRunning: { channel in await onBound(channel.localAddress?.port ?? 0) },
-                           logger: logger)
+        return HTTPServing.application(router: router, host: host, port: port, logger: logger, onBound: onBound)
     }
 }

@@ -43,18 +43,13 @@ public struct OAuthCallbackServer: Sendable {
         let router = Router()
         let handle = self.handle
         router.get(RouterPath(stringLiteral: Self.path)) { request, _ -> Response in
-            var query: [String: String] = [:]
-            for (name, value) in request.uri.queryParameters where query[String(name)] == nil {
-                query[String(name)] = String(value)
-            }
+            let query = HTTPServing.query(of: request)
             let page = await handle(query)
             var headers: HTTPFields = [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
                                        .init("Referrer-Policy")!: "no-referrer"]
             if let location = page.location { headers[.location] = location }
             return Response(status: .init(code: page.status), headers: headers, body: .init(byteBuffer: ByteBuffer(string: page.html)))
         }
-        return Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "mailroom"),
-                           onServerRunning: { channel in await onBound(channel.localAddress?.port ?? 0) },
-                           logger: logger)
+        return HTTPServing.application(router: router, host: host, port: port, logger: logger, onBound: onBound)
     }
 }

@@ -19,10 +19,13 @@ public struct EventsAPI: Sendable {
     static let unauthorized = Answer(status: 401, json: error("a valid API key is required (Authorization: Bearer <key>)"))
 
     let pool: PostgresPool
+    let wakeUps: EventWakeUps?
     let logger: Logger
 
-    public init(pool: PostgresPool, logger: Logger) {
+    /// - Parameter wakeUps: what ends a `wait` early; without it a request with `wait` answers at once.
+    public init(pool: PostgresPool, wakeUps: EventWakeUps?, logger: Logger) {
         self.pool = pool
+        self.wakeUps = wakeUps
         self.logger = logger
     }
 
@@ -36,20 +39,33 @@ public struct EventsAPI: Sendable {
         case .success(let r): request = r
         case .failure(let refusal): return Answer(status: 400, json: Self.error(refusal.message))
         }
-        let keyID = key.keyID, hash = key.secretHash
+        let deadline = ContinuousClock.now + .seconds(request.waitSeconds)
         do {
-            let page = try await pool.withConnection { conn -> [EventRecord]? in
-                try conn.transaction {
-                    guard let tenant = try APIKeyQueries.apiKeyTenant(conn, keyID: keyID, secretHash: hash) else { return nil }
-                    try conn.execute("SELECT set_config('mailroom.tenant_id', \(tenant.description), true)")
-                    return try EventQueries.events(conn, after: request.after, max: request.limit)
+            while true {
+                // Read before the page: a notification that comes while the page is read ends the wait at once.
+                let generation = wakeUps?.generation
+                // Checked again on every read: a key revoked during a wait stops at the next one.
+                guard let page = try await page(key, request) else { return Self.unauthorized }
+                guard page.isEmpty, let wakeUps, let generation, ContinuousClock.now < deadline else {
+                    return Answer(status: 200, json: Self.render(page, after: request.after))
                 }
+                await wakeUps.wait(since: generation, until: deadline)
             }
-            guard let page else { return Self.unauthorized }
-            return Answer(status: 200, json: Self.render(page, after: request.after))
         } catch {
-            logger.error("events API request failed", metadata: ["key_id": "\(keyID)", "error": "\(error)"])
+            logger.error("events API request failed", metadata: ["key_id": "\(key.keyID)", "error": "\(error)"])
             return Answer(status: 503, json: Self.error("events are unavailable right now; try again"))
+        }
+    }
+
+    /// The key's tenant's page, in one transaction; nil when the key is not a live one.
+    private func page(_ key: APIKey, _ request: EventsPageRequest) async throws -> [EventRecord]? {
+        let keyID = key.keyID, hash = key.secretHash
+        return try await pool.withConnection { conn -> [EventRecord]? in
+            try conn.transaction {
+                guard let tenant = try APIKeyQueries.apiKeyTenant(conn, keyID: keyID, secretHash: hash) else { return nil }
+                try conn.execute("SELECT set_config('mailroom.tenant_id', \(tenant.description), true)")
+                return try EventQueries.events(conn, after: request.after, max: request.limit)
+            }
         }
     }
 

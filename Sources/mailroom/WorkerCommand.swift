@@ -140,7 +140,9 @@ struct WorkerCommand: AsyncParsableCommand {
             services.append(try await oauthCallbackService(port: oauthCallbackPort, pool: pool, keyring: keyring, policy: policy, logger: logger))
         }
         if let apiPort {
-            let api = EventsAPI(pool: pool, logger: logger)
+            let wakeUps = EventWakeUps(conninfo: conninfo, logger: logger)
+            services.append(wakeUps)
+            let api = EventsAPI(pool: pool, wakeUps: wakeUps, logger: logger)
             let server = EventsAPIServer(host: apiHost, port: apiPort, logger: logger) { authorization, query in
                 let answer = await api.events(authorization: authorization, query: query)
                 return (answer.status, answer.json)

@@ -110,6 +110,18 @@ extension WorkerProcessTests {
                 }
                 #expect(try Self.get(port, "?limit=1000", key: key).status == 200)
 
+                // Long-poll: a request past the last event waits its `wait` for one, and the next
+                // event's notification ends the wait early.
+                let quiet = ContinuousClock.now
+                #expect(Self.seqs(try Self.get(port, "?after=5&wait=1", key: key)) == [])
+                #expect(ContinuousClock.now - quiet >= .seconds(1))
+                let waiting = Task.detached { Self.seqs(try Self.get(port, "?after=5&wait=4", key: key)) }
+                let emitted = ContinuousClock.now
+                try await Self.emit(fixture, acme, [6])
+                #expect(try await waiting.value == [6])
+                #expect(ContinuousClock.now - emitted < .seconds(3), "the wait was not ended by the event")
+                #expect(try Self.get(port, "?wait=31", key: key).status == 400)
+
                 // Listed without secrets; revoked by the CLI, refused at once, no restart.
                 let listed = try Self.cli(fixture, ["list", "--tenant", "api-acme"])
                 #expect(listed.status == 0 && listed.stdout.contains(acmeID) && !listed.stdout.contains(String(key.split(separator: "_")[2])))
@@ -128,7 +140,7 @@ extension WorkerProcessTests {
                       - {name: feed, key: env:FEED_KEY}
                     """, environment: ["FEED_KEY": feed])
                 _ = try await ManifestApplier(secrets: secrets).apply(withKey, to: fixture.pool)
-                #expect(Self.seqs(try Self.get(port, "?after=3", key: feed)) == [4, 5])
+                #expect(Self.seqs(try Self.get(port, "?after=3", key: feed)) == [4, 5, 6])
                 // Applied again: nothing changes.
                 #expect(try await ManifestApplier(secrets: secrets).apply(withKey, to: fixture.pool).changes == 0)
                 _ = try await ManifestApplier(secrets: secrets).apply(try ManifestParser.parse("tenant: api-acme", environment: [:]), to: fixture.pool)
