@@ -2,7 +2,7 @@
 import PackageDescription
 
 // Layers (dependencies point down; C only at the edges):
-//   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird: /metrics, /oauth/callback),
+//   mailroom (executable) → MailWorker, MailProvisioning, MailMetricsHTTP (Hummingbird: /metrics, /oauth/callback, /v1/events),
 //                           swift-otel (the trace exporter, bootstrapped only here)
 //   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML; swift-metrics + swift-prometheus
 //                (metrics), swift-distributed-tracing (spans)
@@ -72,8 +72,8 @@ let package = Package(
             .product(name: "Prometheus", package: "swift-prometheus"),
             .product(name: "Tracing", package: "swift-distributed-tracing"),
         ]),
-        // The one HTTP server, kept out of every other module: serves /metrics and /oauth/callback
-        // (what a callback means is decided in MailWorker.OAuthCallback).
+        // The one HTTP server, kept out of every other module: serves /metrics, /oauth/callback and /v1/events
+        // (what a callback means is decided in MailWorker.OAuthCallback, an events request in MailWorker.EventsAPI).
         .target(name: "MailMetricsHTTP", dependencies: [
             .product(name: "Hummingbird", package: "hummingbird"),
             .product(name: "Logging", package: "swift-log"),
