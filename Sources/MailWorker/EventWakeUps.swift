@@ -9,7 +9,9 @@ import Synchronization
 ///
 /// Any tenant's notification wakes every waiter (the listener does not pass payloads); a waiter that
 /// was not concerned reads an empty page again and waits on. A missed notification costs a waiter at
-/// most its `wait`, never an event: the page is always read from the table.
+/// most its `wait`, never an event: the page is always read from the table. Put it after the HTTP
+/// server in the `ServiceGroup` (which stops services in reverse order): it stops first and releases
+/// every waiter, so the server's graceful shutdown finds no request left waiting.
 public final class EventWakeUps: Service, Sendable {
     public static let channel = "mailroom_events"
 
@@ -22,6 +24,9 @@ public final class EventWakeUps: Service, Sendable {
         /// Each waiting request; nil until its continuation is in place. Removing an entry is what
         /// releases a waiter: one whose entry is gone when it arrives returns at once.
         var waiters: [UUID: CheckedContinuation<Void, Never>?] = [:]
+        /// Shutting down: nobody waits any more, so the HTTP server's graceful shutdown is not held
+        /// up by requests waiting out their `wait`.
+        var closed = false
     }
 
     public init(conninfo: String, logger: Logger) {
@@ -29,15 +34,16 @@ public final class EventWakeUps: Service, Sendable {
         self.logger = logger
     }
 
-    /// The number of notifications seen so far: read before a page, passed to `wait(since:until:)`.
-    public var generation: Int { state.withLock { $0.generation } }
+    /// The number of notifications seen so far, read before a page and passed to `wait(since:until:)`;
+    /// nil once shutting down: then nobody waits.
+    public var generation: Int? { state.withLock { $0.closed ? nil : $0.generation } }
 
     /// Returns at the first notification after `generation` (at once when one came already), or at
     /// `deadline`.
     public func wait(since generation: Int, until deadline: ContinuousClock.Instant) async {
         let id = UUID()
         let waiting = state.withLock { s -> Bool in
-            guard s.generation == generation else { return false }
+            guard s.generation == generation, !s.closed else { return false }
             s.waiters[id] = .some(nil)
             return true
         }
@@ -74,12 +80,13 @@ public final class EventWakeUps: Service, Sendable {
                 }
             }
         }
-        wakeAll()
+        wakeAll(closing: true)
     }
 
-    private func wakeAll() {
+    private func wakeAll(closing: Bool = false) {
         let waiters = state.withLock { s -> [CheckedContinuation<Void, Never>] in
             s.generation += 1
+            if closing { s.closed = true }
             defer { s.waiters.removeAll() }
             return s.waiters.values.compactMap { $0 }
         }

@@ -43,7 +43,7 @@ public struct EventsAPI: Sendable {
         do {
             while true {
                 // Read before the page: a notification that comes while the page is read ends the wait at once.
-                let generation = wakeUps?.generation
+                let generation = wakeUps?.generation  // nil: no waiting (none asked for, or shutting down)
                 // Checked again on every read: a key revoked during a wait stops at the next one.
                 guard let page = try await page(key, request) else { return Self.unauthorized }
                 guard page.isEmpty, let wakeUps, let generation, ContinuousClock.now < deadline else {

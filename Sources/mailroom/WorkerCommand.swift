@@ -141,7 +141,6 @@ struct WorkerCommand: AsyncParsableCommand {
         }
         if let apiPort {
             let wakeUps = EventWakeUps(conninfo: conninfo, logger: logger)
-            services.append(wakeUps)
             let api = EventsAPI(pool: pool, wakeUps: wakeUps, logger: logger)
             let server = EventsAPIServer(host: apiHost, port: apiPort, logger: logger) { authorization, query in
                 let answer = await api.events(authorization: authorization, query: query)
@@ -151,6 +150,8 @@ struct WorkerCommand: AsyncParsableCommand {
             services.append(server.application { port in
                 logger.notice("serving the events API", metadata: ["address": "http://\(host):\(port)\(EventsAPIServer.eventsPath)"])
             })
+            // After the server: stopped first, it releases the waiting requests (EventWakeUps).
+            services.append(wakeUps)
         }
         logger.info("worker started", metadata: ["owner": "\(config.owner)", "slots": "\(config.slots)"])
         let group = ServiceGroup(configuration: .init(

@@ -149,7 +149,13 @@ extension WorkerProcessTests {
 
                 // No key in the worker's log or in `mailroom status`.
                 let status = try MailroomBinary.run(["status", "--tenant", "api-acme"], env: ["MAILROOM_DATABASE_URL": fixture.url])
+                // SIGTERM does not wait out a waiting request: it is answered and the worker stops.
+                let lastWait = Task.detached { try Self.get(port, "?after=6&wait=30", key: otherKey).status }
+                let stopping = ContinuousClock.now
                 #expect(fixture.stopAll() == [0])
+                #expect(ContinuousClock.now - stopping < .seconds(15))
+                // Answered, when it reached the server before the SIGTERM closed the port.
+                if let answered = try? await lastWait.value { #expect(answered == 200) }
                 let logged = try String(contentsOfFile: log, encoding: .utf8)
                 #expect(logged.contains("serving the events API"))
                 for secret in [key, otherKey, feed].map({ String($0.split(separator: "_")[2]) }) {
