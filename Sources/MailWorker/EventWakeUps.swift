@@ -76,6 +76,8 @@ public final class EventWakeUps: Service, Sendable {
                     self.wakeAll()
                 } catch {
                     self.logger.warning("events listener failed; reconnecting", metadata: ["error": "\(error)"])
+                    // Notifications may be lost until it is back: the waiters read their pages again.
+                    self.wakeAll()
                     try? await Task.sleep(for: .seconds(1))
                 }
             }
