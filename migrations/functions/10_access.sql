@@ -8,7 +8,7 @@
 --     a rule.
 --   * the CRM role (default `mailroom_crm`): the host CRM. Its own tenant's rows only, its own tenant
 --     row and the service's own records (auto-reply windows, poll log, sync events) read-only, no table of the queue (jobs are reached through `mailroom_enqueue_send` and
---     `mailroom_request_poll`), no service-only function.
+--     `mailroom_request_poll`), no right on the API keys, no service-only function.
 -- `mailroom migrate` calls `mailroom_apply_access(service, crm)` after applying anything, so a new
 -- table or function gets its grants, and every function its pinned search_path, without a new rule.
 
