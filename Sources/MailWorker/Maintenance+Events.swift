@@ -10,13 +10,7 @@ extension Maintenance {
     /// stall at the next round instead of never or twice. A tenant that fails is logged with its slug
     /// and tried again at the next round; the others go on.
     public func reportStalledFolders(now: Date = Date()) async {
-        let tenants: [TenantQueries.Tenant]
-        do {
-            tenants = try await pool.withConnection { try TenantQueries.tenantListActive($0) }
-        } catch {
-            logger.error("stall check failed: cannot list tenants", metadata: ["error": "\(error)"])
-            return
-        }
+        guard let tenants = await listTenants(all: false, for: "stall check") else { return }
         for t in tenants {
             do {
                 try await reportStalledFolders(of: t, now: now)
@@ -47,13 +41,7 @@ extension Maintenance {
     /// `eventPruneBatch` events and at most `eventPruneBatchesPerRound` of them per tenant: the rest
     /// waits for the next round. Every tenant, active or not (an inactive tenant's events age too).
     public func pruneEvents(now: Date = Date()) async {
-        let tenants: [TenantQueries.Tenant]
-        do {
-            tenants = try await pool.withConnection { try TenantQueries.tenantListAll($0) }
-        } catch {
-            logger.error("event pruning failed: cannot list tenants", metadata: ["error": "\(error)"])
-            return
-        }
+        guard let tenants = await listTenants(all: true, for: "event pruning") else { return }
         let batch = config.eventPruneBatch
         for t in tenants {
             var total = 0
@@ -69,6 +57,18 @@ extension Maintenance {
                 logger.error("event pruning failed", metadata: ["tenant": "\(t.slug)", "tenant_id": "\(t.id)", "error": "\(error)"])
             }
             if total > 0 { logger.info("pruned expired events", metadata: ["tenant": "\(t.slug)", "tenant_id": "\(t.id)", "count": "\(total)"]) }
+        }
+    }
+}
+
+extension Maintenance {
+    /// The tenants to visit (every one, or the active ones); nil, logged, when they cannot be listed.
+    private func listTenants(all: Bool, for task: String) async -> [TenantQueries.Tenant]? {
+        do {
+            return try await pool.withConnection { all ? try TenantQueries.tenantListAll($0) : try TenantQueries.tenantListActive($0) }
+        } catch {
+            logger.error("\(task) failed: cannot list tenants", metadata: ["error": "\(error)"])
+            return nil
         }
     }
 }

@@ -89,11 +89,7 @@ import Testing
 
         // Submission without AUTH: Postfix refuses the recipient (554), a permanent failure.
         let refused = try s.f.server.createMailbox(prefix: "ev-5xx")
-        var account = s.account("Support", refused)
-        account.extra[0] = "smtp: {host: \(s.f.server.host), port: \(s.f.server.submissionPort), security: starttls, verify_tls: false, auth: none, shared: true}"
-        let failing = try await s.tenant("ev-5xx", accounts: [account])
-        let bad = try await s.queue(failing, EmailDraft(account: try await s.accountID(failing, "Support"), user: try await s.user(failing, "alice"),
-                                                         to: ["someone@test.local"], subject: "x", text: "y"))
+        let (failing, bad) = try await s.tenantWithRefusedEmail("ev-5xx", refused)
         #expect(try await s.runSends(failing).isEmpty)
         let failed = try await Self.events(s.f, failing)
         #expect(failed.map(\.type) == ["email.queued", "email.send_failed"])
