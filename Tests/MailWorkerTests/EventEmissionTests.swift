@@ -11,8 +11,8 @@ import Testing
 /// away and comes back, a stalled folder. Every event found must validate against its published
 /// schema (docs/events/).
 @Suite struct EventEmissionTests {
-    static func events(_ f: WorkerFixture, _ tenant: TenantID, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [EventRecord] {
-        let events = try await EventSchemas.events(f.pool, tenant: tenant)
+    static func events(_ pool: PostgresPool, _ tenant: TenantID, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [EventRecord] {
+        let events = try await EventSchemas.events(pool, tenant: tenant)
         for e in events {
             #expect(try EventSchemas.violations(e) == [], "\(e.type) \(e.payload)", sourceLocation: sourceLocation)
         }
@@ -42,7 +42,7 @@ import Testing
             WorkerFixture.Account(name: "Sales", mailbox: sales)])
         _ = try await f.importAll(tenant, runner: f.caseRunner())
 
-        var events = try await Self.events(f, tenant)
+        var events = try await Self.events(f.pool, tenant)
         let stored: [Int64] = try await f.query(tenant) { try $0.query("SELECT id FROM email ORDER BY id").map { try $0.decode(at: 0) } }
         #expect(stored.count == 2)
         #expect(try Self.ids(events, "email.received", "email_id").sorted() == stored)
@@ -64,12 +64,12 @@ import Testing
             id: "ev3@initech.test", subject: "Re: Printer on fire", extraHeaders: ["In-Reply-To: <ev1@initech.test>"])])
         _ = try await f.importAll(tenant, runner: f.caseRunner())
         let before = events.count
-        events = try await Self.events(f, tenant)
+        events = try await Self.events(f.pool, tenant)
         #expect(events[before...].map(\.type) == ["email.received", "email.linked", "case.reopened"])
         #expect(try Self.ids(Array(events[before...]), "case.reopened", "case_id") == [caseIDs[0]])
         // Polling again finds nothing new and writes nothing.
         _ = try await f.importAll(tenant, runner: f.caseRunner())
-        #expect(try await Self.events(f, tenant).count == events.count)
+        #expect(try await Self.events(f.pool, tenant).count == events.count)
     }
 
     @Test func sendingWritesQueuedThenSentOrFailed() async throws {
@@ -79,10 +79,10 @@ import Testing
         let tenant = try await s.tenant("ev-send", accounts: [s.account("Support", support)])
         let id = try await s.queue(tenant, EmailDraft(account: try await s.accountID(tenant, "Support"), user: try await s.user(tenant, "alice"),
                                                       to: [customer.address], subject: "Your ticket", text: "Hello"))
-        #expect(try await Self.events(s.f, tenant).map(\.type) == ["email.queued"])
+        #expect(try await Self.events(s.f.pool, tenant).map(\.type) == ["email.queued"])
         #expect(try await s.runSends(tenant).isEmpty)
         #expect(try await s.status(tenant, id).status == "Sent")
-        let events = try await Self.events(s.f, tenant)
+        let events = try await Self.events(s.f.pool, tenant)
         #expect(events.map(\.type) == ["email.queued", "email.sent"])
         #expect(try Self.ids(events, "email.sent", "email_id") == [id.rawValue])
         #expect(!events.contains { $0.payload.contains("Hello") })
@@ -91,12 +91,30 @@ import Testing
         let refused = try s.f.server.createMailbox(prefix: "ev-5xx")
         let (failing, bad) = try await s.tenantWithRefusedEmail("ev-5xx", refused)
         #expect(try await s.runSends(failing).isEmpty)
-        let failed = try await Self.events(s.f, failing)
+        let failed = try await Self.events(s.f.pool, failing)
         #expect(failed.map(\.type) == ["email.queued", "email.send_failed"])
         let payload = try EventSchemas.payload(failed[1])
         #expect(payload["email_id"] == .integer(bad.rawValue))
         guard case .string(let error)? = payload["error"] else { Issue.record("no error in \(failed[1].payload)"); return }
         #expect(error.contains("554") && !error.contains(refused.password))
+    }
+
+    /// The provider refuses the grant (revoked at the test token server): the grant needs a new login,
+    /// reported once however often the workers then ask for a token.
+    @Test func aRevokedOAuthGrantWritesReauthRequiredOnce() async throws {
+        let f = try await OAuthTokenLifecycleTests.makeFixture()
+        try await f.tokens.revoke(f.user)
+        for _ in 0..<3 {
+            await #expect(throws: OAuthUnavailable.self) {
+                try await f.provider(offset: 50).accessToken(tenant: f.tenant, account: f.account, client: f.client)
+            }
+        }
+        let events = try await Self.events(f.pool, f.tenant)
+        #expect(events.map(\.type) == ["account.reauth_required"])
+        let payload = try EventSchemas.payload(events[0])
+        #expect(payload["account_id"] == .integer(f.account.rawValue))
+        guard case .string(let reason)? = payload["reason"] else { Issue.record("no reason in \(events[0].payload)"); return }
+        #expect(reason.contains("invalid_grant"))
     }
 
     /// The server goes away (its port closed) for two polls and comes back: one failure, one recovery.
@@ -109,11 +127,11 @@ import Testing
         try await f.query(tenant) { try $0.execute("UPDATE mail_account SET imap_port = \(closed.port)") }
         _ = try await f.importAll(tenant)
         _ = try await f.importAll(tenant)
-        #expect(try await Self.events(f, tenant).map(\.type) == ["account.connection_failed"])
+        #expect(try await Self.events(f.pool, tenant).map(\.type) == ["account.connection_failed"])
         try await f.query(tenant) { try $0.execute("UPDATE mail_account SET imap_port = \(port)") }
         _ = try await f.importAll(tenant)
         _ = try await f.importAll(tenant)
-        let events = try await Self.events(f, tenant)
+        let events = try await Self.events(f.pool, tenant)
         #expect(events.map(\.type) == ["account.connection_failed", "account.connection_restored"])
         #expect(try await f.count(tenant, "SELECT count(*) FROM mail_account WHERE last_error IS NULL") == 1)
     }
@@ -132,13 +150,13 @@ import Testing
         }
         // Polled a moment ago: within its bound (60 s interval + 5 minutes).
         try await maintenance.reportStalledFolders(of: t, now: Date())
-        #expect(try await Self.events(f, tenant).isEmpty)
+        #expect(try await Self.events(f.pool, tenant).isEmpty)
 
         let stall = { _ = try await f.query(tenant) { try $0.execute("UPDATE mail_folder SET last_success_at = now() - interval '7 minutes'") } }
         try await stall()
         try await maintenance.reportStalledFolders(of: t, now: Date())
         try await maintenance.reportStalledFolders(of: t, now: Date())
-        var events = try await Self.events(f, tenant)
+        var events = try await Self.events(f.pool, tenant)
         #expect(events.map(\.type) == ["folder.stalled"])
         let payload = try EventSchemas.payload(events[0])
         #expect(payload["name"] == .string("INBOX") && payload["stalled_after_seconds"] == .integer(360)
@@ -148,7 +166,7 @@ import Testing
         #expect(try await f.count(tenant, "SELECT count(*) FROM mail_folder WHERE stalled_at IS NULL") == 1)
         try await stall()
         try await maintenance.reportStalledFolders(of: t, now: Date())
-        events = try await Self.events(f, tenant)
+        events = try await Self.events(f.pool, tenant)
         #expect(events.map(\.type) == ["folder.stalled", "folder.stalled"])
     }
 }
