@@ -105,6 +105,27 @@ import Testing
         #expect(try await Self.events(f).map(\.type) == ["case.assigned"])
     }
 
+    /// Outgoing mail the CRM writes as a row and then moves to Sending is queued as well; giving up on
+    /// it and queueing it again are events too.
+    @Test func anEmailMovedIntoSendingIsQueued() async throws {
+        let f = try await Self.makeFixture("ev-draft")
+        let (t, admin, account) = (f.tenant, f.admin, f.account)
+        try await Self.asCRM(f) { conn in
+            try conn.execute("""
+                INSERT INTO email (tenant_id, message_id, subject, from_address, status, created_by_user_id, send_account_id)
+                VALUES (\(t), 'draft-1@acme.test', 'Draft', 'support@acme.test', 'Draft', \(admin), \(account))
+                """)
+        }
+        #expect(try await Self.events(f).isEmpty)
+        for status in ["Sending", "Failed", "Sending"] {
+            try await Self.asCRM(f) { try $0.execute("UPDATE email SET status = \(status), send_error = 'refused' WHERE message_id = 'draft-1@acme.test'") }
+        }
+        let events = try await Self.events(f)
+        #expect(events.map(\.type) == ["email.queued", "email.send_failed", "email.queued"])
+        #expect(try EventSchemas.payload(events[0])["user_id"] == .integer(admin))
+        #expect(try EventSchemas.payload(events[1])["error"] == .string("refused"))
+    }
+
     /// The workers rewrite an account's error at every failed poll: only the transitions are events.
     @Test func accountErrorsWriteAnEventOnlyWhenTheyStartAndEnd() async throws {
         let f = try await Self.makeFixture("ev-conn")

@@ -96,7 +96,9 @@ CREATE OR REPLACE TRIGGER email_inserted_events
 --     `parent_type` and `parent_id` are null);
 --   * `email.sent`: a queued email accepted by the server (Sending → Sent);
 --   * `email.send_failed`: a queued email given up on (Sending → Failed), with the server's last
---     reason. A failed attempt that will be retried is no event: the email stays Sending.
+--     reason. A failed attempt that will be retried is no event: the email stays Sending;
+--   * `email.queued`: an email put (back) into Sending by an update (a draft the CRM wrote as a row,
+--     a failed one queued again), as an insert in Sending is.
 CREATE OR REPLACE FUNCTION mailroom_email_updated_events() RETURNS trigger
     LANGUAGE plpgsql SECURITY DEFINER AS $$
 BEGIN
@@ -124,6 +126,13 @@ BEGIN
                        'user_id', n.created_by_user_id, 'parent_type', n.parent_type, 'parent_id', n.parent_id,
                        'attempts', n.send_attempts, 'error', n.send_error)
             WHERE o.status = 'Sending' AND n.status = 'Failed'
+            UNION ALL
+            SELECT 4, 'email.queued', jsonb_build_object(
+                       'email_id', n.id, 'message_id', n.message_id, 'subject', n.subject,
+                       'account_id', n.send_account_id, 'user_id', n.created_by_user_id,
+                       'is_auto_reply', n.is_auto_reply, 'reply_to_email_id', n.reply_to_email_id,
+                       'parent_type', n.parent_type, 'parent_id', n.parent_id, 'queued_at', n.queued_at)
+            WHERE o.status <> 'Sending' AND n.status = 'Sending'
         ) k
     ) x
     GROUP BY x.tenant_id;
