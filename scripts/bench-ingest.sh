@@ -52,7 +52,7 @@ fi
 out=.build/bench-ingest
 rm -rf "$out"
 mkdir -p "$out"
-run_current() { "$bench" ingest --messages "$messages" --rounds 1 "${current_args[@]}" | tee "$out/current-$1"; }
+run_current() { "$bench" ingest --messages "$messages" --rounds 1 --first-round "$1" "${current_args[@]}" | tee "$out/current-$1"; }
 run_baseline() { "$baseline" ingest --messages "$messages" --rounds 1 | tee "$out/baseline-$1"; }
 
 for ((r = 1; r <= rounds; r++)); do
@@ -70,7 +70,7 @@ python3 - "$out" "$rounds" "${baseline:+yes}" <<'PY'
 import os, statistics, sys, re
 out, rounds, with_baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "yes"
 def rates(path):
-    line = next(l for l in open(path) if l.startswith("round 1:"))
+    line = next(l for l in open(path) if re.match(r"round \d+:", l))
     get = lambda name: float(re.search(name + r" +(\d+) msg/s", line).group(1))
     return {"batched": get("batched"), "url": get("per-URL"), "e2e": get("end-to-end")}
 rows = []
@@ -101,7 +101,7 @@ if with_baseline:
 print(f"target end-to-end ≥ 0.5 of the bare batched fetch: {'met' if ratio_floor >= 0.5 else 'NOT met'} (median ratio {ratio_floor:.2f})")
 shares = []
 for r in range(1, rounds + 1):
-    m = re.search(r"events off +(\d+) msg/s, with/without events ([0-9.]+)", next(l for l in open(f"{out}/current-{r}") if l.startswith("round 1:")))
+    m = re.search(r"events off +(\d+) msg/s, with/without events ([0-9.]+)", next(l for l in open(f"{out}/current-{r}") if re.match(r"round \d+:", l)))
     if m: shares.append((r, float(m.group(1)), float(m.group(2))))
 if shares:
     print()

@@ -46,6 +46,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Target end-to-end share of the floor (reported, not enforced).")
     var targetRatio = 0.5
 
+    @Option(help: "Number of the first round: a caller that runs one round per call passes its round, so the order still alternates.")
+    var firstRound = 1
+
     @Flag(help: "Each round, also import with the tenant's events off, and report the rate with events beside it.")
     var compareEvents = false
 
@@ -53,7 +56,7 @@ struct IngestCommand: AsyncParsableCommand {
     var targetEventsRatio = 0.9
 
     func validate() throws {
-        guard messages > 0, rounds > 0 else { throw ValidationError("--messages and --rounds must be positive") }
+        guard messages > 0, rounds > 0, firstRound > 0 else { throw ValidationError("--messages, --rounds and --first-round must be positive") }
     }
 
     func run() async throws {
@@ -91,7 +94,7 @@ struct IngestCommand: AsyncParsableCommand {
         let provisioner = bench.provisioner
         var results: [RoundResult] = []
         var countFailures: [String] = []
-        for round in 1...rounds {
+        for round in firstRound..<(firstRound + rounds) {
             var r = RoundResult(round: round)
             // Alternate the order: noise and warm caches favour neither side.
             let floorFirst = round % 2 == 1
