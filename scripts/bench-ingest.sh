@@ -9,18 +9,22 @@
 # alternate their order from round to round so the machine's noise hits both alike.
 # Last, `mailroom-bench memory`: the peak extra RSS of importing one 24 MiB message.
 #
-#   scripts/bench-ingest.sh [--messages 10000] [--rounds 3]
+#   scripts/bench-ingest.sh [--messages 10000] [--rounds 3] [--compare-events]
+# --compare-events: each round of this checkout also imports with the tenant's events switched off and
+# reports the rate with events beside the rate without (docs/benchmarks.md, "Events").
 # KEEP_TESTENV=1 never stops the servers; MAILROOM_TESTENV_DIR points at a shared environment.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
 messages=10000
 rounds=3
+current_args=()
 while (($#)); do
     case $1 in
         --messages) messages=$2; shift 2 ;;
         --rounds) rounds=$2; shift 2 ;;
-        *) echo "bench-ingest: unknown argument $1 (use --messages N --rounds N)" >&2; exit 2 ;;
+        --compare-events) current_args+=(--compare-events); shift ;;
+        *) echo "bench-ingest: unknown argument $1 (use --messages N --rounds N --compare-events)" >&2; exit 2 ;;
     esac
 done
 baseline_rev=${BENCH_BASELINE_REV-c8daf9d}
@@ -48,7 +52,7 @@ fi
 out=.build/bench-ingest
 rm -rf "$out"
 mkdir -p "$out"
-run_current() { "$bench" ingest --messages "$messages" --rounds 1 | tee "$out/current-$1"; }
+run_current() { "$bench" ingest --messages "$messages" --rounds 1 --first-round "$1" "${current_args[@]}" | tee "$out/current-$1"; }
 run_baseline() { "$baseline" ingest --messages "$messages" --rounds 1 | tee "$out/baseline-$1"; }
 
 for ((r = 1; r <= rounds; r++)); do
@@ -66,7 +70,7 @@ python3 - "$out" "$rounds" "${baseline:+yes}" <<'PY'
 import os, statistics, sys, re
 out, rounds, with_baseline = sys.argv[1], int(sys.argv[2]), sys.argv[3] == "yes"
 def rates(path):
-    line = next(l for l in open(path) if l.startswith("round 1:"))
+    line = next(l for l in open(path) if re.match(r"round \d+:", l))
     get = lambda name: float(re.search(name + r" +(\d+) msg/s", line).group(1))
     return {"batched": get("batched"), "url": get("per-URL"), "e2e": get("end-to-end")}
 rows = []
@@ -95,6 +99,17 @@ print()
 if with_baseline:
     print(f"target end-to-end ≥ 2× the baseline's: {'met' if ratio_base >= 2 else 'NOT met'} (median ratio {ratio_base:.2f})")
 print(f"target end-to-end ≥ 0.5 of the bare batched fetch: {'met' if ratio_floor >= 0.5 else 'NOT met'} (median ratio {ratio_floor:.2f})")
+shares = []
+for r in range(1, rounds + 1):
+    m = re.search(r"events off +(\d+) msg/s, with/without events ([0-9.]+)", next(l for l in open(f"{out}/current-{r}") if re.match(r"round \d+:", l)))
+    if m: shares.append((r, float(m.group(1)), float(m.group(2))))
+if shares:
+    print()
+    print("| round | events off msg/s | with / without events |")
+    print("|------:|------:|------:|")
+    for r, off, share in shares: print(f"| {r} | {off:.0f} | {share:.2f} |")
+    ms = med([s for _, _, s in shares])
+    print(f"target with events ≥ 0.9 of without: {'met' if ms >= 0.9 else 'NOT met'} (median ratio {ms:.2f})")
 PY
 
 # Memory: the extra RSS of importing one 24 MiB message, against its size (target ≤ 4×).

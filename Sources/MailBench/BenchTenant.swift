@@ -12,10 +12,16 @@ struct BenchTenant {
     let server: TestMailServer
     let secrets: SecretBox
 
-    func tenant(mailbox: TestMailbox) async throws -> TenantID {
+    /// A fresh tenant on `mailbox`; with `events` false, one whose changes write no events
+    /// (`tenant.events_enabled`), the baseline of the events' cost.
+    func tenant(mailbox: TestMailbox, events: Bool = true) async throws -> TenantID {
         let slug = TestDatabase.uniqueSlug("bench")
-        return try await TestTenant.provision(slug: slug, accounts: [TestGroupAccount(name: "Bench", mailbox: mailbox)],
-                                              server: server, secrets: secrets, pool: pool)
+        let tenant = try await TestTenant.provision(slug: slug, accounts: [TestGroupAccount(name: "Bench", mailbox: mailbox)],
+                                                    server: server, secrets: secrets, pool: pool)
+        if !events {
+            try await pool.withConnection { try TenantQueries.tenantSetEventsEnabled($0, tenant: tenant, enabled: false) }
+        }
+        return tenant
     }
 
     func account(of tenant: TenantID) async throws -> MailAccountRecord {

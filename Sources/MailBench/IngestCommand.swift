@@ -23,6 +23,9 @@ import MailWorker
 /// - end to end: a fresh tenant with a group account on the mailbox (as the worker tests provision
 ///   it), `ImportRunner.pollAccountUntilIdle` with default `ImportSettings`, timed until it returns;
 ///   then the tenant's email count must equal N.
+/// With `--compare-events`, each round also imports into a tenant with events switched off
+/// (`tenant.events_enabled` false), in alternating order with the one with events on, and reports the
+/// rate with events beside the rate without (docs/events.md).
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
@@ -43,8 +46,17 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Target end-to-end share of the floor (reported, not enforced).")
     var targetRatio = 0.5
 
+    @Option(help: "Number of the first round: a caller that runs one round per call passes its round, so the order still alternates.")
+    var firstRound = 1
+
+    @Flag(help: "Each round, also import with the tenant's events off, and report the rate with events beside it.")
+    var compareEvents = false
+
+    @Option(help: "Target rate with events as a share of the rate without (reported, not enforced; with --compare-events).")
+    var targetEventsRatio = 0.9
+
     func validate() throws {
-        guard messages > 0, rounds > 0 else { throw ValidationError("--messages and --rounds must be positive") }
+        guard messages > 0, rounds > 0, firstRound > 0 else { throw ValidationError("--messages, --rounds and --first-round must be positive") }
     }
 
     func run() async throws {
@@ -82,22 +94,26 @@ struct IngestCommand: AsyncParsableCommand {
         let provisioner = bench.provisioner
         var results: [RoundResult] = []
         var countFailures: [String] = []
-        for round in 1...rounds {
+        for round in firstRound..<(firstRound + rounds) {
             var r = RoundResult(round: round)
             // Alternate the order: noise and warm caches favour neither side.
             let floorFirst = round % 2 == 1
             if floorFirst { try await measureFloor(endpoint, bytes: totalBytes, into: &r) }
-            let tenant = try await provisioner.tenant(mailbox: mailbox)
-            let account = try await provisioner.account(of: tenant)
-            let start = ContinuousClock.now
-            let reports = await runner.pollAccountUntilIdle(account)
-            r.endToEnd = Self.seconds(ContinuousClock.now - start)
-            let stored = try await pool.transaction(tenant: tenant) { try EmailQueries.emailCount($0, tenant: tenant) }
-            r.stored = stored
-            if stored != messages {
-                let errors = reports.compactMap(\.error)
-                countFailures.append("round \(round): \(stored) emails stored, expected \(messages)"
-                    + (errors.isEmpty ? "" : " (errors: \(errors.joined(separator: "; ")))"))
+            // With events compared, the run without events goes first in even rounds.
+            for events in compareEvents ? (floorFirst ? [true, false] : [false, true]) : [true] {
+                let tenant = try await provisioner.tenant(mailbox: mailbox, events: events)
+                let account = try await provisioner.account(of: tenant)
+                let start = ContinuousClock.now
+                let reports = await runner.pollAccountUntilIdle(account)
+                let elapsed = Self.seconds(ContinuousClock.now - start)
+                if events { r.endToEnd = elapsed } else { r.withoutEvents = elapsed }
+                let stored = try await pool.transaction(tenant: tenant) { try EmailQueries.emailCount($0, tenant: tenant) }
+                if events { r.stored = stored }
+                if stored != messages {
+                    let errors = reports.compactMap(\.error)
+                    countFailures.append("round \(round)\(events ? "" : " (events off)"): \(stored) emails stored, expected \(messages)"
+                        + (errors.isEmpty ? "" : " (errors: \(errors.joined(separator: "; ")))"))
+                }
             }
             if !floorFirst { try await measureFloor(endpoint, bytes: totalBytes, into: &r) }
             results.append(r)
@@ -143,6 +159,8 @@ struct IngestCommand: AsyncParsableCommand {
     struct RoundResult {
         var round: Int
         var batchedFloor = 0.0, urlFloor = 0.0, endToEnd = 0.0
+        /// End to end into a tenant with events off (`--compare-events`), else nil.
+        var withoutEvents: Double?
         var stored = 0
 
         /// The floor is the faster of the two fetch strategies.
@@ -150,9 +168,11 @@ struct IngestCommand: AsyncParsableCommand {
 
         func line(_ n: Int) -> String {
             let f = Double(n) / floor, e = Double(n) / endToEnd
-            return String(format: "round %d: batched %7.0f msg/s, per-URL %7.0f msg/s, floor %7.0f msg/s, "
+            let line = String(format: "round %d: batched %7.0f msg/s, per-URL %7.0f msg/s, floor %7.0f msg/s, "
                 + "end-to-end %7.0f msg/s (%d stored), ratio %.2f",
                 round, Double(n) / batchedFloor, Double(n) / urlFloor, f, e, stored, e / f)
+            guard let off = withoutEvents else { return line }
+            return line + String(format: ", events off %7.0f msg/s, with/without events %.2f", Double(n) / off, off / endToEnd)
         }
     }
 
@@ -175,6 +195,16 @@ struct IngestCommand: AsyncParsableCommand {
             + String(format: " (median %.0f msg/s)", e2e))
         print("target end-to-end ≥ \(Int(targetRatio * 100)) % of the floor: \(ratio >= targetRatio ? "met" : "NOT met")"
             + String(format: " (median ratio %.2f)", ratio))
+        let compared = results.compactMap { r in r.withoutEvents.map { (r.round, n / $0, n / r.endToEnd, $0 / r.endToEnd) } }
+        guard !compared.isEmpty else { return }
+        print("")
+        print("| round | events off msg/s | events on msg/s | on / off |")
+        print("|------:|------:|------:|------:|")
+        for (round, off, on, share) in compared { print(String(format: "| %d | %.0f | %.0f | %.2f |", round, off, on, share)) }
+        let share = Self.median(compared.map(\.3))
+        print(String(format: "| median | %.0f | %.0f | %.2f |", Self.median(compared.map(\.1)), Self.median(compared.map(\.2)), share))
+        print("target with events ≥ \(Int(targetEventsRatio * 100)) % of without: \(share >= targetEventsRatio ? "met" : "NOT met")"
+            + String(format: " (median ratio %.2f)", share))
     }
 
     static func median(_ values: [Double]) -> Double {

@@ -5,7 +5,8 @@ import MailStore
 import Synchronization
 
 /// Queue upkeep that one replica does at a time: rescue expired leases, prune finished jobs, keep the
-/// poll schedule in step with the configuration. Every replica, leader or not, publishes the queue
+/// poll schedule in step with the configuration, report stalled folders and prune expired events
+/// (`Maintenance+Events.swift`). Every replica, leader or not, publishes the queue
 /// gauges (queue depth, most overdue poll per tenant) from one cheap aggregate every `gaugeEvery`, so any
 /// replica's `/metrics` shows them and a leader change leaves no gap.
 ///
@@ -23,6 +24,12 @@ public final class Maintenance: Sendable {
         /// How often this replica refreshes the expiring-client-secret gauge: one transaction per tenant
         /// (`oauth_client` is behind forced row-level security), for a value that changes by the day.
         public var secretGaugeEvery: Duration = .seconds(600)
+        /// How often the leader looks for stalled folders and prunes each tenant's expired events.
+        public var eventsEvery: Duration = .seconds(60)
+        /// Events deleted per transaction when pruning, and transactions per tenant per round: a long
+        /// backlog is worked off over several rounds, never in one long transaction.
+        public var eventPruneBatch = 1000
+        public var eventPruneBatchesPerRound = 20
         public init() {}
     }
 
@@ -54,6 +61,7 @@ public final class Maintenance: Sendable {
         var lastPrune = ContinuousClock.now
         var lastGauges = ContinuousClock.now - config.gaugeEvery
         var lastSecretGauge = ContinuousClock.now - config.secretGaugeEvery
+        var lastEvents = ContinuousClock.now - config.eventsEvery
         while !Task.isCancelled {
             if ContinuousClock.now - lastGauges >= config.gaugeEvery {
                 await publishGauges()
@@ -87,6 +95,11 @@ public final class Maintenance: Sendable {
                         let logins = try await conn.run { try OAuthLoginStateQueries.loginStateDeleteExpired($0) }
                         if logins > 0 { logger.info("pruned expired OAuth logins", metadata: ["count": "\(logins)"]) }
                         lastPrune = .now
+                    }
+                    if ContinuousClock.now - lastEvents >= config.eventsEvery {
+                        await reportStalledFolders()
+                        await pruneEvents()
+                        lastEvents = .now
                     }
                 } catch {
                     logger.error("maintenance failed; giving up leadership", metadata: ["error": "\(error)"])

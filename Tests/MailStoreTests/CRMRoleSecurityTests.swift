@@ -322,9 +322,14 @@ import Testing
         // login's also its acting user (functions/41_oauth_login.sql); `mailroom_may_send` only reads
         // the current tenant's rows and answers a boolean (owner rights keep its plan cached); the
         // event writer and numbering write only rows that pass the transaction tenant's policy
-        // (functions/50_events.sql); the API key lookup answers only the tenant of a live key whose
-        // secret the caller holds, and the CRM may not call it (functions/53_api_keys.sql).
-        #expect(definers == "mailroom_account_repoll,mailroom_api_key_tenant,mailroom_emit_event,mailroom_enqueue_sends,mailroom_may_send,mailroom_number_events,mailroom_oauth_begin,mailroom_request_poll")
+        // (functions/50_events.sql); the event triggers write only events of the rows changed, which
+        // passed that policy, and the CRM may change those rows but not write events
+        // (functions/51_event_triggers.sql); the API key lookup answers only the tenant of a live key
+        // whose secret the caller holds, and the CRM may not call it (functions/53_api_keys.sql).
+        #expect(definers == "mailroom_account_connection_event,mailroom_account_repoll,mailroom_api_key_tenant,mailroom_case_assigned_event,"
+            + "mailroom_case_inserted_events,mailroom_case_reopened_event,mailroom_email_inserted_events,mailroom_email_updated_events,"
+            + "mailroom_emit_event,mailroom_enqueue_sends,mailroom_grant_reauth_event,mailroom_may_send,mailroom_number_events,"
+            + "mailroom_oauth_begin,mailroom_request_poll")
     }
 
     // MARK: - Sanitised HTML

@@ -36,6 +36,18 @@ struct SendingFixture: Sendable {
         ] + extra)
     }
 
+    /// A tenant with one group account "Support" on `mailbox` that submits without AUTH, and a queued
+    /// email from alice through it: Postfix answers its RCPT TO with 554 5.7.1 (client rejected), a
+    /// permanent failure.
+    func tenantWithRefusedEmail(_ prefix: String, _ mailbox: TestMailbox) async throws -> (TenantID, EmailID) {
+        var account = self.account("Support", mailbox)
+        account.extra[0] = "smtp: {host: \(f.server.host), port: \(f.server.submissionPort), security: starttls, verify_tls: false, auth: none, shared: true}"
+        let tenant = try await self.tenant(prefix, accounts: [account])
+        let id = try await queue(tenant, EmailDraft(account: try await accountID(tenant, "Support"), user: try await user(tenant, "alice"),
+                                                    to: ["someone@test.local"], subject: "x", text: "y"))
+        return (tenant, id)
+    }
+
     /// Provisions a tenant and makes alice an admin (she may send from every account).
     func tenant(_ prefix: String, accounts: [TestGroupAccount]) async throws -> TenantID {
         let (tenant, _) = try await f.tenant(prefix, accounts: accounts)

@@ -44,11 +44,7 @@ import Testing
         let s = try await SendingFixture.make()
         let support = try s.f.server.createMailbox(prefix: "send-5xx")
         // Submission without AUTH: Postfix answers RCPT TO with 554 5.7.1 (client rejected).
-        var account = s.account("Support", support)
-        account.extra[0] = "smtp: {host: \(s.f.server.host), port: \(s.f.server.submissionPort), security: starttls, verify_tls: false, auth: none, shared: true}"
-        let tenant = try await s.tenant("send-5xx", accounts: [account])
-        let id = try await s.queue(tenant, EmailDraft(account: try await s.accountID(tenant, "Support"), user: try await s.user(tenant, "alice"),
-                                                      to: ["someone@test.local"], subject: "x", text: "y"))
+        let (tenant, id) = try await s.tenantWithRefusedEmail("send-5xx", support)
         #expect(try await s.runSends(tenant).isEmpty, "a permanent failure ends the job without a retry")
         let (status, error) = try await s.status(tenant, id)
         #expect(status == "Failed")

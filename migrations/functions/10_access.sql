@@ -135,9 +135,10 @@ BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_service);
         -- Service-only: the auto-reply window, writing job rows (the CRM asks for jobs through the
         -- SECURITY DEFINER functions that check what it asks), and writing events (a CRM that could
-        -- would forge them), and the API key lookup (a CRM could probe keys of other tenants with it).
+        -- would forge them; the triggers that write them run with owner rights), and the API key
+        -- lookup (a CRM could probe keys of other tenants with it).
         CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_enqueue_jobs', 'mailroom_emit_event',
-                                    'mailroom_api_key_tenant');
+                                    'mailroom_emit_events', 'mailroom_api_key_tenant');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_crm);
     END LOOP;
 END $$;

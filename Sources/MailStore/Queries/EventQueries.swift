@@ -30,6 +30,28 @@ public enum EventQueries {
         try conn.execute("SELECT mailroom_emit_event(\(tenant), \(type), \(payload)::jsonb)")
     }
 
+    /// Deletes the oldest of the tenant's events that are older than its `event_retention` at `now`,
+    /// at most `limit`; returns how many. Only a prefix of the sequence goes: the first `limit`
+    /// events in sequence order up to the first one still inside the retention, so what is kept
+    /// stays gap-free (an event that committed late with an early `occurred_at` waits for the ones
+    /// before it). The walk is the `event_seq` index, (tenant_id, seq) WHERE seq > 0, from its
+    /// start: no index on `occurred_at` is needed, and unnumbered events (seq < 0, inside a writing
+    /// transaction) are never touched. Call in a transaction of the tenant, as often as it returns
+    /// `limit`.
+    public static func pruneExpired(_ conn: PostgresConnection, tenant: TenantID, now: Date, limit: Int) throws -> Int {
+        try conn.execute("""
+            WITH head AS (
+                SELECT seq, occurred_at FROM event WHERE tenant_id = \(tenant) AND seq > 0 ORDER BY seq LIMIT \(limit)
+            ), keep AS (
+                SELECT min(seq) AS first_kept FROM head
+                WHERE occurred_at >= \(now)::timestamptz - (SELECT event_retention FROM tenant WHERE id = \(tenant))
+            )
+            DELETE FROM event e USING head
+            WHERE e.tenant_id = \(tenant) AND e.seq > 0 AND e.seq = head.seq
+              AND head.seq < coalesce((SELECT first_kept FROM keep), 9223372036854775807)
+            """)
+    }
+
     /// The tenant's last sequence number (0 before its first event).
     public static func lastSeq(_ conn: PostgresConnection, tenant: TenantID) throws -> Int64 {
         try conn.query("SELECT coalesce((SELECT last_seq FROM event_sequence WHERE tenant_id = \(tenant)), 0)").one().decode(at: 0)

@@ -61,8 +61,49 @@ public enum MailFolderQueries {
                    uidnext = coalesce(\(uidNext)::bigint, uidnext),
                    last_success_at = CASE WHEN \(error)::text IS NULL THEN now() ELSE last_success_at END,
                    last_error = \(error), last_error_at = CASE WHEN \(error)::text IS NULL THEN last_error_at ELSE now() END,
-                   consecutive_failures = CASE WHEN \(error)::text IS NULL THEN 0 ELSE consecutive_failures + 1 END
+                   consecutive_failures = CASE WHEN \(error)::text IS NULL THEN 0 ELSE consecutive_failures + 1 END,
+                   stalled_at = CASE WHEN \(error)::text IS NULL THEN NULL ELSE stalled_at END
             WHERE tenant_id = \(tenant) AND id = \(id)
             """)
+    }
+
+    /// A folder that stopped importing, as `folder.stalled` reports it (docs/events/folder.stalled.json).
+    public struct StalledFolder: Sendable, Equatable {
+        public var id: FolderID
+        public var accountID: AccountID
+        public var name: String
+        public var lastSuccessAt: Date?
+        public var pollIntervalSeconds: Int
+        /// How long past its last success (or creation) the folder was allowed before it counted as stalled.
+        public var stalledAfterSeconds: Int
+    }
+
+    /// Marks, and returns, the folders of the tenant that are stalled and not yet reported: active
+    /// folders of active, pollable accounts (an IMAP server, a personal account's owner active) whose
+    /// last successful poll (or, never polled, their creation) is older than `now` minus the account's
+    /// poll interval plus `greatest(5 minutes, 3 × poll interval)`. Marking sets `stalled_at`, so a
+    /// folder is returned once per stall; the folder's next successful poll clears it
+    /// (`mailFolderPollFinished`). The caller writes the events in the same transaction.
+    public static func mailFolderMarkStalled(_ conn: PostgresConnection, tenant: TenantID, now: Date) throws -> [StalledFolder] {
+        try conn.query("""
+            WITH due AS (
+                SELECT f.id, a.poll_interval, a.poll_interval + greatest(interval '5 minutes', 3 * a.poll_interval) AS bound
+                FROM mail_folder f JOIN mail_account a ON a.tenant_id = f.tenant_id AND a.id = f.account_id
+                WHERE f.tenant_id = \(tenant) AND f.is_active AND f.stalled_at IS NULL
+                  AND a.is_active AND a.imap_host IS NOT NULL
+                  AND (a.owner_user_id IS NULL OR EXISTS (
+                        SELECT 1 FROM app_user u WHERE u.tenant_id = a.tenant_id AND u.id = a.owner_user_id AND u.is_active))
+                  AND coalesce(f.last_success_at, f.created_at) < \(now)::timestamptz
+                      - (a.poll_interval + greatest(interval '5 minutes', 3 * a.poll_interval))
+            )
+            UPDATE mail_folder f SET stalled_at = \(now)
+            FROM due WHERE f.tenant_id = \(tenant) AND f.id = due.id
+            RETURNING f.id, f.account_id, f.name, f.last_success_at,
+                      extract(epoch FROM due.poll_interval)::bigint, extract(epoch FROM due.bound)::bigint
+            """).map { row in
+            StalledFolder(id: try row.decode(at: 0), accountID: try row.decode(at: 1), name: try row.decode(at: 2),
+                          lastSuccessAt: try row.decode(at: 3), pollIntervalSeconds: Int(try row.decode(Int64.self, at: 4)),
+                          stalledAfterSeconds: Int(try row.decode(Int64.self, at: 5)))
+        }
     }
 }

@@ -14,6 +14,12 @@ public enum TenantQueries {
         }
     }
 
+    /// Switches the tenant's events on or off (`tenant.events_enabled`, docs/events.md): off, its
+    /// changes write none. Owner only (the service and the CRM may not change a tenant's settings).
+    public static func tenantSetEventsEnabled(_ conn: PostgresConnection, tenant: TenantID, enabled: Bool) throws {
+        try conn.execute("UPDATE tenant SET events_enabled = \(enabled) WHERE id = \(tenant)")
+    }
+
     /// Every tenant, active or not: for maintenance that must reach all stored data (key rotation).
     public static func tenantListAll(_ conn: PostgresConnection) throws -> [Tenant] {
         try conn.query("SELECT id, slug, name FROM tenant ORDER BY id").map {
