@@ -21,11 +21,13 @@ public struct Manifest: Sendable, Equatable {
     public var filters: [Filter]
     /// The tenant's OAuth 2.0 clients, which accounts with `auth: oauth2` log in through.
     public var oauthClients: [OAuthClient]
+    /// Signed webhook endpoints receiving the tenant's events; applying deletes the tenant's others.
+    public var webhooks: [Webhook]
 
     public init(
         version: Int = 1, tenant: Tenant, teams: [Team] = [], roles: [Role] = [], users: [User] = [],
         records: Records = Records(), groupAccounts: [GroupAccount] = [], personalAccounts: [PersonalAccount] = [],
-        filters: [Filter] = [], oauthClients: [OAuthClient] = []
+        filters: [Filter] = [], oauthClients: [OAuthClient] = [], webhooks: [Webhook] = []
     ) {
         self.version = version
         self.tenant = tenant
@@ -37,6 +39,7 @@ public struct Manifest: Sendable, Equatable {
         self.personalAccounts = personalAccounts
         self.filters = filters
         self.oauthClients = oauthClients
+        self.webhooks = webhooks
     }
 
     public func team(named name: String) -> Team? { teams.first { $0.name == name } }

@@ -6,7 +6,7 @@ import Yams
 /// roles, users, records, OAuth clients, accounts) whatever their order in the file, so each section can check its
 /// references against the sections it depends on. Problems go to `diagnostics`.
 final class ManifestReader {
-    static let rootKeys = ["version", "tenant", "teams", "roles", "users", "records", "group_accounts", "personal_accounts", "filters", "oauth_clients"]
+    static let rootKeys = ["version", "tenant", "teams", "roles", "users", "records", "group_accounts", "personal_accounts", "filters", "oauth_clients", "webhooks"]
 
     let diagnostics = Diagnostics()
     let environment: [String: String]
@@ -43,11 +43,12 @@ final class ManifestReader {
         let groupAccounts = readGroupAccounts(map)
         let personalAccounts = readPersonalAccounts(map)
         let filters = readFilters(map, groupAccounts: groupAccounts, personalAccounts: personalAccounts)
+        let webhooks = readWebhooks(map)
         guard let tenant else { return nil }
         return Manifest(
             version: 1, tenant: tenant, teams: teams, roles: roles, users: users, records: records,
             groupAccounts: groupAccounts, personalAccounts: personalAccounts, filters: filters,
-            oauthClients: oauthClients)
+            oauthClients: oauthClients, webhooks: webhooks)
     }
 
     /// Claims `address` for `owner`; reports if a user or group account already has it.
