@@ -44,10 +44,11 @@ import Testing
     }
 
     @Test func serverErrorsAreRetriedWithBackoffUntilDeliveredWithoutGaps() async throws {
-        let f = try await WebhookFixture.make("wh-retry")
+        let logs = LogCapture()
+        let f = try await WebhookFixture.make("wh-retry", logger: logs.logger)
         let receiver = try TestWebhookReceiver()
         try await receiver.setMode(.fail(status: 503), count: 3)
-        let id = try await f.addEndpoint("crm", url: receiver.url)
+        let id = try await f.addEndpoint("crm", url: receiver.url, secret: "never-log-this-secret")
         try await f.emit(3)
         #expect(try await Eventually.until(timeout: Self.wait) { try await WebhookFixture.acknowledged(receiver) == [1, 2, 3] })
         let requests = try await receiver.requests()
@@ -66,6 +67,10 @@ import Testing
         #expect(try await Eventually.until(timeout: .seconds(60)) { try await f.endpoint(id)?.cursor == 15 })
         let acknowledged = try await WebhookFixture.acknowledged(receiver)
         #expect(acknowledged == Array(1...15))
+        // The failures were logged with the tenant and the error, never with the secret.
+        let lines = logs.all.map { "\($0.message) \($0.metadata)" }
+        #expect(lines.contains { $0.contains("webhook delivery failed") && $0.contains("HTTP 503") && $0.contains("tenant_id") })
+        #expect(!lines.contains { $0.contains("never-log-this-secret") })
         receiver.stop()
         await f.tearDown()
     }

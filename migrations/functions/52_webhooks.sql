@@ -7,9 +7,12 @@
 -- to `p_last`: called by `mailroom_number_events` at commit, in the committing transaction, so the
 -- job is queued exactly when the events become visible. One index probe when the tenant has no
 -- enabled endpoint. Endpoints backing off after a failure are skipped: their job is already due at
--- their `next_attempt_at`. Runs under the tenant's setting (the numbering sets it).
+-- their `next_attempt_at`. Runs under the tenant's setting and with the owner's rights of the
+-- numbering that calls it. These functions have invoker rights: their other callers are the owner
+-- (`mailroom apply`, `mailroom events replay`) and the service (the endpoint trigger when the workers
+-- update a row); the CRM has no right to write an endpoint, nor to call them (functions/10_access.sql).
 CREATE OR REPLACE FUNCTION mailroom_wake_webhooks(p_tenant bigint, p_after bigint, p_last bigint) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
+    LANGUAGE plpgsql AS $$
 DECLARE
     ids bigint[];
 BEGIN
@@ -28,7 +31,7 @@ END $$;
 
 -- Queues (or moves to now) the delivery job of each endpoint in `p_ids` of tenant `p_tenant`.
 CREATE OR REPLACE FUNCTION mailroom_webhook_enqueue(p_tenant bigint, p_ids bigint[]) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
+    LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM mailroom_enqueue_jobs(
         p_tenant, 'webhook',
@@ -41,7 +44,7 @@ END $$;
 -- A new endpoint, one enabled again, or one whose cursor moved back (`mailroom events replay`):
 -- deliver now. Not on the workers' own cursor moves (their job is running and would run again).
 CREATE OR REPLACE FUNCTION mailroom_webhook_changed() RETURNS trigger
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
+    LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP = 'DELETE' THEN
         -- Its job goes with it (a running one finds the row gone and its completion nothing to update).
