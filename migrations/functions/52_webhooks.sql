@@ -22,7 +22,7 @@ BEGIN
     SELECT array_agg(w.id) INTO ids FROM webhook_endpoint w
     WHERE w.tenant_id = p_tenant AND w.enabled AND (w.next_attempt_at IS NULL OR w.next_attempt_at <= now())
       AND (w.event_types = '{}' OR EXISTS (
-            SELECT 1 FROM event e WHERE e.tenant_id = p_tenant AND e.seq > p_after AND e.seq <= p_last
+            SELECT 1 FROM event e WHERE e.tenant_id = p_tenant AND e.seq > 0 AND e.seq > p_after AND e.seq <= p_last
               AND e.type = ANY (w.event_types)));
     IF ids IS NOT NULL THEN
         PERFORM mailroom_webhook_enqueue(p_tenant, ids);

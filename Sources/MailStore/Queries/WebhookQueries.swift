@@ -32,7 +32,7 @@ public enum WebhookQueries {
                        'occurred_at', to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'),
                        'payload', payload)::text
             FROM event
-            WHERE tenant_id = \(tenant) AND seq > \(after)
+            WHERE tenant_id = \(tenant) AND seq > \(after) AND seq > 0  -- `seq > 0`: the partial index event_seq
               AND (cardinality(\(PostgresArray(types))::text[]) = 0 OR type = ANY (\(PostgresArray(types))::text[]))
             ORDER BY seq LIMIT \(max)
             """, prepared: true).map { row in
