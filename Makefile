@@ -8,6 +8,7 @@
 #   make chaos-oauth          the same with 200 OAuth accounts (60 s tokens, strict rotation) for 10 minutes
 #   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks.md)
 #   make bench-send           emails/s queued and sent by workers through Postfix, beside libcurl alone
+#   make bench-events         webhook deliveries/s beside a bare libcurl loop, and commit-to-receiver latency
 #   make bench-oauth          empty polls/s of OAuth accounts against password accounts in the same run
 #   make fuzz                 libFuzzer on the IMAP parser, the manifest reader and the MIME parser (docs/testing.md)
 #   make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS=mime
@@ -22,7 +23,7 @@ BENCH_ARGS ?=
 CHAOS_ARGS ?=
 FUZZ_TARGETS ?=
 
-.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos chaos-oauth bench-ingest bench-queue bench-send bench-oauth fuzz
+.PHONY: all deps build build-tests test testenv-up testenv-down testenv-status clean demo chaos chaos-oauth bench-ingest bench-queue bench-send bench-events bench-oauth fuzz
 
 all: build
 
@@ -79,6 +80,12 @@ bench-queue: deps
 #   make bench-send BENCH_ARGS='--emails 500 --rounds 1' QUEUE_ARGS='--emails 2000 --rounds 1'
 bench-send: deps
 	scripts/bench-send.sh $(BENCH_ARGS)
+
+# Webhook deliveries of one replica to local receivers beside a bare libcurl loop over the same bodies,
+# and commit-to-receiver latency (docs/benchmarks.md).
+#   make bench-events BENCH_ARGS='--events 500 --latency-events 50'
+bench-events: deps
+	scripts/bench-events.sh $(BENCH_ARGS)
 
 # Each fuzz target for FUZZ_SECONDS (default 180) on seeds from the tests; non-zero on any crash, hang or
 # out-of-memory input, whose reproducer lands in .fuzz/crashes/<target>/ (scripts/fuzz.sh).

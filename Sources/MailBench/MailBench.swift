@@ -6,7 +6,7 @@ struct MailBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mailroom-bench",
         abstract: "Mailroom benchmarks against the local test PostgreSQL, Dovecot and Postfix.",
-        subcommands: [IngestCommand.self, MemoryCommand.self, SendMemoryCommand.self, SendCommand.self, OAuthPollsCommand.self]
+        subcommands: [IngestCommand.self, MemoryCommand.self, SendMemoryCommand.self, SendCommand.self, OAuthPollsCommand.self, WebhooksCommand.self]
     )
 }
 

@@ -56,6 +56,8 @@ public struct OutboundPolicy: Sendable, Equatable {
     public enum InsecureUse: String, Sendable {
         case clearTextLogin = "clear-text login"
         case unverifiedTLS = "unverified TLS"
+        /// A webhook POSTed over plain HTTP (its signed body readable and replayable on the way).
+        case plainHTTP = "plain HTTP"
     }
 
     /// The insecure use a connection configured this way makes, if any: a password over a

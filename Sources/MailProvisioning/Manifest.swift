@@ -23,11 +23,13 @@ public struct Manifest: Sendable, Equatable {
     public var oauthClients: [OAuthClient]
     /// Keys of the events pull API.
     public var apiKeys: [APIKeyEntry]
+    /// Signed webhook endpoints receiving the tenant's events; applying deletes the tenant's others.
+    public var webhooks: [Webhook]
 
     public init(
         version: Int = 1, tenant: Tenant, teams: [Team] = [], roles: [Role] = [], users: [User] = [],
         records: Records = Records(), groupAccounts: [GroupAccount] = [], personalAccounts: [PersonalAccount] = [],
-        filters: [Filter] = [], oauthClients: [OAuthClient] = [], apiKeys: [APIKeyEntry] = []
+        filters: [Filter] = [], oauthClients: [OAuthClient] = [], apiKeys: [APIKeyEntry] = [], webhooks: [Webhook] = []
     ) {
         self.version = version
         self.tenant = tenant
@@ -40,6 +42,7 @@ public struct Manifest: Sendable, Equatable {
         self.filters = filters
         self.oauthClients = oauthClients
         self.apiKeys = apiKeys
+        self.webhooks = webhooks
     }
 
     public func team(named name: String) -> Team? { teams.first { $0.name == name } }

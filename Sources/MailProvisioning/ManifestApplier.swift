@@ -101,6 +101,7 @@ public struct ManifestApplier: Sendable {
             mailAccounts[p.name] = id
             n += c
         }
+        n += try applyWebhooks(m.webhooks, tenant: tenant, conn: conn, secrets: secrets)
         for f in m.filters {
             n += try EmailFilterQueries.emailFilterUpsert(conn, tenant: tenant, EmailFilter(
                 name: f.name, scope: f.scope, accountID: f.account.flatMap { mailAccounts[$0] },
@@ -150,6 +151,23 @@ public struct ManifestApplier: Sendable {
         let old = try OAuthClientQueries.clientGetSecret(conn, tenant: tenant, id: id)
         let sealed = try reseal(c.clientSecret, old: old, context: OAuthClientRecord.secretContext(tenant: tenant, client: id), secrets: secrets)
         return (id, k + (try OAuthClientQueries.clientSetSecret(conn, tenant: tenant, id: id, secret: sealed)))
+    }
+
+    /// Upserts each endpoint with its secret sealed against its row, and deletes the tenant's
+    /// endpoints the manifest no longer lists (their delivery jobs with them).
+    private static func applyWebhooks(_ webhooks: [Manifest.Webhook], tenant: TenantID, conn: PostgresConnection,
+                                      secrets: SecretBox) throws -> Int {
+        var n = 0
+        for w in webhooks {
+            let (id, k) = try WebhookQueries.webhookUpsert(conn, tenant: tenant, .init(
+                name: w.name, url: w.url, eventTypes: w.events,
+                retryWindow: Double(w.retryWindow.components.seconds)))
+            let old = try WebhookQueries.webhookGetSecret(conn, tenant: tenant, id: id)
+            let context = WebhookEndpointRecord.secretContext(tenant: tenant, endpoint: id)
+            guard let sealed = try reseal(w.secret, old: old, context: context, secrets: secrets) else { continue }
+            n += k + (try WebhookQueries.webhookSetSecret(conn, tenant: tenant, id: id, secret: sealed))
+        }
+        return n + (try WebhookQueries.webhookDeleteOthers(conn, tenant: tenant, keep: webhooks.map(\.name)).count)
     }
 
     private static func applyPersonalAccount(_ p: Manifest.PersonalAccount, owner: UserID, tenant: TenantID,

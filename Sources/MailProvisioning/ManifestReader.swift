@@ -6,7 +6,7 @@ import Yams
 /// roles, users, records, OAuth clients, accounts) whatever their order in the file, so each section can check its
 /// references against the sections it depends on. Problems go to `diagnostics`.
 final class ManifestReader {
-    static let rootKeys = ["version", "tenant", "teams", "roles", "users", "records", "group_accounts", "personal_accounts", "filters", "oauth_clients", "api_keys"]
+    static let rootKeys = ["version", "tenant", "teams", "roles", "users", "records", "group_accounts", "personal_accounts", "filters", "oauth_clients", "api_keys", "webhooks"]
 
     let diagnostics = Diagnostics()
     let environment: [String: String]
@@ -44,11 +44,12 @@ final class ManifestReader {
         let personalAccounts = readPersonalAccounts(map)
         let filters = readFilters(map, groupAccounts: groupAccounts, personalAccounts: personalAccounts)
         let apiKeys = readAPIKeys(map)
+        let webhooks = readWebhooks(map)
         guard let tenant else { return nil }
         return Manifest(
             version: 1, tenant: tenant, teams: teams, roles: roles, users: users, records: records,
             groupAccounts: groupAccounts, personalAccounts: personalAccounts, filters: filters,
-            oauthClients: oauthClients, apiKeys: apiKeys)
+            oauthClients: oauthClients, apiKeys: apiKeys, webhooks: webhooks)
     }
 
     /// Claims `address` for `owner`; reports if a user or group account already has it.

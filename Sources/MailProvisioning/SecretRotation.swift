@@ -4,7 +4,7 @@ import MailStore
 
 /// Re-seals every stored secret that the current master key did not seal (`mailroom secrets rotate`), and
 /// counts what each key still seals (`--check`): accounts' passwords (`mail_account.imap_secret`,
-/// `smtp_secret`) and OAuth client secrets (`oauth_client.client_secret`) under the credentials key, OAuth
+/// `smtp_secret`), OAuth client secrets (`oauth_client.client_secret`) and webhook secrets (`webhook_endpoint.secret`) under the credentials key, OAuth
 /// tokens (`oauth_grant.refresh_token`, `access_token`) under the oauth-token key of the same keyring.
 ///
 /// Work goes tenant by tenant (row-level security is forced on every tenant table) in batches of `batchSize`
@@ -99,7 +99,17 @@ public struct SecretRotation: Sendable {
                        try OAuthGrantQueries.grantResealValue(conn, tenant: tenant, account: AccountID(id), column: column, old: old, new: new)
                    })
         }
-        return accounts + [client] + grants
+        let webhook = Target(
+            table: "webhook_endpoint", column: "secret", box: secrets,
+            context: { WebhookEndpointRecord.secretContext(tenant: $0, endpoint: $1) },
+            list: { conn, tenant, header, after, limit in
+                try WebhookQueries.webhookListSealedNotBy(conn, tenant: tenant, header: header, after: after, limit: limit)
+                    .map { ($0.id, $0.sealed) }
+            },
+            swap: { conn, tenant, id, old, new in
+                try WebhookQueries.webhookResealSecret(conn, tenant: tenant, id: id, old: old, new: new)
+            })
+        return accounts + [client, webhook] + grants
     }
 
     /// Re-seals, under the current key, every value of every tenant (or of `only`, by slug) not sealed by it.

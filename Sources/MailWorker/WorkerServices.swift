@@ -20,19 +20,23 @@ public struct WorkerServices: Sendable {
     public init(pool: PostgresPool, conninfo: String, secrets: SecretBox, runnerConfig: JobRunnerConfiguration,
                 importSettings: ImportSettings = .init(), maintenanceConfig: Maintenance.Configuration = .init(),
                 sessionConfig: IMAPSessionCache.Configuration = .init(),
-                smtpConnectionsPerAccount: Int = Self.defaultSMTPConnectionsPerAccount, logger: Logger) {
+                smtpConnectionsPerAccount: Int = Self.defaultSMTPConnectionsPerAccount,
+                webhookSettings: WebhookDeliverySettings? = nil, logger: Logger) {
         let metrics = WorkerMetrics()
         let tenants = TenantDirectory(pool: pool)
         let sessions = sessionConfig.maxIdle > 0 ? IMAPSessionCache(sessionConfig) : nil
         self.sessions = sessions
         let importer = ImportRunner(pool: pool, secrets: secrets, settings: importSettings, logger: logger,
                                     metrics: metrics, tenants: tenants, sessions: sessions)
+        var webhooks = webhookSettings ?? WebhookDeliverySettings()
+        if webhookSettings == nil { webhooks.outboundPolicy = importSettings.outboundPolicy }
         let handlers: [String: any JobHandler] = [
             "poll": PollJobHandler(pool: pool, importer: importer, worker: runnerConfig.owner, logger: logger),
             "trace": TraceJobHandler(),
             "noop": NoopJobHandler(),
             "send": SendJobHandler(pool: pool, secrets: secrets, importer: importer,
                                    connections: SMTPConnectionCache(perAccountCap: smtpConnectionsPerAccount), logger: logger),
+            "webhook": WebhookJobHandler(pool: pool, secrets: secrets, settings: webhooks, tenants: tenants, logger: logger),
         ]
         let runner = JobRunner(pool: pool, handlers: handlers, config: runnerConfig, metrics: metrics, tenants: tenants,
                                logger: logger)

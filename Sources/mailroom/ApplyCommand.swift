@@ -3,6 +3,7 @@ import Foundation
 import MailCrypto
 import MailProvisioning
 import MailStore
+import MailTransport
 
 struct ApplyCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -29,6 +30,17 @@ struct ApplyCommand: AsyncParsableCommand {
             for e in errors.errors { FileHandle.standardError.write(Data("\(file): \(e)\n".utf8)) }
             throw ExitCode(2)
         }
+        // Webhook hosts resolved now: a name pointing inside the network is refused before it is stored
+        // (the workers judge every connection again).
+        let policy = try global.outboundSettings().policy
+        var refused = false
+        for (i, w) in manifest.webhooks.enumerated() {
+            do { try WebhookTarget(url: w.url, policy: policy).check() } catch {
+                FileHandle.standardError.write(Data("\(file): webhooks[\(i)].url: \(error.detail)\n".utf8))
+                refused = true
+            }
+        }
+        if refused { throw ExitCode(2) }
         if check {
             print("\(file): ok (tenant \(manifest.tenant.slug))")
             return

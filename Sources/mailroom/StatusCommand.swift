@@ -32,6 +32,8 @@ struct StatusCommand: AsyncParsableCommand {
         var oauthReauthRequired: [OAuthGrantQueries.NeedsLogin] = []
         /// OAuth clients whose secret expires within 30 days (or has expired): renew it at the provider.
         var oauthClientSecretsExpiring: [OAuthClientQueries.ExpiringSecret] = []
+        /// Webhook endpoints with their delivery state (never their secret).
+        var webhooks: [WebhookEndpointStatus] = []
     }
 
     func run() async throws {
@@ -73,8 +75,9 @@ struct StatusCommand: AsyncParsableCommand {
                  try OAuthClientQueries.clientListSecretsExpiring(
                     $0, tenant: t.id, before: now.addingTimeInterval(OAuthClientQueries.secretWarningWindow)))
             }
+            let webhooks = try await pool.transaction(tenant: t.id) { try WebhookQueries.webhookList($0, tenant: t.id) }
             out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, unassignedCases: unassigned, smtpFailures: smtp,
-                                    oauthReauthRequired: reauth, oauthClientSecretsExpiring: expiring))
+                                    oauthReauthRequired: reauth, oauthClientSecretsExpiring: expiring, webhooks: webhooks))
         }
         return out
     }
@@ -129,7 +132,16 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         let secretsTable = secrets.count > 1 ? "\n\n" + TextTable.render(secrets) : ""
-        return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable + reauthTable + secretsTable
+        // Webhooks that need attention: disabled (replay re-enables), or failing and retrying.
+        var hooks: [[String]] = [["tenant", "webhook", "url", "state", "undelivered", "failures", "error"]]
+        for t in report {
+            for w in t.webhooks where !w.enabled || w.consecutiveFailures > 0 {
+                hooks.append([t.slug, w.name, w.url, w.enabled ? "retrying" : "disabled", "\(max(0, w.lastSeq - w.cursor))",
+                              "\(w.consecutiveFailures)", oneLine(w.enabled ? w.lastError : w.disabledReason, max: 60)])
+            }
+        }
+        let hooksTable = hooks.count > 1 ? "\n\n" + TextTable.render(hooks) : ""
+        return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable + reauthTable + secretsTable + hooksTable
     }
 
     /// The JSON document: `{"generated_at", "tenants": [{"tenant", "queue": {...}, "backlog",
@@ -158,6 +170,11 @@ struct StatusCommand: AsyncParsableCommand {
                 "oauth_client_secrets_expiring": t.oauthClientSecretsExpiring.map { c -> [String: Any] in
                     ["client": c.name, "provider": c.provider, "expires_at": date(c.expiresAt),
                      "expired": c.expiresAt <= now, "seconds_left": max(0, c.expiresAt.timeIntervalSince(now).rounded())]
+                },
+                "webhooks": t.webhooks.map { w -> [String: Any] in
+                    ["name": w.name, "url": w.url, "enabled": w.enabled, "disabled_reason": value(w.disabledReason),
+                     "cursor": w.cursor, "last_seq": w.lastSeq, "consecutive_failures": w.consecutiveFailures,
+                     "last_error": value(w.lastError)]
                 },
                 "folders": t.folders.map { f -> [String: Any] in
                     [

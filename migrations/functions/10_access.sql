@@ -100,6 +100,14 @@ BEGIN
             -- Hashes of the HTTP API's keys: the CRM has no right on them (it does not need its own
             -- keys' metadata, and a CRM that could write one would mint keys). Revoked, never deleted.
             EXECUTE format('GRANT SELECT, INSERT, UPDATE ON %s TO %I', r.tbl, p_service);
+        ELSIF r.relname = 'webhook_endpoint' THEN
+            -- Webhook endpoints: set by the operator's manifest, their delivery state kept by the
+            -- workers. The CRM reads every column but the sealed signing secret.
+            EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
+            EXECUTE format('GRANT SELECT (%s) ON %s TO %I',
+                           (SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FROM pg_attribute a
+                            WHERE a.attrelid = r.tbl AND a.attnum > 0 AND NOT a.attisdropped AND a.attname <> 'secret'),
+                           r.tbl, p_crm);
         ELSIF r.tenant_owned THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I, %I', r.tbl, p_service, p_crm);
         ELSE
@@ -135,10 +143,11 @@ BEGIN
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_service);
         -- Service-only: the auto-reply window, writing job rows (the CRM asks for jobs through the
         -- SECURITY DEFINER functions that check what it asks), and writing events (a CRM that could
-        -- would forge them; the triggers that write them run with owner rights), and the API key
-        -- lookup (a CRM could probe keys of other tenants with it).
+        -- would forge them; the triggers that write them run with owner rights), the API key lookup (a
+        -- CRM could probe keys of other tenants with it), and waking webhook deliveries.
         CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_enqueue_jobs', 'mailroom_emit_event',
-                                    'mailroom_emit_events', 'mailroom_api_key_tenant');
+                                    'mailroom_emit_events', 'mailroom_api_key_tenant', 'mailroom_wake_webhooks',
+                                    'mailroom_webhook_enqueue');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_crm);
     END LOOP;
 END $$;

@@ -63,6 +63,8 @@ BEGIN
         RAISE EXCEPTION 'event numbering found % pending events of tenant %, expected %', numbered, t, pending;
     END IF;
     PERFORM set_config(counter, '0', true);
+    -- Webhook deliveries of the tenant's endpoints that want these events (functions/52_webhooks.sql).
+    PERFORM mailroom_wake_webhooks(t, base, base + pending);
     PERFORM set_config('mailroom.tenant_id', coalesce(caller_tenant, ''), true);
     PERFORM set_config('synchronous_commit', 'on', true);
     PERFORM pg_notify('mailroom_events', t::text);

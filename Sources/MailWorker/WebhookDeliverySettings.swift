@@ -1,0 +1,21 @@
+import MailCore
+import MailDomain
+
+/// How the workers deliver webhooks (docs/webhooks.md): the limits of one POST, the retry backoff,
+/// and how much one run of an endpoint's job sends before it yields its slot.
+public struct WebhookDeliverySettings: Sendable {
+    /// Where receivers may be (the operator's `MAILROOM_ALLOWED_HOSTS` / `MAILROOM_INSECURE_HOSTS`).
+    public var outboundPolicy = OutboundPolicy()
+    public var connectTimeout: Duration = .seconds(5)
+    /// The whole POST: a receiver that hangs fails the attempt after this long.
+    public var totalTimeout: Duration = .seconds(15)
+    /// Largest answer read (headers and body); past it the attempt fails.
+    public var maxResponseBytes = 64 * 1024
+    public var backoff = WebhookRetryPlan.Backoff()
+    /// Events read from the database at once.
+    public var batchSize = 100
+    /// One run of a job sends for at most this long, then yields its slot and runs again at once.
+    public var runBudget: Duration = .seconds(30)
+
+    public init() {}
+}
