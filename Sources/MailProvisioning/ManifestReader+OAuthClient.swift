@@ -70,15 +70,8 @@ extension ManifestReader {
     /// `MAILROOM_INSECURE_HOSTS` (the client secret and tokens travel in the request), the same
     /// decision the worker makes before it sends a token request.
     private func endpointURL(_ map: MappingReader, _ key: String) -> String? {
-        guard let text = map.string(key) else { return nil }
-        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
-              scheme == "https" || scheme == "http", url.user == nil, url.password == nil, url.fragment == nil
-        else {
-            map.report(key, "invalid URL \(quoted(text)) (an absolute https:// URL)")
-            return nil
-        }
-        if scheme == "http" {
-            let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        guard let (text, https, bareHost) = map.httpURL(key) else { return nil }
+        if !https {
             switch Result(catching: { () throws(SettingError) in try OutboundPolicy.fromEnvironment(environment) }) {
             case .failure(let error):
                 map.report(key, "http:// needs a valid operator setting: \(error)")

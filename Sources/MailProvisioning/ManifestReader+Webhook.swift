@@ -39,14 +39,7 @@ extension ManifestReader {
     /// unicast space only when listed in `MAILROOM_ALLOWED_HOSTS`. Host names are resolved and judged
     /// by `mailroom apply` (`WebhookTarget.check`) and again at every connection.
     private func webhookURL(_ map: MappingReader) -> String? {
-        guard let text = map.requiredString("url") else { return nil }
-        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
-              scheme == "https" || scheme == "http", url.user == nil, url.password == nil, url.fragment == nil
-        else {
-            map.report("url", "invalid URL \(quoted(text)) (an absolute https:// URL without credentials)")
-            return nil
-        }
-        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        guard let (text, https, bareHost) = map.httpURL("url", required: true) else { return nil }
         let policy: OutboundPolicy
         switch Result(catching: { () throws(SettingError) in try OutboundPolicy.fromEnvironment(environment) }) {
         case .failure(let error):
@@ -54,7 +47,7 @@ extension ManifestReader {
             return nil
         case .success(let p): policy = p
         }
-        if scheme == "http", policy.insecureRefusal(host: bareHost, address: nil, use: .plainHTTP) != nil {
+        if !https, policy.insecureRefusal(host: bareHost, address: nil, use: .plainHTTP) != nil {
             map.report("url", "must use https:// (\(quoted(bareHost)) is not in \(OutboundPolicy.insecureHostsVariable))")
             return nil
         }

@@ -148,4 +148,18 @@ extension MappingReader {
         guard let first = name.first, first == "_" || (first.isASCII && first.isLetter) else { return false }
         return name.allSatisfy { $0 == "_" || ($0.isASCII && ($0.isLetter || $0.isNumber)) }
     }
+
+    /// An absolute `http(s)://` URL without credentials or fragment: its text, whether it is `https`,
+    /// and its host (brackets of an IPv6 literal removed). Reports anything else as invalid.
+    func httpURL(_ key: String, required: Bool = false) -> (text: String, https: Bool, host: String)? {
+        guard let text = required ? requiredString(key) : string(key) else { return nil }
+        guard let url = URLComponents(string: text), let scheme = url.scheme?.lowercased(), let host = url.host, !host.isEmpty,
+              scheme == "https" || scheme == "http", url.user == nil, url.password == nil, url.fragment == nil
+        else {
+            report(key, "invalid URL \(quoted(text)) (an absolute https:// URL)")
+            return nil
+        }
+        let bareHost = host.hasPrefix("[") && host.hasSuffix("]") ? String(host.dropFirst().dropLast()) : host
+        return (text, scheme == "https", bareHost)
+    }
 }

@@ -12,6 +12,10 @@ public struct WebhookDeliverySettings: Sendable {
     /// Largest answer read (headers and body); past it the attempt fails.
     public var maxResponseBytes = 64 * 1024
     public var backoff = WebhookRetryPlan.Backoff()
+    /// Acknowledged events recorded in one transaction at most (the events a crash may resend).
+    public var acknowledgementBatch = 50
+    /// The longest an acknowledgement waits to be recorded while more events go out.
+    public var acknowledgementInterval: Duration = .milliseconds(100)
     /// Events read from the database at once.
     public var batchSize = 100
     /// One run of a job sends for at most this long, then yields its slot and runs again at once.

@@ -11,8 +11,9 @@ import MailTransport
 /// `mailroom_wake_webhooks` and every 5 minutes as catch-up): POSTs the endpoint's events after its
 /// cursor, one POST per event in sequence order, over one connection, from an `IOThread` of its own.
 ///
-/// A 2xx moves the cursor to that event in its own transaction (`WebhookQueries.webhookDelivered`);
-/// at-least-once: a crash between the receiver's 2xx and that commit sends the event again.
+/// 2xx answers move the cursor (`WebhookQueries.webhookDelivered`), recorded together every
+/// `acknowledgementBatch` events or `acknowledgementInterval`, at the end of each batch and before a
+/// failure; at-least-once: a crash before that commit sends those events again.
 /// Anything else (another status, 3xx included as redirects are not followed, a timeout, a refused
 /// connection, an answer past the size cap) is counted on the endpoint and ends the run: the job is
 /// postponed to the next attempt by `WebhookRetryPlan` (exponential backoff with jitter), or, once
@@ -54,24 +55,26 @@ struct WebhookJobHandler: JobHandler {
                 return
             }
             let secret = try secrets.openSecret(sealed, context: WebhookEndpointRecord.secretContext(tenant: tenant, endpoint: endpointID))
-            var cursor = endpoint.cursor
-            for delivery in deliveries {
+            // Acknowledged events are recorded together: every `acknowledgementBatch` events or
+            // `acknowledgementInterval`, at the end of the batch, and before a failure is recorded.
+            var acks = Acknowledgements(cursor: endpoint.cursor)
+            for (i, delivery) in deliveries.enumerated() {
                 let outcome = await post(delivery, secret: secret, endpoint: endpoint, connection: &connection, thread: thread)
                 switch outcome {
                 case .success(let answer) where answer.isAcknowledgement:
-                    let from = cursor
-                    let moved = try await pool.transaction(tenant: tenant) { conn in
-                        try WebhookQueries.webhookDelivered(conn, tenant: tenant, id: endpointID, from: from, seq: delivery.seq,
-                                                            status: answer.status)
+                    acks.acknowledge(delivery.seq, status: answer.status)
+                    if acks.count >= settings.acknowledgementBatch || i == deliveries.count - 1
+                        || ContinuousClock.now - acks.since >= settings.acknowledgementInterval {
+                        // Replayed, disabled or deleted meanwhile: whoever did it woke the job again.
+                        guard try await record(&acks, tenant: tenant, endpoint: endpointID) else { return }
                     }
-                    // Replayed, disabled or deleted meanwhile: whoever did it woke the job again.
-                    guard moved else { return }
-                    cursor = delivery.seq
                 case .success(let answer):
+                    guard try await record(&acks, tenant: tenant, endpoint: endpointID) else { return }
                     let redirect = (300..<400).contains(answer.status) ? " (redirects are not followed)" : ""
                     try await fail(endpoint, status: answer.status, error: "HTTP \(answer.status)\(redirect) for event \(delivery.seq)", log: log)
                     return
                 case .failure(let error):
+                    guard try await record(&acks, tenant: tenant, endpoint: endpointID) else { return }
                     try await fail(endpoint, status: nil, error: "\(error) (event \(delivery.seq))", log: log)
                     return
                 }
@@ -81,6 +84,33 @@ struct WebhookJobHandler: JobHandler {
                 throw JobPostponed(until: Date(), reason: "more events to deliver after this run's budget")
             }
         }
+    }
+
+    /// Events acknowledged by the receiver and not yet recorded, after the recorded cursor.
+    struct Acknowledgements {
+        /// The cursor as last recorded.
+        var cursor: Int64
+        var last: (seq: Int64, status: Int)?
+        var count = 0
+        /// When the last recording was made (or the run began).
+        var since = ContinuousClock.now
+
+        mutating func acknowledge(_ seq: Int64, status: Int) {
+            last = (seq, status)
+            count += 1
+        }
+    }
+
+    /// Moves the cursor over the acknowledged events in one transaction; false when the cursor was
+    /// not where this run left it (replayed, disabled or deleted meanwhile). True with nothing to record.
+    private func record(_ acks: inout Acknowledgements, tenant: TenantID, endpoint: Int64) async throws -> Bool {
+        guard let (seq, status) = acks.last else { return true }
+        let from = acks.cursor
+        let moved = try await pool.transaction(tenant: tenant) { conn in
+            try WebhookQueries.webhookDelivered(conn, tenant: tenant, id: endpoint, from: from, seq: seq, status: status)
+        }
+        acks = Acknowledgements(cursor: seq)
+        return moved
     }
 
     /// One POST on the job's thread, opening the connection at the first one (kept for the next).

@@ -53,6 +53,18 @@ struct WebhookFixture: Sendable {
         return WebhookFixture(url: url, name: name, pool: pool, tenant: tenant, secrets: secrets, running: running, listening: listening)
     }
 
+    /// Runs `body` with a fresh fixture and tears it down afterwards, also when `body` throws.
+    static func run(_ prefix: String, logger: Logger? = nil, _ body: (WebhookFixture) async throws -> Void) async throws {
+        let f = try await make(prefix, logger: logger)
+        do {
+            try await body(f)
+        } catch {
+            await f.tearDown()
+            throw error
+        }
+        await f.tearDown()
+    }
+
     func makeTenant(_ prefix: String) async throws -> TenantID {
         try await TestDatabase.makeTenant(prefix, in: pool).0
     }
