@@ -10,6 +10,9 @@ import MailTesting
 /// killed and restarted, PostgreSQL restarts once and Dovecot once; at the end every delivered message must
 /// be imported exactly once. Prints the invariant check; exits 1 when it fails.
 ///
+/// Every tenant also has a webhook endpoint on a local receiver that answers 5xx to 30 % of deliveries and
+/// is down for `--webhook-down` seconds mid-run; the events it acknowledged are checked too (`ChaosWebhooks`).
+///
 /// With `--oauth-accounts`, the OAuth tenant also sends mail throughout (`OAuthSendFeeder`, checked by
 /// `OAuthSendCheck`), and mid-run one of its grants is revoked and later logged in again
 /// (`RevocationDrill`).
@@ -39,12 +42,21 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Accounts of a third tenant that log in with OAuth (60-second tokens, strictly rotating refresh tokens); 0: none.")
     var oauthAccounts = 0
 
+    @Option(help: "Seconds the webhook receiver is down mid-run (default: 120, at most two fifths of --duration); it answers 5xx to 30 % of deliveries throughout.")
+    var webhookDown: Int?
+
+    @Option(help: "Seconds to wait after the import settled for every tenant's events to reach the receiver.")
+    var webhookSettle = 600
+
     @Option(help: "Directory for the replicas' logs (default: a new temporary directory).")
     var logDirectory: String?
 
     func validate() throws {
         guard duration >= 15 else { throw ValidationError("--duration must be at least 15 seconds") }
         guard replicas >= 1 else { throw ValidationError("--replicas must be at least 1") }
+        if let webhookDown, webhookDown < 0 || webhookDown >= duration * 4 / 5 {
+            throw ValidationError("--webhook-down must be 0 or more and end before the delivery does (under four fifths of --duration)")
+        }
         guard FileManager.default.isExecutableFile(atPath: mailroom) else { throw ValidationError("no executable at \(mailroom)") }
         guard FileManager.default.isExecutableFile(atPath: testenv) else { throw ValidationError("no executable at \(testenv)") }
     }
@@ -66,11 +78,13 @@ struct ChaosCommand: AsyncParsableCommand {
         say("database \(setup.databaseName); tenants \(setup.tenants.map(\.slug).joined(separator: ", ")); "
               + "accounts \(accounts.map { "\($0.tenantSlug)/\($0.name)" }.joined(separator: ", ")); logs in \(logs)")
 
+        let hooks = try await ChaosWebhooks.make(setup: setup, key: key)
+        defer { hooks.receiver.stop() }
         let set = ReplicaSet(executable: mailroom, arguments: [
             "worker", "--database-url", setup.url, "--migrations", TestDatabase.migrationsDirectory,
             "--concurrency", "3", "--lease", "5", "--shutdown-deadline", "5", "--log-level", "notice",
         ], size: replicas, logDirectory: logs)
-        let guardian = ExitGuard(replicas: set)
+        let guardian = ExitGuard(replicas: set, receiver: hooks.receiver)
         guardian.install()
 
         var oauthSends: OAuthSendRun?
@@ -93,7 +107,18 @@ struct ChaosCommand: AsyncParsableCommand {
             Task { await run.drill.run(started: started, revokeAt: .seconds(seconds) * 0.45, loginAt: .seconds(seconds) * 0.6,
                                        event: { monkey.event($0) }) }
         }
+        // The receiver goes down a fifth into the run for `downFor` seconds, then is flaky again.
+        let downFor = webhookDown ?? min(120, duration * 2 / 5)
+        let outage = Task {
+            try await Task.sleep(until: started + .seconds(seconds) / 5, clock: .continuous)
+            try await hooks.down()
+            monkey.event("webhook receiver down for \(downFor) s")
+            try await Task.sleep(for: .seconds(downFor))
+            try await hooks.flaky()
+            monkey.event("webhook receiver back (5xx to \(Int(ChaosWebhooks.failureFraction * 100)) % of deliveries)")
+        }
         try await monkeyThread.run { monkey.run(for: .seconds(seconds)) }
+        try await outage.value
         feeder.stop()
         oauthSends?.feeder.stop()
         try await delivery
@@ -129,6 +154,7 @@ struct ChaosCommand: AsyncParsableCommand {
 
         let waited = try await settleUntilImported(setup: setup, expected: expected, monkey: monkey)
         if let oauthSends { try await oauthSends.settle(seconds: settle, event: { monkey.event($0) }) }
+        let undelivered = try await hooks.settle(setup: setup, timeout: .seconds(webhookSettle), event: { monkey.event($0) })
         var statuses: [Int32?] = []
         for slot in 0..<replicas { statuses.append(try await monkeyThread.run { set.terminate(slot) }) }
         monkey.event("replicas stopped with SIGTERM: exit statuses \(statuses.map { $0.map(String.init) ?? "-" }.joined(separator: ", "))")
@@ -147,6 +173,8 @@ struct ChaosCommand: AsyncParsableCommand {
             (report.oauthLines, report.oauthProblems) = try await OAuthChaosCheck.run(setup: setup, tenant: oauth, tokens: tokens, lifetime: 60,
                                                                                       revoked: oauthSends?.drill.account)
         }
+        (report.webhookLines, report.webhookProblems) = try await hooks.check(setup: setup)
+        report.webhookProblems += undelivered.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value) event(s) never delivered" }
         if let oauthSends, let drillFindings {
             let (lines, problems) = try await oauthSends.check(drillFindings)
             report.oauthLines += lines
@@ -183,17 +211,22 @@ struct ChaosCommand: AsyncParsableCommand {
 /// On SIGINT or SIGTERM of the chaos run itself, the replicas die with it instead of running on.
 final class ExitGuard: @unchecked Sendable {
     private let replicas: ReplicaSet
+    private let receiver: TestWebhookReceiver
     // Only touched on the main thread (install, disarm) and by the handlers on the main queue.
     private var sources: [DispatchSourceSignal] = []
 
-    init(replicas: ReplicaSet) { self.replicas = replicas }
+    init(replicas: ReplicaSet, receiver: TestWebhookReceiver) {
+        self.replicas = replicas
+        self.receiver = receiver
+    }
 
     func install() {
         for sig in [SIGINT, SIGTERM] {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            source.setEventHandler { [replicas] in
+            source.setEventHandler { [replicas, receiver] in
                 replicas.killAll()
+                receiver.stop()
                 say("interrupted: replicas killed; the run's database is left behind")
                 exit(130)
             }

@@ -16,9 +16,12 @@ struct ChaosReport {
     /// The OAuth tenant's findings (`--oauth-accounts`): lines to print and invariant violations.
     var oauthLines: [String] = []
     var oauthProblems: [String] = []
+    /// The webhook deliveries' findings (`ChaosWebhooks`).
+    var webhookLines: [String] = []
+    var webhookProblems: [String] = []
 
     var violations: [String] {
-        var v = ledgerProblems + badExits + verdicts.flatMap(\.violations) + oauthProblems
+        var v = ledgerProblems + badExits + verdicts.flatMap(\.violations) + oauthProblems + webhookProblems
         if queue.runningExpired != 0 { v.append("\(queue.runningExpired) job(s) stuck 'running' with an expired lease") }
         if queue.running != 0 { v.append("\(queue.running) job(s) still 'running' after every replica stopped") }
         if monkey.postgresRestarts != 1 || monkey.dovecotRestarts != 1 {
@@ -56,10 +59,11 @@ struct ChaosReport {
             lines.append(row("  polls overlapping", v.snapshot.overlappingPolls))
         }
         lines += oauthLines.map { "  " + $0 }
+        lines += webhookLines.map { "  " + $0 }
         lines.append(row("jobs running / expired / failed", "\(queue.running) / \(queue.runningExpired) / \(queue.failed)"))
         lines.append(row("replica logs", logs))
         if passed {
-            lines.append("PASS: every delivered message imported exactly once")
+            lines.append("PASS: every delivered message imported exactly once; every event delivered once, in order, signed, to its own tenant")
         } else {
             lines.append("FAIL:")
             lines += violations.map { "  - \($0)" }

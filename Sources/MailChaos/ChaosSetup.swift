@@ -79,7 +79,11 @@ struct ChaosSetup: Sendable {
     private static func provision(slug: String, accounts: [ChaosAccount], server: TestMailServer, key: SecretKey,
                                   pool: PostgresPool) async throws -> TenantID {
         try await TestTenant.provision(
-            slug: slug, accounts: accounts.map { TestGroupAccount(name: $0.name, mailbox: $0.mailbox, extra: ["poll_interval: 10s"]) },
+            slug: slug, accounts: accounts.map {
+                // Support opens a case per new thread, so the run checks case.created events too.
+                let cases = $0.name == "Support" ? ["case: {create: true, distribution: direct, team: support, assign_to: alice}"] : []
+                return TestGroupAccount(name: $0.name, mailbox: $0.mailbox, extra: ["poll_interval: 10s"] + cases)
+            },
             server: server, secrets: SecretBox(key: key), pool: pool)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MailDomain
 import Yams
 
 /// Webhook endpoints (`webhooks:`).
@@ -21,8 +22,8 @@ extension ManifestReader {
             }
             let url = webhookURL(map)
             let events = map.strings("events", kind: "event type")
-            for type in events where type.range(of: #"^[a-z][a-z_]*\.[a-z][a-z_]*$"#, options: .regularExpression) == nil {
-                map.report("events", "invalid event type \(quoted(type)) (like email.received)")
+            for type in events where !EventType.all.contains(type) {
+                map.report("events", "unknown event type \(quoted(type)) (one of \(EventType.all.sorted().joined(separator: ", ")))")
             }
             let secret = map.secret("secret", environment: environment)
             if !map.has("secret") { map.reportMissing("secret", "required (env:NAME): receivers verify the signature with it") }

@@ -54,6 +54,7 @@ public struct WebhookTarget: Sendable {
 public struct WebhookAnswer: Sendable, Equatable {
     public var status: Int
     public var isAcknowledgement: Bool { (200..<300).contains(status) }
+    public init(status: Int) { self.status = status }
 }
 
 /// One libcurl handle POSTing to one receiver; successive POSTs reuse its connection. Blocking, and

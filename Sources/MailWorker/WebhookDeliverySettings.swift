@@ -12,6 +12,12 @@ public struct WebhookDeliverySettings: Sendable {
     /// Largest answer read (headers and body); past it the attempt fails.
     public var maxResponseBytes = 64 * 1024
     public var backoff = WebhookRetryPlan.Backoff()
+    /// Pauses before trying a failed POST again within the same run, before the endpoint backs off:
+    /// for a 5xx, 408 or 429 answer or a refused or dropped connection (not a timeout: a hanging
+    /// receiver would hold the slot for each try). A receiver that drops a request now and then (a
+    /// rolling restart, one unhealthy instance behind its balancer) then costs a second, not the
+    /// backoff, which with deliveries in order would hold up every later event.
+    public var quickRetryDelays: [Duration] = [.milliseconds(250), .seconds(1), .seconds(3)]
     /// Acknowledged events recorded in one transaction at most (the events a crash may resend).
     public var acknowledgementBatch = 50
     /// The longest an acknowledgement waits to be recorded while more events go out.

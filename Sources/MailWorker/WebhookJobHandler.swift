@@ -15,7 +15,8 @@ import MailTransport
 /// `acknowledgementBatch` events or `acknowledgementInterval`, at the end of each batch and before a
 /// failure; at-least-once: a crash before that commit sends those events again.
 /// Anything else (another status, 3xx included as redirects are not followed, a timeout, a refused
-/// connection, an answer past the size cap) is counted on the endpoint and ends the run: the job is
+/// connection, an answer past the size cap) is counted on the endpoint and ends the run, once the
+/// quick retries of a "not now" answer (`WebhookDeliverySettings.quickRetryDelays`) failed too: the job is
 /// postponed to the next attempt by `WebhookRetryPlan` (exponential backoff with jitter), or, once
 /// the failures have lasted the endpoint's retry window, the endpoint is disabled and a
 /// `webhook.disabled` event written. Postponing spends no job attempt: the window bounds the retries.
@@ -59,7 +60,11 @@ struct WebhookJobHandler: JobHandler {
             // `acknowledgementInterval`, at the end of the batch, and before a failure is recorded.
             var acks = Acknowledgements(cursor: endpoint.cursor)
             for (i, delivery) in deliveries.enumerated() {
-                let outcome = await post(delivery, secret: secret, endpoint: endpoint, connection: &connection, thread: thread)
+                var outcome = await post(delivery, secret: secret, endpoint: endpoint, connection: &connection, thread: thread)
+                for pause in settings.quickRetryDelays where Self.worthRetryingAtOnce(outcome) {
+                    try await Task.sleep(for: pause)
+                    outcome = await post(delivery, secret: secret, endpoint: endpoint, connection: &connection, thread: thread)
+                }
                 switch outcome {
                 case .success(let answer) where answer.isAcknowledgement:
                     acks.acknowledge(delivery.seq, status: answer.status)
@@ -83,6 +88,15 @@ struct WebhookJobHandler: JobHandler {
             if ContinuousClock.now - started > settings.runBudget {
                 throw JobPostponed(until: Date(), reason: "more events to deliver after this run's budget")
             }
+        }
+    }
+
+    /// Whether a failed POST is tried again at once (`WebhookDeliverySettings.quickRetryDelays`):
+    /// answers and errors that say "not now" rather than "never" or "not within the time limit".
+    static func worthRetryingAtOnce(_ outcome: Result<WebhookAnswer, TransportError>) -> Bool {
+        switch outcome {
+        case .success(let answer): return (500..<600).contains(answer.status) || answer.status == 408 || answer.status == 429
+        case .failure(let error): return error.code == .connectFailed || error.code == .connectionLost
         }
     }
 

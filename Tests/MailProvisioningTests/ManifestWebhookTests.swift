@@ -1,5 +1,6 @@
 import Foundation
 import MailCore
+import MailDomain
 import MailCrypto
 import MailStore
 import MailTesting
@@ -46,7 +47,7 @@ import Testing
               - {name: a, url: "https://x.example.com/"}
             """))
         #expect(broken.contains { $0.hasPrefix("webhooks[0].url: invalid URL") })
-        #expect(broken.contains { $0.hasPrefix("webhooks[0].events: invalid event type \"Bad\"") })
+        #expect(broken.contains { $0.hasPrefix("webhooks[0].events: unknown event type \"Bad\" (one of account.connection_failed, ") })
         #expect(broken.contains { $0.hasPrefix("webhooks[0].secret: environment variable MISSING is not set") })
         #expect(broken.contains { $0.hasPrefix("webhooks[1].name: duplicate webhook \"a\"") || $0.contains("\"a\"") && $0.contains("webhooks[1].name") })
         #expect(broken.contains { $0.hasPrefix("webhooks[1].secret: required") })
@@ -121,4 +122,13 @@ import Testing
             try await crm.transaction(tenant: tenant) { conn in _ = try conn.execute("UPDATE webhook_endpoint SET cursor_seq = 0") }
         }
     }
+
+    /// The event types a webhook may name are the ones with a published schema (docs/events/), so a
+    /// type added to one and not the other fails here; a near miss is refused by name.
+    @Test func subscribableEventTypesAreThePublishedOnes() throws {
+        #expect(EventType.all == Set(try EventSchemas.types()))
+        let errors = Self.errors(Self.yaml("  - {name: a, url: \"https://93.184.216.34/in\", events: [case.updated], secret: env:HOOK_SECRET}\n"))
+        #expect(errors.count == 1 && errors.first?.hasPrefix("webhooks[0].events: unknown event type \"case.updated\"") == true, "\(errors)")
+    }
+
 }

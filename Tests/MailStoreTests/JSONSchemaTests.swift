@@ -62,7 +62,7 @@ import Testing
             "account.connection_failed", "account.connection_restored", "account.reauth_required",
             "case.assigned", "case.created", "case.reopened",
             "email.linked", "email.queued", "email.received", "email.send_failed", "email.sent",
-            "folder.stalled",
+            "folder.stalled", "webhook.disabled",
         ])
         for type in try EventSchemas.types() {
             let s = try EventSchemas.schema(type)

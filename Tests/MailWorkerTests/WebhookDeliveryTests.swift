@@ -3,6 +3,7 @@ import MailCore
 import MailCrypto
 import MailStore
 import MailTesting
+import MailTransport
 import Testing
 @testable import MailWorker
 
@@ -90,6 +91,7 @@ import Testing
             let disabled = try #require(events.first { $0.type == "webhook.disabled" })
             #expect(disabled.seq == 2)
             #expect(disabled.payload.contains("\"name\": \"crm\"") && disabled.payload.contains("\"endpoint_id\": \(id)"))
+            #expect(try EventSchemas.violations(disabled) == [], "docs/events/webhook.disabled.json")
             // Retried more than once within the window, then nothing more.
             let tries = try await receiver.requests().count
             #expect(tries >= 2)
@@ -196,4 +198,38 @@ import Testing
             receiver.stop()
         }
     }
+
+    /// With the default quick retries, a receiver that refuses a request now and then (two 503s in
+    /// a row here) gets it again within the run: no failure is counted, no backoff holds up the events
+    /// behind it, and order holds.
+    @Test func aPassingRefusalIsRetriedAtOnceWithoutBackingOff() async throws {
+        var settings = WebhookFixture.settings
+        settings.quickRetryDelays = WebhookDeliverySettings().quickRetryDelays
+        settings.backoff = .init(base: 3600, cap: 3600)  // a counted failure would stall the test
+        try await WebhookFixture.run("wh-quick", settings: settings) { f in
+            let receiver = try TestWebhookReceiver()
+            try await receiver.setMode(.fail(status: 503), count: 2)
+            let id = try await f.addEndpoint("crm", url: receiver.url)
+            try await f.emit(3)
+            #expect(try await Eventually.until(timeout: Self.wait) { try await f.endpoint(id)?.cursor == 3 })
+            let requests = try await receiver.requests()
+            #expect(requests.map(\.status) == [503, 503, 200, 200, 200])
+            #expect(try requests.map { try WebhookFixture.seq(of: $0) } == [1, 1, 1, 2, 3])
+            let e = try await f.endpoint(id)
+            #expect(e?.consecutiveFailures == 0 && e?.failingSince == nil)
+            #expect(try await f.lastError(id) == nil)
+            receiver.stop()
+        }
+    }
+
+    @Test func onlyNotNowAnswersAreRetriedAtOnce() {
+        func answer(_ status: Int) -> Result<WebhookAnswer, TransportError> { .success(WebhookAnswer(status: status)) }
+        #expect([500, 502, 503, 504, 408, 429].allSatisfy { WebhookJobHandler.worthRetryingAtOnce(answer($0)) })
+        #expect(![200, 301, 302, 400, 401, 404, 410].contains { WebhookJobHandler.worthRetryingAtOnce(answer($0)) })
+        #expect(WebhookJobHandler.worthRetryingAtOnce(.failure(TransportError(.connectFailed, detail: "refused", service: "webhook"))))
+        #expect(WebhookJobHandler.worthRetryingAtOnce(.failure(TransportError(.connectionLost, detail: "reset", service: "webhook"))))
+        #expect(!WebhookJobHandler.worthRetryingAtOnce(.failure(TransportError(.timeout, detail: "15 s", service: "webhook"))))
+        #expect(!WebhookJobHandler.worthRetryingAtOnce(.failure(TransportError(.hostRefused, detail: "private", service: "webhook"))))
+    }
+
 }

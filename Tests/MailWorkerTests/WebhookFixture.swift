@@ -31,10 +31,12 @@ struct WebhookFixture: Sendable {
         s.totalTimeout = .seconds(4)
         s.maxResponseBytes = 16 * 1024
         s.backoff = .init(base: 0.2, cap: 1)
+        // Each failure counted, as the tests below expect; WebhookQuickRetryTests shows the quick retries.
+        s.quickRetryDelays = []
         return s
     }
 
-    static func make(_ prefix: String, logger given: Logger? = nil) async throws -> WebhookFixture {
+    static func make(_ prefix: String, logger given: Logger? = nil, settings: WebhookDeliverySettings = settings) async throws -> WebhookFixture {
         let (url, name, pool) = try await TestDatabase.createMigratedDatabase(applicationName: "\(prefix)-test")
         var logger = given ?? Logger(label: "test.\(prefix)")
         if given == nil { logger.logLevel = .critical }
@@ -54,8 +56,9 @@ struct WebhookFixture: Sendable {
     }
 
     /// Runs `body` with a fresh fixture and tears it down afterwards, also when `body` throws.
-    static func run(_ prefix: String, logger: Logger? = nil, _ body: (WebhookFixture) async throws -> Void) async throws {
-        let f = try await make(prefix, logger: logger)
+    static func run(_ prefix: String, logger: Logger? = nil, settings: WebhookDeliverySettings = settings,
+                    _ body: (WebhookFixture) async throws -> Void) async throws {
+        let f = try await make(prefix, logger: logger, settings: settings)
         do {
             try await body(f)
         } catch {
