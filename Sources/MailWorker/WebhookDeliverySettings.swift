@@ -17,7 +17,7 @@ public struct WebhookDeliverySettings: Sendable {
     /// receiver would hold the slot for each try). A receiver that drops a request now and then (a
     /// rolling restart, one unhealthy instance behind its balancer) then costs a second, not the
     /// backoff, which with deliveries in order would hold up every later event.
-    public var quickRetryDelays: [Duration] = [.milliseconds(250), .seconds(1), .seconds(3)]
+    public var quickRetryDelays: [Duration] = [.zero, .milliseconds(100), .milliseconds(500), .seconds(2)]
     /// Acknowledged events recorded in one transaction at most (the events a crash may resend).
     public var acknowledgementBatch = 50
     /// The longest an acknowledgement waits to be recorded while more events go out.

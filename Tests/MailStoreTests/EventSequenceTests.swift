@@ -111,27 +111,7 @@ import Testing
         // The reader pages with its cursor the whole time; each page must start right after the cursor
         // it asked with and run without a gap. A number below the cursor committed later would be
         // stepped over, and missing from what it saw at the end.
-        async let reading: (Int64, [String], [String]) = {
-            var cursor: Int64 = 0
-            var seen: [String] = []
-            var faults: [String] = []
-            while true {
-                let finished = writersDone.withLock { $0 }
-                let after = cursor
-                let page = try await reader.transaction(tenant: t) { try EventQueries.events($0, after: after, max: 97) }
-                if page.isEmpty {
-                    if finished { break }
-                    await Task.yield()
-                    continue
-                }
-                if page.map(\.seq) != Array((cursor + 1)...(cursor + Int64(page.count))) {
-                    faults.append("after \(cursor): \(page.map(\.seq))")
-                }
-                cursor = page.last!.seq
-                seen += page.map(\.payload)
-            }
-            return (cursor, seen, faults)
-        }()
+        async let reading = LiveEventReader.read(reader, tenant: t, pageSize: 97) { writersDone.withLock { $0 } }
         let written = try await withThrowingTaskGroup(of: [String].self) { group in
             for w in 0..<writers {
                 group.addTask {
@@ -155,7 +135,8 @@ import Testing
             return all
         }
         writersDone.withLock { $0 = true }
-        let (cursor, seen, faults) = try await reading
+        let (events, faults) = try await reading
+        let cursor = events.last?.seq ?? 0, seen = events.map(\.payload)
         #expect(faults.isEmpty, "\(faults)")
         #expect(cursor == Int64(written.count))
         #expect(Set(seen).count == written.count)

@@ -24,27 +24,7 @@ extension WorkerProcessTests {
             for _ in 0..<3 { try r.startReplica(slots: 3) }
 
             let done = Mutex(false)
-            async let reading: (seen: [String], faults: [String]) = {
-                var cursor: Int64 = 0
-                var seen: [String] = []
-                var faults: [String] = []
-                while true {
-                    let finished = done.withLock { $0 }
-                    let after = cursor
-                    let page = try await crm.transaction(tenant: tenant) { try EventQueries.events($0, after: after, max: 50) }
-                    if page.isEmpty {
-                        if finished { break }
-                        await Task.yield()
-                        continue
-                    }
-                    if page.map(\.seq) != Array((cursor + 1)...(cursor + Int64(page.count))) {
-                        faults.append("after \(cursor): \(page.map(\.seq))")
-                    }
-                    cursor = page.last!.seq
-                    seen += page.filter { $0.type == "email.received" }.map(\.payload)
-                }
-                return (seen, faults)
-            }()
+            async let reading = LiveEventReader.read(crm, tenant: tenant, pageSize: 50) { done.withLock { $0 } }
 
             // Several rounds into every mailbox, so imports of the three accounts run side by side.
             let rounds = 4, perRound = 15
@@ -60,7 +40,8 @@ extension WorkerProcessTests {
             }
             let statuses = r.stopAll()
             done.withLock { $0 = true }
-            let (seen, faults) = try await reading
+            let (events, faults) = try await reading
+            let seen = events.filter { $0.type == "email.received" }.map(\.payload)
             let stored = try await f.query(tenant) { conn in
                 Set(try conn.query("SELECT id FROM email").map { try $0.decode(Int64.self, at: 0) })
             }
