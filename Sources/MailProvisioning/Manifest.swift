@@ -77,22 +77,32 @@ public struct Manifest: Sendable, Equatable {
         /// How long mail queued on an OAuth account that needs a new login waits for one before it
         /// fails with the provider's reason (`tenant.oauth_send_wait`).
         public var oauthSendWait: Duration
+        /// Whether the tenant's changes write events (`tenant.events_enabled`, docs/events.md).
+        public var events: Bool
+        /// How long its events are kept before the workers prune them (`tenant.event_retention`).
+        public var eventRetention: Duration
 
         public static let defaultClosedCaseStatuses = ["Closed", "Rejected", "Duplicate"]
         public static let defaultOAuthSendWait: Duration = .seconds(24 * 3600)
         /// The bounds of `oauth_send_wait`, as the column's CHECK constraint has them.
         public static let oauthSendWaitRange: ClosedRange<Duration> = .seconds(60) ... .seconds(30 * 86400)
+        public static let defaultEventRetention: Duration = .seconds(30 * 86400)
+        /// The bounds of `event_retention`: the column's CHECK has the lower one; a year at most.
+        public static let eventRetentionRange: ClosedRange<Duration> = .seconds(3600) ... .seconds(366 * 86400)
 
         public init(
             closedCaseStatuses: [String] = Settings.defaultClosedCaseStatuses, businessToConsumer: Bool = false,
             maxPersonalAccounts: Int = 2, remoteImages: RemoteImagePolicy = .allow,
-            oauthSendWait: Duration = Settings.defaultOAuthSendWait
+            oauthSendWait: Duration = Settings.defaultOAuthSendWait, events: Bool = true,
+            eventRetention: Duration = Settings.defaultEventRetention
         ) {
             self.closedCaseStatuses = closedCaseStatuses
             self.businessToConsumer = businessToConsumer
             self.maxPersonalAccounts = maxPersonalAccounts
             self.remoteImages = remoteImages
             self.oauthSendWait = oauthSendWait
+            self.events = events
+            self.eventRetention = eventRetention
         }
     }
 }

@@ -83,7 +83,8 @@ final class ManifestReader {
         }
         let name = map.string("name")
         if let settingsMap = map.mapping(
-            "settings", keys: ["closed_case_statuses", "business_to_consumer", "max_personal_accounts", "remote_images", "oauth_send_wait"])
+            "settings", keys: ["closed_case_statuses", "business_to_consumer", "max_personal_accounts", "remote_images", "oauth_send_wait",
+                               "events", "event_retention"])
         {
             if settingsMap.has("closed_case_statuses") {
                 settings.closedCaseStatuses = settingsMap.strings("closed_case_statuses", kind: "status")
@@ -95,6 +96,10 @@ final class ManifestReader {
             let range = Manifest.Settings.oauthSendWaitRange
             settings.oauthSendWait = settingsMap.duration("oauth_send_wait", default: settings.oauthSendWait,
                                                           minimum: range.lowerBound, maximum: range.upperBound)
+            settings.events = settingsMap.bool("events", default: true)
+            let retention = Manifest.Settings.eventRetentionRange
+            settings.eventRetention = settingsMap.duration("event_retention", default: settings.eventRetention,
+                                                           minimum: retention.lowerBound, maximum: retention.upperBound)
         }
         guard let slug else { return nil }
         return Manifest.Tenant(slug: slug, name: name, settings: settings)

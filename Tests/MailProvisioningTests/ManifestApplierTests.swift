@@ -61,6 +61,26 @@ import Testing
         #expect(try await stored() == 7200)
     }
 
+    /// `tenant.settings.events` and `event_retention` land in the tenant row (on, 30 days when not
+    /// given); a change is one change, and the events of the tenant stop with `events: false`.
+    @Test func storesTheEventSettings() async throws {
+        let pool = try await TestDatabase.pool()
+        let box = SecretBox(key: .random())
+        var manifest = try acme(slug: TestDatabase.uniqueSlug("apply-events"))
+        let tenant = try await ManifestApplier(secrets: box).apply(manifest, to: pool).tenantID
+        func stored() async throws -> (Bool, Double) {
+            try await pool.transaction(tenant: tenant) {
+                let row = try $0.query("SELECT events_enabled, extract(epoch FROM event_retention)::float8 FROM tenant WHERE id = \(tenant)").one()
+                return (try row.decode(Bool.self, at: 0), try row.decode(Double.self, at: 1))
+            }
+        }
+        #expect(try await stored() == (true, 30 * 86400))
+        manifest.tenant.settings.events = false
+        manifest.tenant.settings.eventRetention = .seconds(7 * 86400)
+        #expect(try await ManifestApplier(secrets: box).apply(manifest, to: pool).changes == 1)
+        #expect(try await stored() == (false, 7 * 86400))
+    }
+
     @Test func storesWhatTheManifestSays() async throws {
         let pool = try await TestDatabase.pool()
         let box = SecretBox(key: .random())

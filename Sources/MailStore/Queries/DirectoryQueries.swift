@@ -9,18 +9,23 @@ public enum DirectoryQueries {
     public static func tenantUpsert(_ conn: PostgresConnection, slug: String, name: String, closedStatuses: [String],
                                     businessToConsumer: Bool, maxPersonalAccounts: Int,
                                     remoteImages: RemoteImagePolicy = .allow,
-                                    oauthSendWait: Duration = .seconds(24 * 3600)) throws -> (TenantID, Int) {
+                                    oauthSendWait: Duration = .seconds(24 * 3600), events: Bool = true,
+                                    eventRetention: Duration = .seconds(30 * 86400)) throws -> (TenantID, Int) {
         let changed = try conn.query("""
             INSERT INTO tenant AS t (slug, name, closed_case_statuses, business_to_consumer, max_personal_accounts, remote_images,
-                                     oauth_send_wait)
+                                     oauth_send_wait, events_enabled, event_retention)
             VALUES (\(slug), \(name), \(PostgresArray(closedStatuses))::text[], \(businessToConsumer), \(maxPersonalAccounts),
-                    \(remoteImages.rawValue), make_interval(secs => \(Double(oauthSendWait.components.seconds))))
+                    \(remoteImages.rawValue), make_interval(secs => \(Double(oauthSendWait.components.seconds))), \(events),
+                    make_interval(secs => \(Double(eventRetention.components.seconds))))
             ON CONFLICT (slug) DO UPDATE SET name = excluded.name, closed_case_statuses = excluded.closed_case_statuses,
                 business_to_consumer = excluded.business_to_consumer, max_personal_accounts = excluded.max_personal_accounts,
-                remote_images = excluded.remote_images, oauth_send_wait = excluded.oauth_send_wait, updated_at = now()
-            WHERE (t.name, t.closed_case_statuses, t.business_to_consumer, t.max_personal_accounts, t.remote_images, t.oauth_send_wait)
+                remote_images = excluded.remote_images, oauth_send_wait = excluded.oauth_send_wait,
+                events_enabled = excluded.events_enabled, event_retention = excluded.event_retention, updated_at = now()
+            WHERE (t.name, t.closed_case_statuses, t.business_to_consumer, t.max_personal_accounts, t.remote_images, t.oauth_send_wait,
+                   t.events_enabled, t.event_retention)
                   IS DISTINCT FROM (excluded.name, excluded.closed_case_statuses, excluded.business_to_consumer,
-                                    excluded.max_personal_accounts, excluded.remote_images, excluded.oauth_send_wait)
+                                    excluded.max_personal_accounts, excluded.remote_images, excluded.oauth_send_wait,
+                                    excluded.events_enabled, excluded.event_retention)
             RETURNING id
             """)
         if let row = changed.first { return (try row.decode(at: 0), 1) }
