@@ -52,11 +52,15 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(help: "Each round, also import with the tenant's events off, and report the rate with events beside it.")
     var compareEvents = false
 
+    @Flag(help: "With --compare-events: the tenant with events also has a webhook endpoint on a local receiver, delivered by a webhook runner in this process while it imports.")
+    var withWebhooks = false
+
     @Option(help: "Target rate with events as a share of the rate without (reported, not enforced; with --compare-events).")
     var targetEventsRatio = 0.9
 
     func validate() throws {
         guard messages > 0, rounds > 0, firstRound > 0 else { throw ValidationError("--messages, --rounds and --first-round must be positive") }
+        guard !withWebhooks || compareEvents else { throw ValidationError("--with-webhooks needs --compare-events") }
     }
 
     func run() async throws {
@@ -92,6 +96,8 @@ struct IngestCommand: AsyncParsableCommand {
         prep.close()
 
         let provisioner = bench.provisioner
+        let hooks = withWebhooks ? try await BenchWebhooks.start(pool: pool, key: bench.key) : nil
+        defer { hooks?.stop() }
         var results: [RoundResult] = []
         var countFailures: [String] = []
         for round in firstRound..<(firstRound + rounds) {
@@ -102,11 +108,14 @@ struct IngestCommand: AsyncParsableCommand {
             // With events compared, the run without events goes first in even rounds.
             for events in compareEvents ? (floorFirst ? [true, false] : [false, true]) : [true] {
                 let tenant = try await provisioner.tenant(mailbox: mailbox, events: events)
+                if events, let hooks { try await hooks.addEndpoint(tenant: tenant) }
                 let account = try await provisioner.account(of: tenant)
                 let start = ContinuousClock.now
                 let reports = await runner.pollAccountUntilIdle(account)
                 let elapsed = Self.seconds(ContinuousClock.now - start)
                 if events { r.endToEnd = elapsed } else { r.withoutEvents = elapsed }
+                // Deliveries still under way would weigh on the next measurement: wait for them, untimed.
+                if events, let hooks { try await hooks.waitDelivered(tenant: tenant) }
                 let stored = try await pool.transaction(tenant: tenant) { try EmailQueries.emailCount($0, tenant: tenant) }
                 if events { r.stored = stored }
                 if stored != messages {

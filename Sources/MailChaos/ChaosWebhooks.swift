@@ -30,13 +30,8 @@ final class ChaosWebhooks: @unchecked Sendable {  // immutable after `make`
         for t in setup.tenants {
             let secret = Secret(Hex.encode(SecureRandom.bytes(32)))
             secrets[t.slug] = secret
-            let tenant = t.id, url = "\(receiver.url)/hook/\(t.slug)"
-            try await setup.pool.transaction(tenant: tenant) { conn in
-                let (id, _) = try WebhookQueries.webhookUpsert(conn, tenant: tenant, .init(name: "chaos", url: url, eventTypes: [],
-                                                                                            retryWindow: 3 * 86_400))
-                let sealed = try box.seal(secret, context: WebhookEndpointRecord.secretContext(tenant: tenant, endpoint: id))
-                _ = try WebhookQueries.webhookSetSecret(conn, tenant: tenant, id: id, secret: sealed)
-            }
+            try await TestWebhookEndpoint.add(setup.pool, tenant: t.id, name: "chaos", url: "\(receiver.url)/hook/\(t.slug)",
+                                              secret: secret, box: box)
         }
         let hooks = ChaosWebhooks(receiver: receiver, secrets: secrets)
         try await hooks.flaky()
