@@ -65,13 +65,8 @@ struct WebhooksCommand: AsyncParsableCommand {
         ])
         var ids: [Int64] = []
         for (i, r) in receivers.enumerated() {
-            ids.append(try await pool.transaction(tenant: tenant) { conn in
-                let (id, _) = try WebhookQueries.webhookUpsert(conn, tenant: tenant, .init(name: "bench\(i)", url: r.url, eventTypes: [],
-                                                                                           retryWindow: 3600))
-                _ = try WebhookQueries.webhookSetSecret(conn, tenant: tenant, id: id, secret: try secrets.seal(
-                    secret, context: WebhookEndpointRecord.secretContext(tenant: tenant, endpoint: id)))
-                return id
-            })
+            ids.append(try await TestWebhookEndpoint.add(pool, tenant: tenant, name: "bench\(i)", url: r.url, secret: secret,
+                                                         box: secrets, retryWindow: 3600))
         }
         var config = JobRunnerConfiguration()
         config.kinds = ["webhook"]

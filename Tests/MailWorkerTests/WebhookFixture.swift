@@ -76,14 +76,8 @@ struct WebhookFixture: Sendable {
     @discardableResult
     func addEndpoint(_ name: String, url: String, types: [String] = [], window: Double = 3 * 86_400, secret: String = "whsec-test",
                      tenant: TenantID? = nil) async throws -> Int64 {
-        let t = tenant ?? self.tenant
-        let secrets = self.secrets
-        return try await pool.transaction(tenant: t) { conn in
-            let (id, _) = try WebhookQueries.webhookUpsert(conn, tenant: t, .init(name: name, url: url, eventTypes: types, retryWindow: window))
-            let sealed = try secrets.seal(Secret(secret), context: WebhookEndpointRecord.secretContext(tenant: t, endpoint: id))
-            _ = try WebhookQueries.webhookSetSecret(conn, tenant: t, id: id, secret: sealed)
-            return id
-        }
+        try await TestWebhookEndpoint.add(pool, tenant: tenant ?? self.tenant, name: name, url: url, secret: Secret(secret),
+                                          box: secrets, types: types, retryWindow: window)
     }
 
     /// Writes `count` events of `type` in one transaction, payload `{"n": first…}`.

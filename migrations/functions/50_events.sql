@@ -13,21 +13,39 @@
 -- transaction that rolls back takes its numbers back with the counter. The lock is held only from
 -- the numbering to the end of the commit, not for the transaction's life.
 
--- Writes one event of tenant `p_tenant` (the transaction's tenant: the row passes its policy) unless
--- the tenant has events switched off. The position counter lives in a transaction-local setting per
--- tenant: a savepoint rolled back takes both its events and its positions back.
-CREATE OR REPLACE FUNCTION mailroom_emit_event(p_tenant bigint, p_type text, p_payload jsonb) RETURNS void
-    LANGUAGE plpgsql SECURITY DEFINER AS $$
+-- Writes events of tenant `p_tenant` (the transaction's tenant: the rows pass its policy) in order,
+-- one per (type, payload) pair, unless the tenant has events switched off: the one writer of event
+-- rows. The position counter lives in a transaction-local setting per tenant, moved once however many
+-- are written: a savepoint rolled back takes both its events and its positions back. Service-only
+-- (functions/10_access.sql); invoker rights: its callers (the triggers of functions/51_event_triggers.sql
+-- and `mailroom_emit_event`) run as the owner already.
+CREATE OR REPLACE FUNCTION mailroom_emit_events(p_tenant bigint, p_types text[], p_payloads jsonb[]) RETURNS void
+    LANGUAGE plpgsql AS $$
 DECLARE
     counter text := 'mailroom.events_pending_' || p_tenant;
-    pos bigint;
+    n integer := coalesce(cardinality(p_types), 0);
+    base bigint;
 BEGIN
-    IF NOT coalesce((SELECT events_enabled FROM tenant WHERE id = p_tenant), false) THEN
+    IF n <> coalesce(cardinality(p_payloads), 0) THEN
+        RAISE EXCEPTION 'mailroom_emit_events: % types for % payloads', n, coalesce(cardinality(p_payloads), 0)
+            USING ERRCODE = '22023';
+    END IF;
+    IF n = 0 OR NOT coalesce((SELECT events_enabled FROM tenant WHERE id = p_tenant), false) THEN
         RETURN;
     END IF;
-    pos := coalesce(nullif(current_setting(counter, true), '')::bigint, 0) + 1;
-    PERFORM set_config(counter, pos::text, true);
-    INSERT INTO event (tenant_id, seq, type, payload) VALUES (p_tenant, -pos, p_type, p_payload);
+    base := coalesce(nullif(current_setting(counter, true), '')::bigint, 0);
+    PERFORM set_config(counter, (base + n)::text, true);
+    INSERT INTO event (tenant_id, seq, type, payload)
+    SELECT p_tenant, -(base + x.o), x.type, x.payload
+    FROM unnest(p_types, p_payloads) WITH ORDINALITY AS x(type, payload, o);
+END $$;
+
+-- One event: `mailroom_emit_events` with one pair. Owner rights, so the per-row triggers and the
+-- workers write through it alike; service-only as well.
+CREATE OR REPLACE FUNCTION mailroom_emit_event(p_tenant bigint, p_type text, p_payload jsonb) RETURNS void
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    PERFORM mailroom_emit_events(p_tenant, ARRAY[p_type], ARRAY[p_payload]);
 END $$;
 
 -- The deferred trigger: fires at commit once per event row; the first firing of a transaction (per
