@@ -8,7 +8,7 @@ import Testing
 extension WorkerProcessTests {
     /// A worker killed with SIGKILL at random moments loses and duplicates nothing.
     @Suite(.serialized) struct CrashRecoveryTests {
-        func worker(slug: String, batchSize: Int = 2) throws -> Process {
+        func worker(slug: String, batchSize: Int = 1) throws -> Process {
             try WorkerProcess.untilIdle(slug: slug, batchSize: batchSize)
         }
 
@@ -16,15 +16,17 @@ extension WorkerProcessTests {
             try #require(FileManager.default.isExecutableFile(atPath: MailroomBinary.path), "mailroom binary not built at \(MailroomBinary.path)")
             let f = try await WorkerFixture.make()
             let box = try f.server.createMailbox(prefix: "crash")
-            let count = 500
+            let count = 800
             let messages = (1...count).map {
                 TestMessages.plain(id: "crash-\($0)@x.test", subject: "Crash \($0)", body: String(repeating: "line \($0)\n", count: $0 % 40 + 1))
             }
             let (tenant, slug) = try await f.tenant("crash", accounts: [.init(name: "Support", mailbox: box)])
             var kills = 0
             var killedMidImport = 0
-            // Small batches (2 per transaction) make the import long enough that most of the 20 kills
-            // land while messages are being fetched and stored.
+            // One message per transaction and 800 of them make the import long enough that most of the
+            // 20 kills land while messages are being fetched and stored, even when the test notices the
+            // first commit late on a loaded machine (with 500 in pairs, a full suite once saw the third
+            // run import everything before it could kill it).
             try f.server.deliverToMaildir(box, messages: messages)
             for _ in 0..<20 {
                 let before = try await f.count(tenant, "SELECT count(*) FROM email")
