@@ -55,12 +55,16 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(help: "With --compare-events: the tenant with events also has a webhook endpoint on a local receiver, delivered by a webhook runner in this process while it imports.")
     var withWebhooks = false
 
+    @Option(help: "With --with-webhooks: events per POST of the endpoint (its `batch`; 1 sends each event alone).")
+    var webhookBatch = 1
+
     @Option(help: "Target rate with events as a share of the rate without (reported, not enforced; with --compare-events).")
     var targetEventsRatio = 0.9
 
     func validate() throws {
         guard messages > 0, rounds > 0, firstRound > 0 else { throw ValidationError("--messages, --rounds and --first-round must be positive") }
         guard !withWebhooks || compareEvents else { throw ValidationError("--with-webhooks needs --compare-events") }
+        guard (1...1000).contains(webhookBatch) else { throw ValidationError("--webhook-batch must be between 1 and 1000") }
     }
 
     func run() async throws {
@@ -108,12 +112,15 @@ struct IngestCommand: AsyncParsableCommand {
             // With events compared, the run without events goes first in even rounds.
             for events in compareEvents ? (floorFirst ? [true, false] : [false, true]) : [true] {
                 let tenant = try await provisioner.tenant(mailbox: mailbox, events: events)
-                if events, let hooks { try await hooks.addEndpoint(tenant: tenant) }
+                if events, let hooks { try await hooks.addEndpoint(tenant: tenant, batchSize: webhookBatch) }
                 let account = try await provisioner.account(of: tenant)
+                let receiverCPU = hooks?.receiver.cpuSeconds
                 let start = ContinuousClock.now
                 let reports = await runner.pollAccountUntilIdle(account)
                 let elapsed = Self.seconds(ContinuousClock.now - start)
                 if events { r.endToEnd = elapsed } else { r.withoutEvents = elapsed }
+                // The receiver's CPU during the import with events: work no deployment runs beside its workers.
+                if events, let before = receiverCPU, let after = hooks?.receiver.cpuSeconds { r.receiverCPU = after - before }
                 // Deliveries still under way would weigh on the next measurement: wait for them, untimed.
                 if events, let hooks { try await hooks.waitDelivered(tenant: tenant) }
                 let stored = try await pool.transaction(tenant: tenant) { try EmailQueries.emailCount($0, tenant: tenant) }
@@ -170,6 +177,8 @@ struct IngestCommand: AsyncParsableCommand {
         var batchedFloor = 0.0, urlFloor = 0.0, endToEnd = 0.0
         /// End to end into a tenant with events off (`--compare-events`), else nil.
         var withoutEvents: Double?
+        /// CPU seconds the webhook receiver used during the import with events (`--with-webhooks`).
+        var receiverCPU: Double?
         var stored = 0
 
         /// The floor is the faster of the two fetch strategies.
@@ -181,7 +190,8 @@ struct IngestCommand: AsyncParsableCommand {
                 + "end-to-end %7.0f msg/s (%d stored), ratio %.2f",
                 round, Double(n) / batchedFloor, Double(n) / urlFloor, f, e, stored, e / f)
             guard let off = withoutEvents else { return line }
-            return line + String(format: ", events off %7.0f msg/s, with/without events %.2f", Double(n) / off, off / endToEnd)
+            let receiver = receiverCPU.map { String(format: ", receiver CPU %.2f s of %.2f s", $0, endToEnd) } ?? ""
+            return line + String(format: ", events off %7.0f msg/s, with/without events %.2f", Double(n) / off, off / endToEnd) + receiver
         }
     }
 
