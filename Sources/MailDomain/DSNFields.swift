@@ -12,8 +12,7 @@ struct DSNFields {
     init(_ bytes: [UInt8]) {
         var blocks: [Block] = []
         var current: Block = []
-        for rawLine in String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = rawLine.hasSuffix("\r") ? rawLine.dropLast() : rawLine
+        for line in String(decoding: bytes, as: UTF8.self).lines() {
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
                 if !current.isEmpty { blocks.append(current); current = [] }
             } else if line.first == " " || line.first == "\t" {
@@ -72,6 +71,12 @@ struct DSNFields {
 }
 
 extension StringProtocol {
+    /// The lines, empty ones kept. Splits on any line end: Swift reads CRLF as one `Character`, so a
+    /// split on "\n" alone would leave CRLF text (as IMAP delivers it) in one piece.
+    func lines() -> [SubSequence] {
+        split(omittingEmptySubsequences: false, whereSeparator: \.isNewline)
+    }
+
     /// Without leading and trailing spaces, tabs and line ends (no Foundation bridging).
     func trimmingSpaces() -> String {
         let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }

@@ -15,8 +15,7 @@ struct OriginalMessageIDs {
     /// The Message-ID field of a returned message or header block (`message/rfc822`, `text/rfc822-headers`).
     mutating func addFromHeaderBlock(_ bytes: [UInt8]) {
         var previous: String?
-        for raw in String(decoding: bytes.prefix(64 * 1024), as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+        for line in String(decoding: bytes.prefix(64 * 1024), as: UTF8.self).lines() {
             if line.isEmpty { break }  // end of the header
             if line.first == " " || line.first == "\t" {
                 previous? += " " + line.trimmingSpaces()
@@ -36,7 +35,7 @@ struct OriginalMessageIDs {
 
     /// Ids written in a text (`Message-ID: <...>` lines of a plain-text bounce, quoted or indented).
     mutating func addFromText(_ text: String) {
-        for raw in text.split(separator: "\n") {
+        for raw in text.lines() {
             let line = raw.drop { $0 == " " || $0 == "\t" || $0 == ">" }
             guard line.count > 11 else { continue }
             let lower = line.prefix(24).lowercased()

@@ -96,8 +96,7 @@ struct PlainTextBounce {
     static func paragraphs(_ text: String) -> [String] {
         var result: [String] = []
         var current: [Substring] = []
-        for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-            let line = raw.hasSuffix("\r") ? raw.dropLast() : raw
+        for line in text.lines() {
             if line.allSatisfy({ $0 == " " || $0 == "\t" }) {
                 if !current.isEmpty { result.append(current.joined(separator: "\n")); current = [] }
             } else {

@@ -1,3 +1,4 @@
+import Foundation
 import MailDomain
 import Testing
 
@@ -9,6 +10,7 @@ import Testing
 
     static let reportType = ("Content-Type", "multipart/report; report-type=delivery-status; boundary=b")
 
+    /// Status lines with CRLF ends, as IMAP delivers them.
     @Test func readsPerRecipientBlocksOfAStatusPart() throws {
         let status = """
             Reporting-MTA: dns; mx.test
@@ -37,7 +39,8 @@ import Testing
             headers: [Self.reportType, ("In-Reply-To", "<reply@acme.test>"), ("References", "<a@acme.test> <b@acme.test>"),
                       ("Message-ID", "<own@mx.test>")],
             text: "See below.\nMessage-ID: <own@mx.test>\n> Message-Id: <quoted@acme.test>\n",
-            parts: [("message/delivery-status", Array(status.utf8)), ("message/rfc822", returned)])))
+            parts: [("message/delivery-status", Array(status.replacingOccurrences(of: "\n", with: "\r\n").utf8)),
+                    ("message/rfc822", returned)])))
         #expect(report.format == "rfc3464")
         #expect(report.originalMessageIDs == ["orig@acme.test", "reply@acme.test", "b@acme.test", "a@acme.test", "quoted@acme.test"])
         #expect(report.recipients == [
