@@ -118,7 +118,14 @@ struct PlainTextBounce {
             candidates = paragraphs.indices[start..<min(paragraphs.count, start + 4)]
         }
         for index in candidates {
-            let paragraph = paragraphs[index]
+            var paragraph = paragraphs[index]
+            // Lines above the one naming the address are a heading (Sendmail's `----- The following ...`).
+            if let address {
+                let lines = paragraph.lines()
+                if let first = lines.firstIndex(where: { $0.lowercased().contains(address) }), first > 0 {
+                    paragraph = lines[first...].joined(separator: "\n")
+                }
+            }
             if let quoted = remoteServerReturned(paragraph) { return quoted }
             if hasCode(paragraph) { return withoutAddressPrefix(paragraph, address) }
         }
