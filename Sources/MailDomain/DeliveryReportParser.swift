@@ -84,8 +84,7 @@ struct ReportSignals {
                 continue
             }
         }
-        if let local = input.from?.split(separator: "@").first?.lowercased(),
-           local == "mailer-daemon" || local == "postmaster" || local == "mail-daemon" || local == "mailerdaemon" {
+        if let local = input.from?.split(separator: "@").first?.lowercased(), AutomaticMail.daemonLocalParts.contains(local) {
             isAutomaticSender = true
         }
     }

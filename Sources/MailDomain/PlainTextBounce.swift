@@ -42,9 +42,6 @@ struct PlainTextBounce {
         "------ this is a copy of", "--- below this line",
     ]
 
-    /// Lines naming local parts that are never a failed recipient.
-    static let daemonLocals: Set<String> = ["mailer-daemon", "postmaster"]
-
     let text: String
     let lower: String
     let format: String
@@ -88,7 +85,7 @@ struct PlainTextBounce {
             guard let range = Range(match.range, in: text) else { continue }
             let address = text[range].trimmingCharacters(in: CharacterSet(charactersIn: ".'")).lowercased()
             let local = address.split(separator: "@").first.map(String.init) ?? ""
-            if !daemonLocals.contains(local), !seen.contains(address) { seen.append(address) }
+            if !AutomaticMail.daemonLocalParts.contains(local), !seen.contains(address) { seen.append(address) }
         }
         return seen
     }
