@@ -99,9 +99,21 @@ public enum AutomaticMail {
     /// Also reads the body: mail whose headers say nothing automatic but which `DeliveryReport.recognize`
     /// takes for a report counts as a `deliveryReport`. Costs no more than `reason(headers:from:)` for
     /// ordinary mail.
+    ///
+    /// Imported mail should be asked this way: GMime keeps a message's own Content-Type off its header
+    /// list, so the `multipart/report` rule of `reason(headers:from:)` sees only hand-built headers; here
+    /// a status or disposition-notification leaf (RFC 3464, RFC 8098) stands for it.
     public static func reason(_ input: DeliveryReportInput) -> Reason? {
-        reason(headers: input.headers, from: input.from) ?? (DeliveryReport.recognize(input) != nil ? .deliveryReport : nil)
+        if let reason = reason(headers: input.headers, from: input.from) { return reason }
+        if input.parts.contains(where: { reportPartTypes.contains($0.contentType) }) { return .deliveryReport }
+        return DeliveryReport.recognize(input) != nil ? .deliveryReport : nil
     }
+
+    /// The machine-readable parts of `multipart/report` (delivery status, read receipts).
+    static let reportPartTypes: Set<String> = [
+        "message/delivery-status", "message/global-delivery-status", "message/disposition-notification",
+        "message/global-disposition-notification",
+    ]
 
     /// Local parts of the addresses mail systems send reports from (Microsoft's NDRs come from `postmaster@`).
     static let daemonLocalParts: Set<String> = ["mailer-daemon", "postmaster", "mail-daemon", "mailerdaemon"]

@@ -1,14 +1,18 @@
 extension DeliveryReport {
     /// The delivery report `input` is, or nil for any other mail.
     ///
-    /// Cheap for ordinary mail: unless the top-level headers or the From address suggest a report (a
-    /// `multipart/report` type, `X-Failed-Recipients`, a null `Return-Path`, `Auto-Submitted`, a
+    /// Cheap for ordinary mail: unless the top-level headers, the From address or a status part suggest a
+    /// report (a `multipart/report` type or a `message/delivery-status` leaf, `X-Failed-Recipients`, a null `Return-Path`, `Auto-Submitted`, a
     /// mailer-daemon or postmaster sender), nothing else is read. Then, in order: the
     /// `message/delivery-status` part (RFC 3464), else a known plain-text form, else the addresses of
     /// `X-Failed-Recipients`. A report that names no recipient is not recognised. Text forms are trusted
     /// only from such senders, so a person forwarding or quoting a bounce is never taken for one.
     public static func recognize(_ input: DeliveryReportInput) -> DeliveryReport? {
-        let signals = ReportSignals(input)
+        var signals = ReportSignals(input)
+        // GMime keeps a message's Content-* fields off its header list, so imported mail shows its
+        // `multipart/report` type only through its parts: a status leaf (a forwarded report stays whole
+        // inside its `message/rfc822` part and shows none).
+        if !signals.isReport, input.parts.contains(where: { Self.statusTypes.contains($0.contentType) }) { signals.isReport = true }
         guard signals.isReport || signals.isAutomaticSender else { return nil }
         var ids = OriginalMessageIDs(own: input.header("message-id"))
         for part in input.parts where Self.returnedMessageTypes.contains(part.contentType) {
@@ -20,8 +24,7 @@ extension DeliveryReport {
         }
         if let text = input.text { ids.addFromText(text) }
 
-        if let status = input.parts.first(where: { Self.statusTypes.contains($0.contentType) }),
-           signals.isReport || signals.isAutomaticSender {
+        if let status = input.parts.first(where: { Self.statusTypes.contains($0.contentType) }) {
             let recipients = DSNFields(status.data).recipients
             if !recipients.isEmpty {
                 return DeliveryReport(recipients: recipients, originalMessageIDs: ids.ids, format: "rfc3464")

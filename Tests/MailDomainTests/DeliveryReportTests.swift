@@ -111,15 +111,25 @@ import Testing
         // A person quoting a bounce, with a bounce-like subject: no automatic sender, so the text is not read.
         #expect(DeliveryReport.recognize(Self.input(headers: [("Subject", "Fwd: Undelivered Mail")], from: "person@example.test",
                                                     subject: "Fwd: Undelivered Mail", text: bounceText)) == nil)
-        // A status part without a report type or an automatic sender.
-        let status = Array("Reporting-MTA: dns; x\n\nFinal-Recipient: rfc822; a@b.test\nAction: failed\n".utf8)
-        #expect(DeliveryReport.recognize(Self.input(from: "person@example.test", parts: [("message/delivery-status", status)])) == nil)
+        // A forwarded report: its status part stays inside the returned message.
+        let forwarded = Array("Content-Type: multipart/report; report-type=delivery-status\n\n".utf8)
+        #expect(DeliveryReport.recognize(Self.input(from: "person@example.test", parts: [("message/rfc822", forwarded)])) == nil)
         // A daemon's mail in no known form and without X-Failed-Recipients.
         #expect(DeliveryReport.recognize(Self.input(text: "Your mailbox will be migrated tonight.")) == nil)
         // A read receipt is a report, but not of delivery.
         #expect(DeliveryReport.recognize(Self.input(
             headers: [("Content-Type", "multipart/report; report-type=disposition-notification; boundary=x")],
             from: "reader@example.test", text: "Your message was read.")) == nil)
+    }
+
+    /// Imported mail carries no Content-Type among its headers (GMime keeps it on the body part): the
+    /// status leaf alone makes it a report.
+    @Test func aStatusPartAloneMakesAReport() throws {
+        let status = Array("Reporting-MTA: dns; x\n\nFinal-Recipient: rfc822; a@b.test\nAction: failed\nStatus: 5.1.1\n".utf8)
+        let input = Self.input(from: "reports@relay.test", parts: [("message/delivery-status", status)])
+        #expect(DeliveryReport.recognize(input)?.recipients.map(\.address) == ["a@b.test"])
+        #expect(AutomaticMail.reason(headers: input.headers, from: input.from) == nil)
+        #expect(AutomaticMail.reason(input) == .deliveryReport)
     }
 
     @Test func failedRecipientsHeaderAloneNamesTheRecipients() throws {
