@@ -32,7 +32,7 @@ extension DeliveryReport {
         }
         guard signals.isAutomaticSender else { return nil }
         let text = input.text ?? ""
-        if let bounce = PlainTextBounce(text: text, subject: input.subject, headers: input) {
+        if let bounce = PlainTextBounce(text: text, subject: input.subject, input: input) {
             let recipients = bounce.recipients(excluding: signals.ourAddresses, listed: signals.failedRecipients)
             if !recipients.isEmpty {
                 return DeliveryReport(recipients: recipients, originalMessageIDs: ids.ids, format: bounce.format)

@@ -47,14 +47,14 @@ struct PlainTextBounce {
     let format: String
 
     /// Nil unless `text` carries one of the known formats' phrases.
-    init?(text: String, subject: String?, headers: DeliveryReportInput) {
+    init?(text: String, subject: String?, input: DeliveryReportInput) {
         let lower = text.lowercased()
         let subjectLower = subject?.lowercased() ?? ""
         guard var format = Self.formats.first(where: { $0.markers.contains(where: lower.contains) })?.format
             ?? (Self.subjectMarkers.contains(where: subjectLower.contains) ? "generic" : nil)
         else { return nil }
         // Haraka words its bounce as Exim does; its Received line names it (`Haraka ... invoked for bounce`).
-        if format == "exim", headers.headers(named: "received").contains(where: { $0.lowercased().contains("haraka") }) {
+        if format == "exim", input.headers(named: "received").contains(where: { $0.lowercased().contains("haraka") }) {
             format = "haraka"
         }
         let cut = Self.copyMarkers.compactMap { text.range(of: $0, options: .caseInsensitive)?.lowerBound }.min()
