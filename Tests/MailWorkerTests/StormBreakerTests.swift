@@ -205,6 +205,44 @@ import Testing
         #expect(reopen == .taken)
     }
 
+    /// The interleaving that a check-then-write would get wrong, forced rather than hoped for: one
+    /// transaction takes the last slot and stays open; a second take for the same sender waits on the
+    /// row (seen in `pg_locks`) and, once the first commits, re-checks against the committed slots and
+    /// holds the mail back.
+    @Test func aTakeWaitingOnAnotherSeesItsSlotOnceItCommits() async throws {
+        let f = try await WorkerFixture.make()
+        let box = try f.server.createMailbox(prefix: "storm-lock")
+        let (tenant, _) = try await f.tenant("storm-lock", accounts: [
+            .init(name: "Support", mailbox: box, extra: ["case: {sender_limit: {cases: 2, window: 1h}}"]),
+        ])
+        let account = try await f.query(tenant) { try $0.query("SELECT id FROM mail_account").one().decode(AccountID.self, at: 0) }
+        let sender = "lock-\(UUID().uuidString.lowercased())@initech.test"
+        let take: @Sendable (PostgresConnection) throws -> CaseRouting.BreakerAnswer = {
+            try CaseSenderLimitQueries.caseSenderTake($0, tenant: tenant, account: account, sender: sender, slot: .create)
+        }
+        #expect(try await f.query(tenant, take) == .taken)
+
+        let pool = f.pool
+        try await pool.withLeasedConnection { first in
+            let pid: Int = try await first.thread.run {
+                try first.executeScript("BEGIN; SELECT set_config('mailroom.tenant_id', '\(tenant.rawValue)', true)")
+                #expect(try take(first) == .taken, "the last slot")
+                return try first.query("SELECT pg_backend_pid()").one().decode(at: 0)
+            }
+            async let second = pool.transaction(tenant: tenant, take)
+            let waiting = try await Eventually.until(timeout: .seconds(30)) {
+                try await pool.withConnection { conn in
+                    try conn.query("SELECT count(*)::int FROM pg_locks WHERE NOT granted AND \(pid) = ANY(pg_blocking_pids(pid))")
+                        .one().decode(Int.self, at: 0) > 0
+                }
+            }
+            #expect(waiting, "the second take waits for the first transaction")
+            try await first.thread.run { try first.executeScript("COMMIT") }
+            #expect(try await second == .tripped)
+        }
+        #expect(try await f.count(tenant, "SELECT cardinality(taken_at) FROM case_sender_limit") == 2)
+    }
+
     @Test func theCRMReadsTheCountsButCannotWriteThem() async throws {
         let f = try await WorkerFixture.make()
         let box = try f.server.createMailbox(prefix: "storm-crm")
