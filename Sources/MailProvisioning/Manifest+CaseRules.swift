@@ -1,3 +1,5 @@
+import MailStore
+
 extension Manifest {
     /// How a new case is assigned (EspoCRM "Distribution").
     public enum Distribution: String, Sendable, Equatable, CaseIterable {
@@ -45,11 +47,13 @@ extension Manifest {
         public var addAllTeamUsers: Bool
         public var reopen: Reopen
         public var numberTrust: NumberTrust
+        /// The storm breaker: new cases and reopenings per sender and tenant within a window.
+        public var senderLimit: SenderLimit
 
         public init(
             create: Bool = false, distribution: Distribution = .direct, team: String? = nil, position: String? = nil,
             assignTo: String? = nil, addAllTeamUsers: Bool = true, reopen: Reopen = Reopen(),
-            numberTrust: NumberTrust = .related
+            numberTrust: NumberTrust = .related, senderLimit: SenderLimit = SenderLimit()
         ) {
             self.create = create
             self.distribution = distribution
@@ -59,8 +63,12 @@ extension Manifest {
             self.addAllTeamUsers = addAllTeamUsers
             self.reopen = reopen
             self.numberTrust = numberTrust
+            self.senderLimit = senderLimit
         }
     }
+
+    /// The storm breaker's limits, as stored (`MailStore.SenderLimit`, whose ranges are the columns' CHECKs).
+    public typealias SenderLimit = MailStore.SenderLimit
 
     /// Automatic answer to incoming mail, rate limited per sender so two auto-responders cannot loop.
     public struct AutoReply: Sendable, Equatable {

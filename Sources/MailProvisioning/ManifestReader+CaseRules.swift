@@ -5,6 +5,7 @@ import Yams
 extension ManifestReader {
     static let caseKeys = [
         "create", "distribution", "team", "position", "assign_to", "add_all_team_users", "reopen", "number_trust",
+        "sender_limit",
     ]
     static let autoReplyKeys = ["enabled", "subject", "body", "from_address", "from_name", "reply_to", "limit"]
 
@@ -46,6 +47,13 @@ extension ManifestReader {
                 }
                 rules.reopen.status = status
             }
+        }
+        if let limit = map.mapping("sender_limit", keys: ["cases", "reopens", "window"]) {
+            let counts = Manifest.SenderLimit.counts, windows = Manifest.SenderLimit.windows
+            rules.senderLimit.cases = limit.int("cases", default: rules.senderLimit.cases, in: counts)!
+            rules.senderLimit.reopens = limit.int("reopens", default: rules.senderLimit.reopens, in: counts)!
+            rules.senderLimit.window = limit.duration("window", default: rules.senderLimit.window, minimum: windows.lowerBound,
+                                                      maximum: windows.upperBound)
         }
         checkDistribution(map, rules: rules, team: team)
         return rules

@@ -16,6 +16,7 @@ import MailStore
 struct InboundRouter: Sendable {
     let settings: ImportSettings
     let logger: Logger
+    var breaker: StormBreaker { StormBreaker(logger: logger) }
 
     /// Routes emails that `account` just stored for the first time; returns those that got a parent
     /// record, for `notify` (which the caller runs after per-user filters have been applied).
@@ -107,8 +108,12 @@ struct InboundRouter: Sendable {
             let related = try from.map { try CaseQueries.caseIsRelated(conn, tenant: tenant, id: tagCase.id, address: $0) } ?? false
             tagged = .init(caseID: tagCase.id, senderRelated: related)
         }
-        let action = CaseRouting.decide(link: link, tagged: tagged, trustAnySender: c.rules?.numberTrust == "any",
+        var action = CaseRouting.decide(link: link, tagged: tagged, trustAnySender: c.rules?.numberTrust == "any",
                                         isAutomatic: automatic, createsCases: c.rules?.create ?? false)
+        if let rules = c.rules, let sender = from, let slot = CaseRouting.breakerSlot(for: action, sender: sender) {
+            action = CaseRouting.limited(action, by: try breaker.take(conn, tenant: tenant, account: c.account, rules: rules,
+                                                                      sender: sender, slot: slot, email: id))
+        }
         let parent: RecordRef
         switch action {
         case .linkOnly:
@@ -133,7 +138,9 @@ struct InboundRouter: Sendable {
             if case .join = action, let rules = c.rules {
                 let senderIsUser = try from.map { !(try AddressOwnerQueries.addressOwnerUsers(conn, tenant: tenant, address: $0).isEmpty) } ?? false
                 if CaseRouting.reopens(status: supportCase.status, closedStatuses: c.tenantSettings.closedCaseStatuses,
-                                       reopenEnabled: rules.reopenEnabled, isAutomatic: automatic, senderIsUser: senderIsUser) {
+                                       reopenEnabled: rules.reopenEnabled, isAutomatic: automatic, senderIsUser: senderIsUser),
+                   try from.map({ try breaker.take(conn, tenant: tenant, account: c.account, rules: rules, sender: $0,
+                                                   slot: .reopen, email: id).allows }) ?? true {
                     try CaseQueries.caseSetStatus(conn, tenant: tenant, id: supportCase.id, status: rules.reopenStatus)
                     try StreamQueries.streamAdd(conn, tenant: tenant, record: parent, kind: .reopened, email: id,
                                                 data: ["from": supportCase.status, "to": rules.reopenStatus])

@@ -54,6 +54,16 @@ import Testing
         #expect(support.autoReply.limit == Manifest.Limit(count: 5, window: .seconds(7200)))
     }
 
+    @Test func stormBreakerLimitsAreReadWithOdoosDefaults() throws {
+        let defaults = try ManifestParser.parse(minimal(), environment: testEnvironment)
+        #expect(defaults.groupAccounts[0].caseRules.senderLimit == Manifest.SenderLimit(cases: 20, reopens: 20, window: .seconds(7200)))
+        let set = try ManifestParser.parse(minimal(appending: ["    case: {sender_limit: {cases: 3, reopens: 1, window: 10m}}"]),
+                                           environment: testEnvironment)
+        #expect(set.groupAccounts[0].caseRules.senderLimit == Manifest.SenderLimit(cases: 3, reopens: 1, window: .seconds(600)))
+        let partial = try ManifestParser.parse(minimal(appending: ["    case: {sender_limit: {reopens: 5}}"]), environment: testEnvironment)
+        #expect(partial.groupAccounts[0].caseRules.senderLimit == Manifest.SenderLimit(cases: 20, reopens: 5, window: .seconds(7200)))
+    }
+
     @Test func remoteImagesSettingIsRead() throws {
         let manifest = try ManifestParser.parse(
             minimal(replacing: [1: "tenant:\n  slug: acme\n  settings: {remote_images: block}"]), environment: testEnvironment)
