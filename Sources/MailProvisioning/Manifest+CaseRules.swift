@@ -107,7 +107,7 @@ extension Manifest {
         public var count: Int
         public var window: Duration
 
-        public init(count: Int = 5, window: Duration = .seconds(2 * 3600)) {
+        public init(count: Int = 2, window: Duration = .seconds(2 * 3600)) {
             self.count = count
             self.window = window
         }

@@ -51,7 +51,7 @@ import Testing
         #expect(support.autoReply.body == "We got your message.")
         #expect(support.autoReply.fromAddress == support.address)
         #expect(support.autoReply.fromName == "Support")
-        #expect(support.autoReply.limit == Manifest.Limit(count: 5, window: .seconds(7200)))
+        #expect(support.autoReply.limit == Manifest.Limit(count: 2, window: .seconds(7200)))
     }
 
     @Test func stormBreakerLimitsAreReadWithOdoosDefaults() throws {
@@ -106,7 +106,7 @@ import Testing
             reopen: Manifest.Reopen(enabled: false, status: "Assigned"), numberTrust: .related))
         #expect(account.autoReply == Manifest.AutoReply(
             enabled: false, subject: "Re: {{subject}}", body: "", fromAddress: account.address, fromName: "Support",
-            replyTo: nil, limit: Manifest.Limit(count: 5, window: .seconds(7200))))
+            replyTo: nil, limit: Manifest.Limit(count: 2, window: .seconds(7200))))
     }
 
     @Test func portsDefaultBySecurity() throws {
