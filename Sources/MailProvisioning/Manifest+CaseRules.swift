@@ -45,11 +45,16 @@ extension Manifest {
         public var addAllTeamUsers: Bool
         public var reopen: Reopen
         public var numberTrust: NumberTrust
+        /// When a message addresses several case-creating accounts of the tenant, the one with the
+        /// highest priority owns its case (ties: the one named first); see `CaseOwner`.
+        public var priority: Int
+
+        public static let priorityRange = -1000...1000
 
         public init(
             create: Bool = false, distribution: Distribution = .direct, team: String? = nil, position: String? = nil,
             assignTo: String? = nil, addAllTeamUsers: Bool = true, reopen: Reopen = Reopen(),
-            numberTrust: NumberTrust = .related
+            numberTrust: NumberTrust = .related, priority: Int = 0
         ) {
             self.create = create
             self.distribution = distribution
@@ -59,6 +64,7 @@ extension Manifest {
             self.addAllTeamUsers = addAllTeamUsers
             self.reopen = reopen
             self.numberTrust = numberTrust
+            self.priority = priority
         }
     }
 
