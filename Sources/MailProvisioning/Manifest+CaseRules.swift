@@ -49,11 +49,16 @@ extension Manifest {
         public var numberTrust: NumberTrust
         /// The storm breaker: new cases and reopenings per sender and tenant within a window.
         public var senderLimit: SenderLimit
+        /// When a message addresses several case-creating accounts of the tenant, the one with the
+        /// highest priority owns its case (ties: the one named first); see `CaseOwner`.
+        public var priority: Int
+
+        public static let priorityRange = -1000...1000
 
         public init(
             create: Bool = false, distribution: Distribution = .direct, team: String? = nil, position: String? = nil,
             assignTo: String? = nil, addAllTeamUsers: Bool = true, reopen: Reopen = Reopen(),
-            numberTrust: NumberTrust = .related, senderLimit: SenderLimit = SenderLimit()
+            numberTrust: NumberTrust = .related, senderLimit: SenderLimit = SenderLimit(), priority: Int = 0
         ) {
             self.create = create
             self.distribution = distribution
@@ -64,6 +69,7 @@ extension Manifest {
             self.reopen = reopen
             self.numberTrust = numberTrust
             self.senderLimit = senderLimit
+            self.priority = priority
         }
     }
 

@@ -6,6 +6,7 @@ extension ManifestReader {
     static let caseKeys = [
         "create", "distribution", "team", "position", "assign_to", "add_all_team_users", "reopen", "number_trust",
         "sender_limit",
+        "priority",
     ]
     static let autoReplyKeys = ["enabled", "subject", "body", "from_address", "from_name", "reply_to", "limit"]
 
@@ -16,6 +17,7 @@ extension ManifestReader {
         rules.distribution = map.enumeration("distribution", default: Manifest.Distribution.direct)
         rules.addAllTeamUsers = map.bool("add_all_team_users", default: true)
         rules.numberTrust = map.enumeration("number_trust", default: Manifest.NumberTrust.related)
+        rules.priority = map.int("priority", default: 0, in: Manifest.CaseRules.priorityRange) ?? 0
 
         var team: Manifest.Team?
         if let name = map.string("team") {
