@@ -51,6 +51,18 @@ final class IdleEventLog: Sendable {
                         name: name) { log.record($0, $1) }
     }
 
+    /// A watcher with one watch, "a", through `endpoint`, once its IDLE runs.
+    func watching(_ endpoint: IMAPEndpoint, timing: IdleCycle.Timing = IdleCycle.Timing()) async throws
+        -> (IdleEventLog, IdleWatcher<String>)
+    {
+        let log = IdleEventLog()
+        let watcher = try watcher(log, timing: timing)
+        watcher.watch("a", endpoint: endpoint)
+        let running = try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 1 }
+        #expect(running, "\(log.all("a"))")
+        return (log, watcher)
+    }
+
     /// Appends a message to INBOX over a separate connection, as another client's delivery.
     func deliver(_ mailbox: TestMailbox, subject: String) async throws {
         let connection = try await IMAPConnection(endpoint: server.endpoint(for: mailbox))
@@ -69,12 +81,8 @@ final class IdleEventLog: Sendable {
     func deliveryWakesTheWatchWithinASecond(security: TransportSecurity) async throws {
         let mailbox = try server.createMailbox(prefix: "idle-wake")
         defer { try? server.removeMailbox(mailbox) }
-        let log = IdleEventLog()
-        let watcher = try watcher(log)
+        let (log, watcher) = try await watching(server.endpoint(for: mailbox, security: security))
         defer { watcher.shutdown() }
-        watcher.watch("a", endpoint: server.endpoint(for: mailbox, security: security))
-        #expect(try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 1 },
-                "\(log.all("a"))")
         #expect(log.all("a") == [.watching(reconnected: false)])
 
         // The delivering client logs in first: the clock starts with its APPEND.
@@ -92,12 +100,9 @@ final class IdleEventLog: Sendable {
     @Test func renewedIdleLosesNoChange() async throws {
         let mailbox = try server.createMailbox(prefix: "idle-renew")
         defer { try? server.removeMailbox(mailbox) }
-        let log = IdleEventLog()
         let timing = IdleCycle.Timing(renewAfter: .milliseconds(500), probeAfterSilence: .seconds(60), answerWithin: .seconds(5))
-        let watcher = try watcher(log, timing: timing)
+        let (log, watcher) = try await watching(server.endpoint(for: mailbox), timing: timing)
         defer { watcher.shutdown() }
-        watcher.watch("a", endpoint: server.endpoint(for: mailbox))
-        #expect(try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 1 })
         // Deliveries land at different points of the renewal cycle (IDLE, after DONE, before `+`).
         for round in 1...6 {
             try await deliver(mailbox, subject: "renew \(round)")
@@ -112,11 +117,8 @@ final class IdleEventLog: Sendable {
     @Test func kickedConnectionIsReplacedAndWatchedAgain() async throws {
         let mailbox = try server.createMailbox(prefix: "idle-kick")
         defer { try? server.removeMailbox(mailbox) }
-        let log = IdleEventLog()
-        let watcher = try watcher(log)
+        let (log, watcher) = try await watching(server.endpoint(for: mailbox))
         defer { watcher.shutdown() }
-        watcher.watch("a", endpoint: server.endpoint(for: mailbox))
-        #expect(try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 1 })
         _ = try server.doveadm(["kick", mailbox.address])
         #expect(try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 2 },
                 "\(log.all("a"))")
@@ -131,12 +133,9 @@ final class IdleEventLog: Sendable {
         defer { try? server.removeMailbox(mailbox) }
         let proxy = try FaultProxy(upstreamPort: server.imapPort)
         defer { proxy.close() }
-        let log = IdleEventLog()
         let timing = IdleCycle.Timing(renewAfter: .seconds(60), probeAfterSilence: .seconds(1), answerWithin: .seconds(1))
-        let watcher = try watcher(log, timing: timing)
+        let (log, watcher) = try await watching(endpoint(mailbox, through: proxy), timing: timing)
         defer { watcher.shutdown() }
-        watcher.watch("a", endpoint: endpoint(mailbox, through: proxy))
-        #expect(try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 1 })
 
         let stalled = ContinuousClock.now
         proxy.stall()
@@ -157,11 +156,8 @@ final class IdleEventLog: Sendable {
         defer { try? server.removeMailbox(mailbox) }
         let proxy = try FaultProxy(upstreamPort: server.imapsPort)
         defer { proxy.close() }
-        let log = IdleEventLog()
-        let watcher = try watcher(log)
+        let (log, watcher) = try await watching(endpoint(mailbox, through: proxy, security: .tls))
         defer { watcher.shutdown() }
-        watcher.watch("a", endpoint: endpoint(mailbox, through: proxy, security: .tls))
-        #expect(try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 1 })
         proxy.cut()
         #expect(try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 2 },
                 "\(log.all("a"))")
@@ -191,11 +187,8 @@ final class IdleEventLog: Sendable {
         defer { try? server.removeMailbox(mailbox) }
         let proxy = try FaultProxy(upstreamPort: server.imapsPort)
         defer { proxy.close() }
-        let log = IdleEventLog()
-        let watcher = try watcher(log)
+        let (log, watcher) = try await watching(endpoint(mailbox, through: proxy, security: .tls))
         defer { watcher.shutdown() }
-        watcher.watch("a", endpoint: endpoint(mailbox, through: proxy, security: .tls))
-        #expect(try await Eventually.until(timeout: .seconds(20)) { log.count("a", IdleEventLog.isWatching) == 1 })
         #expect(proxy.openConnections == 1)
         let removed = ContinuousClock.now
         watcher.unwatch("a")
