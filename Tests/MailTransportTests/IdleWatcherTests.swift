@@ -97,6 +97,41 @@ final class IdleEventLog: Sendable {
         #expect(woken - started < .seconds(1), "EXISTS reached the watcher \(woken - started) after the APPEND began")
     }
 
+    @Test func oauthLoginWatchesToo() async throws {
+        let tokens = try TestTokenServer.fromEnvironment()
+        let mailbox = try server.createMailbox(prefix: "idle-oauth")
+        defer { try? server.removeMailbox(mailbox) }
+        let grant = try await tokens.makeUser(mailbox.address)
+        let (log, watcher) = try await watching(OAuthLoginTests.imapEndpoint(server, mailbox, token: grant.accessToken))
+        defer { watcher.shutdown() }
+        try await deliver(mailbox, subject: "oauth")
+        #expect(try await Eventually.until(timeout: .seconds(10)) { log.count("a") { $0 == .changed } >= 1 })
+    }
+
+    @Test func refusedLoginIsRetriedAndNeverShowsThePassword() async throws {
+        let mailbox = try server.createMailbox(prefix: "idle-refused")
+        defer { try? server.removeMailbox(mailbox) }
+        let wrong = Secret("Wrong-\(UUID().uuidString)")
+        var endpoint = server.endpoint(for: mailbox)
+        endpoint.password = wrong
+        let log = IdleEventLog()
+        let watcher = try watcher(log)
+        defer { watcher.shutdown() }
+        watcher.watch("a", endpoint: endpoint)
+        // Dovecot answers a failed login after its auth_failure_delay (2 s).
+        #expect(try await Eventually.until(timeout: .seconds(30)) { log.count("a", IdleEventLog.isLost) >= 2 },
+                "\(log.all("a"))")
+        for event in log.all("a") {
+            guard case .lost(let reason) = event else {
+                Issue.record("unexpected \(event)")
+                continue
+            }
+            #expect(reason.contains("authenticationFailed"), "\(reason)")
+            #expect(!reason.contains(wrong.value) && !reason.contains(mailbox.password))
+        }
+        #expect(watcher.idlingKeys.isEmpty)
+    }
+
     @Test func renewedIdleLosesNoChange() async throws {
         let mailbox = try server.createMailbox(prefix: "idle-renew")
         defer { try? server.removeMailbox(mailbox) }
