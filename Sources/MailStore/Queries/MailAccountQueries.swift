@@ -54,6 +54,13 @@ public enum MailAccountQueries {
             """, binds: [tenant.postgresBind])).map { (try decode($0, tenant: tenant), try $0.decode(at: 20)) }
     }
 
+    /// Sets the account's `idle` setting; returns 1 when it changed.
+    public static func mailAccountSetIdle(_ conn: PostgresConnection, tenant: TenantID, id: AccountID, idle: Bool) throws -> Int {
+        try conn.execute("""
+            UPDATE mail_account SET idle = \(idle) WHERE tenant_id = \(tenant) AND id = \(id) AND idle IS DISTINCT FROM \(idle)
+            """)
+    }
+
     /// The account if it is pollable now (as `mailAccountListPollable` would list it), else nil.
     public static func mailAccountGetPollable(_ conn: PostgresConnection, tenant: TenantID, id: AccountID) throws -> MailAccountRecord? {
         try conn.query(SQL(unsafeSQL: """
