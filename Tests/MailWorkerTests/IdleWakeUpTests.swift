@@ -43,5 +43,13 @@ import Testing
         try await f.query(tenant) { try $0.execute("UPDATE mail_account SET is_active = false") }
         idle.requestReconcile()
         #expect(try await Eventually.until(timeout: .seconds(5)) { idle.idlingFolders.isEmpty })
+
+        // Enabled again it is watched again; `idle = false` closes the watch while polling goes on.
+        try await f.query(tenant) { try $0.execute("UPDATE mail_account SET is_active = true") }
+        idle.requestReconcile()
+        #expect(try await Eventually.until(timeout: .seconds(20)) { idle.idlingFolders.contains(folder) })
+        try await f.query(tenant) { try $0.execute("UPDATE mail_account SET idle = false") }
+        idle.requestReconcile()
+        #expect(try await Eventually.until(timeout: .seconds(5)) { idle.idlingFolders.isEmpty })
     }
 }
