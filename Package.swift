@@ -6,7 +6,7 @@ import PackageDescription
 //                           swift-otel (the trace exporter, bootstrapped only here)
 //   MailWorker → MailStore, MailTransport, MailMIME, MailDomain, MailCrypto, MailHTML; swift-metrics + swift-prometheus
 //                (metrics), swift-distributed-tracing (spans)
-//   MailStore → CLibPQ, MailDomain (value types), MailIO   MailTransport → CCurl, CTLS, MailProtocol, MailIO
+//   MailStore → CLibPQ, MailDomain (value types), MailIO   MailTransport → CCurl, CTLS, CEpoll, MailProtocol, MailIO
 //   MailMIME → CGMime             MailCrypto → CCrypto, MailIO  MailHTML → CLibXML2, MailDomain
 //   MailIO: IOThread (the dedicated thread each blocking C handle runs on), OnceFile (secrets made once)
 //   MailDomain, MailProtocol, MailCore: pure, no I/O
@@ -41,6 +41,7 @@ let package = Package(
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // libssl for the IMAP client's own TLS streams (SMTP keeps libcurl's TLS).
         .systemLibrary(name: "CTLS", pkgConfig: "libssl", providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CEpoll"),
         .systemLibrary(name: "CLibXML2", pkgConfig: "libxml-2.0", providers: [.apt(["libxml2-dev"])]),
 
         // Pure layers
@@ -52,7 +53,7 @@ let package = Package(
 
         // I/O layers, each owning one C library
         .target(name: "MailMIME", dependencies: ["CGMime"]),
-        .target(name: "MailTransport", dependencies: ["CCurl", "CTLS", "MailProtocol", "MailCore", "MailIO"]),
+        .target(name: "MailTransport", dependencies: ["CCurl", "CTLS", "CEpoll", "MailProtocol", "MailCore", "MailIO"]),
         .target(name: "MailStore", dependencies: [
             "CLibPQ", "MailCore", "MailIO", "MailDomain", .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,5 +1,8 @@
 import Foundation
 import Synchronization
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A dedicated OS thread that runs blocking C calls (libpq, libcurl) one at a time.
 ///
@@ -54,6 +57,11 @@ public final class IOThread: Sendable {
         return try box.withLock { $0! }.get()
     }
 
+    /// Queues `job` without waiting for it (for threads that must not block, such as an event
+    /// loop handing work to a set-up thread). False when the thread has exited: `job` will not run.
+    @discardableResult
+    public func post(_ job: @escaping @Sendable () -> Void) -> Bool { submit(job) }
+
     /// Runs `body` after every job already submitted, then lets the thread exit. Once the thread has
     /// exited, `body` runs on the caller (it usually frees the C handle, which must happen once).
     public func stop(finally body: @escaping @Sendable () -> Void = {}) {
@@ -86,6 +94,7 @@ public final class IOThread: Sendable {
     /// the queue empty; it marks itself exited in the same critical section, so a job is either run
     /// or refused (`submit` returns false), never dropped.
     private func loop() {
+        Self.nameCurrentThread(name)
         while true {
             condition.lock()
             var batch: [@Sendable () -> Void] = []
@@ -104,6 +113,24 @@ public final class IOThread: Sendable {
             if exiting { return }
             for job in batch { job() }
         }
+    }
+}
+
+extension IOThread {
+    /// Gives the calling thread `name` as the system sees it (`/proc/self/task/*/comm`, `top -H`,
+    /// debuggers): its first 15 bytes, the kernel's limit. Foundation's `Thread.name` does not
+    /// reach the kernel on Linux.
+    public static func nameCurrentThread(_ name: String) {
+        #if canImport(Glibc)
+        var bytes = Array(name.utf8.prefix(15))
+        while String(validating: bytes, as: UTF8.self) == nil { bytes.removeLast() }
+        // pthread_setname_np needs _GNU_SOURCE, which Swift's Glibc module lacks; the kernel's
+        // own file for the calling thread does the same.
+        let fd = open("/proc/thread-self/comm", O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return }
+        _ = write(fd, bytes, bytes.count)
+        close(fd)
+        #endif
     }
 }
 

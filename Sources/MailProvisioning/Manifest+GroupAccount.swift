@@ -95,13 +95,15 @@ extension Manifest {
         public var keepUnread: Bool
         /// Folder that receives copies of sent mail when `smtp.store_sent` is on.
         public var sentFolder: String?
+        /// Watch INBOX with IMAP IDLE when the server offers it (docs/idle.md); polling stays on.
+        public var idle: Bool
 
         public static func defaultPort(for security: Security) -> Int { security == .tls ? 993 : 143 }
 
         public init(
             host: String, port: Int? = nil, security: Security = .tls, verifyTLS: Bool = true, username: String,
             password: Secret?, auth: IMAPAuth = .password, oauthClient: String? = nil, folders: [String] = ["INBOX"],
-            fetchSince: CalendarDate? = nil, keepUnread: Bool = false, sentFolder: String? = nil
+            fetchSince: CalendarDate? = nil, keepUnread: Bool = false, sentFolder: String? = nil, idle: Bool = true
         ) {
             self.host = host
             self.port = port ?? Self.defaultPort(for: security)
@@ -115,6 +117,7 @@ extension Manifest {
             self.fetchSince = fetchSince
             self.keepUnread = keepUnread
             self.sentFolder = sentFolder
+            self.idle = idle
         }
     }
 

@@ -187,6 +187,7 @@ public struct ManifestApplier: Sendable {
         settings.oauthClientID = oauthClient(p.imap, p.smtp, clients)
         let (id, c) = try MailAccountQueries.mailAccountUpsertPersonal(conn, tenant: tenant, settings)
         var n = c
+        n += try MailAccountQueries.mailAccountSetIdle(conn, tenant: tenant, id: id, idle: p.imap.idle)
         n += try setSecrets(id: id, tenant: tenant, imap: p.imap.password, smtp: p.smtp?.password, conn: conn, secrets: secrets)
         n += try MailAccountQueries.mailAccountFoldersSync(conn, tenant: tenant, id: id, folders: p.folderTargets)
         return (id, n)
@@ -242,6 +243,7 @@ public struct ManifestApplier: Sendable {
         settings.oauthClientID = oauthClient(g.imap, g.smtp, clients)
         let (id, c) = try MailAccountQueries.mailAccountUpsertGroup(conn, tenant: tenant, settings)
         var n = c
+        n += try MailAccountQueries.mailAccountSetIdle(conn, tenant: tenant, id: id, idle: g.imap.idle)
         n += try setSecrets(id: id, tenant: tenant, imap: g.imap.password, smtp: g.smtp?.password, conn: conn, secrets: secrets)
         n += try MailAccountQueries.mailAccountSetSenderLimit(conn, tenant: tenant, id: id, g.caseRules.senderLimit)
         n += try MailAccountQueries.mailAccountSetCaseOwner(conn, tenant: tenant, id: id, aliases: g.aliases.map(\.address),

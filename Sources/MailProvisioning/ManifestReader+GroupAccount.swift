@@ -10,7 +10,7 @@ extension ManifestReader {
     ]
     static let imapKeys = [
         "host", "port", "security", "verify_tls", "username", "password", "auth", "oauth_client", "folders",
-        "fetch_since", "keep_unread", "sent_folder",
+        "fetch_since", "keep_unread", "sent_folder", "idle",
     ]
     static let smtpKeys = [
         "host", "port", "security", "verify_tls", "username", "password", "auth", "oauth_client", "shared", "store_sent",
@@ -100,11 +100,12 @@ extension ManifestReader {
         let fetchSince = map.date("fetch_since")
         let keepUnread = map.bool("keep_unread", default: false)
         let sentFolder = map.string("sent_folder")
+        let idle = map.bool("idle", default: true)
         guard let endpoint, let username, auth == .oauth2 || password != nil else { return nil }
         return Manifest.IMAP(
             host: endpoint.host, port: endpoint.port, security: endpoint.security, verifyTLS: endpoint.verifyTLS,
             username: username, password: password, auth: auth, oauthClient: oauth.name, folders: folders,
-            fetchSince: fetchSince, keepUnread: keepUnread, sentFolder: sentFolder)
+            fetchSince: fetchSince, keepUnread: keepUnread, sentFolder: sentFolder, idle: idle)
     }
 
     func readSMTP(

@@ -32,7 +32,7 @@ final class IMAPClient {
     let stream: ByteStream
     /// Texts that must never appear in an error (the password or token).
     private let secrets: [String]
-    private var framer: IMAPResponseFramer
+    var framer: IMAPResponseFramer
     /// The server's capabilities, upper-cased: from the greeting, `* CAPABILITY` or a
     /// `[CAPABILITY …]` code; nil when they must be asked for (after STARTTLS and login).
     var capabilities: Set<String>?
@@ -48,7 +48,7 @@ final class IMAPClient {
     /// Drop streamed bodies altogether (commands that do not ask for any).
     private var discardingBodies = false
     private var tagCounter = 0
-    private static let readSize = 64 << 10
+    static let readSize = 64 << 10
 
     private var bodies: [Body] = []
     private var body: [UInt8] = []
@@ -83,16 +83,21 @@ final class IMAPClient {
     /// The next complete response. Body literals inside it are collected per `bodyLimit`.
     func readResponse() throws(TransportError) -> Received {
         while true {
+            if let received = try bufferedResponse() { return received }
+            try fill()
+        }
+    }
+
+    /// The next complete response among the bytes already received; nil when more are needed.
+    func bufferedResponse() throws(TransportError) -> Received? {
+        while true {
             let event: IMAPResponseFramer.Event?
             do {
                 event = try framer.next()
             } catch {
                 throw TransportError(error.code == .tooLarge ? .responseTooLarge : .protocolError, detail: error.detail)
             }
-            guard let event else {
-                try fill()
-                continue
-            }
+            guard let event else { return nil }
             switch event {
             case .bodyStart(let length):
                 bodyAnnounced = length

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import MailCore
 import MailCrypto
+import MailProtocol
 import MailStore
 import ServiceLifecycle
 
@@ -14,6 +15,8 @@ public struct WorkerServices: Sendable {
     public let metrics: WorkerMetrics
     /// IMAP connections kept open between polls (nil when `sessionConfig.maxIdle` is 0).
     public let sessions: IMAPSessionCache?
+    /// IMAP IDLE wake-ups (nil: polling only).
+    public let idle: IdleWakeUps?
 
     /// `smtpConnectionsPerAccount`: the most SMTP connections this replica opens to one account at
     /// once (each account's `smtp_max_connections` may lower it); in `smtpConnectionsRange`.
@@ -21,7 +24,7 @@ public struct WorkerServices: Sendable {
                 importSettings: ImportSettings = .init(), maintenanceConfig: Maintenance.Configuration = .init(),
                 sessionConfig: IMAPSessionCache.Configuration = .init(),
                 smtpConnectionsPerAccount: Int = Self.defaultSMTPConnectionsPerAccount,
-                webhookSettings: WebhookDeliverySettings? = nil, logger: Logger) {
+                webhookSettings: WebhookDeliverySettings? = nil, idleTiming: IdleCycle.Timing? = nil, logger: Logger) {
         let metrics = WorkerMetrics()
         let tenants = TenantDirectory(pool: pool)
         let sessions = sessionConfig.maxIdle > 0 ? IMAPSessionCache(sessionConfig) : nil
@@ -45,9 +48,17 @@ public struct WorkerServices: Sendable {
         self.runner = runner
         self.maintenance = maintenance
         self.metrics = metrics
+        let idle: IdleWakeUps?
+        do {
+            idle = try idleTiming.map { try IdleWakeUps(pool: pool, importer: importer, timing: $0, logger: logger) }
+        } catch {
+            logger.error("IMAP IDLE unavailable, polling only", metadata: ["error": "\(error)"])
+            idle = nil
+        }
+        self.idle = idle
         self.listener = NotificationListener(conninfo: conninfo, logger: logger) { channel in
             switch channel {
-            case NotificationListener.configChannel: maintenance.requestReconcile(); runner.nudge()
+            case NotificationListener.configChannel: maintenance.requestReconcile(); idle?.requestReconcile(); runner.nudge()
             default: runner.nudge()
             }
         }
@@ -60,6 +71,7 @@ public struct WorkerServices: Sendable {
     /// claiming, let in-flight jobs finish within the deadline and hand back the rest.
     public var services: [any Service] {
         var all: [any Service] = [StoppingService(runner.run), StoppingService(maintenance.run), StoppingService(listener.run)]
+        if let idle { all.append(StoppingService(idle.run)) }
         if let sessions {
             // Expiry also happens on every checkout and checkin; this closes connections of a quiet replica.
             all.append(StoppingService {

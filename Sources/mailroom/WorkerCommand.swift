@@ -118,7 +118,8 @@ struct WorkerCommand: AsyncParsableCommand {
         sessions.idleExpiry = .seconds(max(1, imapIdleSeconds))
         let worker = WorkerServices(pool: pool, conninfo: conninfo, secrets: SecretBox(keyring: keyring),
                                     runnerConfig: config, importSettings: settings, sessionConfig: sessions,
-                                    smtpConnectionsPerAccount: smtpConnectionsPerAccount, logger: logger)
+                                    smtpConnectionsPerAccount: smtpConnectionsPerAccount,
+                                    idleTiming: IdleWakeUps.defaultTiming, logger: logger)
         var services = worker.services
         // The global API lands in this replica's registry too (once per process).
         MetricsSystem.bootstrap(worker.metrics.factory)

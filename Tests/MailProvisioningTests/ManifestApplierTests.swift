@@ -61,6 +61,24 @@ import Testing
         #expect(try await stored() == 7200)
     }
 
+    /// `imap.idle` lands in the account row (on when not given); turning it off is one change.
+    @Test func storesTheIdleSetting() async throws {
+        let pool = try await TestDatabase.pool()
+        let box = SecretBox(key: .random())
+        var manifest = try acme(slug: TestDatabase.uniqueSlug("apply-idle"))
+        let tenant = try await ManifestApplier(secrets: box).apply(manifest, to: pool).tenantID
+        func stored() async throws -> Bool {
+            try await pool.transaction(tenant: tenant) {
+                try $0.query("SELECT idle FROM mail_account WHERE tenant_id = \(tenant) AND name = 'Support'").one().decode(Bool.self, at: 0)
+            }
+        }
+        #expect(try await stored() == true)
+        manifest.groupAccounts[0].imap.idle = false
+        #expect(try await ManifestApplier(secrets: box).apply(manifest, to: pool).changes == 1)
+        #expect(try await stored() == false)
+        #expect(try await ManifestApplier(secrets: box).apply(manifest, to: pool).changes == 0)
+    }
+
     /// `tenant.settings.events` and `event_retention` land in the tenant row (on, 30 days when not
     /// given); a change is one change, and the events of the tenant stop with `events: false`.
     @Test func storesTheEventSettings() async throws {

@@ -97,6 +97,9 @@ import Testing
                  "group_accounts[0].imap.security: expected one of none, starttls, tls (line 8)",
                  "group_accounts[0].imap.verify_tls: expected true or false (line 8)",
              ]),
+        Case(name: "idle that is no boolean",
+             yaml: minimal(replacing: [8: "    imap: {host: 127.0.0.1, password: x, idle: sometimes}"]),
+             expected: ["group_accounts[0].imap.idle: expected true or false (line 8)"]),
         Case(name: "auto reply placeholders",
              yaml: minimal(appending: ["    auto_reply: {enabled: true, subject: \"{{subjet}} #{{case.number}}\"}"]),
              expected: [

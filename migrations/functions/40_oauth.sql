@@ -4,11 +4,12 @@ CREATE OR REPLACE TRIGGER oauth_client_access BEFORE INSERT OR UPDATE OR DELETE 
     FOR EACH ROW EXECUTE FUNCTION mailroom_directory_access();
 
 -- How an account logs in changes what the workers do: wake them as for the other login settings
--- (0002_jobs.sql), and pull its polls forward (functions/30_jobs.sql).
+-- (0002_jobs.sql), and pull its polls forward (functions/30_jobs.sql). `idle` (0027) changes which
+-- folders the workers watch with IMAP IDLE.
 CREATE OR REPLACE TRIGGER mail_account_config
     AFTER INSERT OR DELETE OR UPDATE OF is_active, imap_host, imap_port, imap_security, imap_verify_tls,
         imap_username, imap_secret, imap_auth, oauth_client_id, poll_interval, fetch_since, keep_unread,
-        max_message_size ON mail_account
+        max_message_size, idle ON mail_account
     FOR EACH STATEMENT EXECUTE FUNCTION mailroom_notify_config();
 
 -- A new grant (a new login) or a grant that needs one: wake the workers so polling and sending

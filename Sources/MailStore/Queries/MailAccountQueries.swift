@@ -36,6 +36,31 @@ public enum MailAccountQueries {
             """, binds: [tenant.postgresBind])).map { try decode($0, tenant: tenant) }
     }
 
+    /// The INBOX of every pollable account (as `mailAccountListPollable` lists them) whose `idle`
+    /// setting is on: the folders the workers watch with IMAP IDLE.
+    public static func mailAccountListIdleInboxes(_ conn: PostgresConnection, tenant: TenantID) throws
+        -> [(account: MailAccountRecord, folder: FolderID)]
+    {
+        try conn.query(SQL(unsafeSQL: """
+            SELECT \(columns), i.inbox_id FROM mail_account a
+            CROSS JOIN LATERAL (
+                SELECT f.id AS inbox_id FROM mail_folder f
+                WHERE f.tenant_id = a.tenant_id AND f.account_id = a.id AND f.is_active AND upper(f.name) = 'INBOX'
+            ) i
+            WHERE a.tenant_id = $1 AND a.is_active AND a.idle AND a.imap_host IS NOT NULL
+              AND (a.owner_user_id IS NULL OR EXISTS (
+                    SELECT 1 FROM app_user u WHERE u.tenant_id = a.tenant_id AND u.id = a.owner_user_id AND u.is_active))
+            ORDER BY i.inbox_id
+            """, binds: [tenant.postgresBind])).map { (try decode($0, tenant: tenant), try $0.decode(at: 20)) }
+    }
+
+    /// Sets the account's `idle` setting; returns 1 when it changed.
+    public static func mailAccountSetIdle(_ conn: PostgresConnection, tenant: TenantID, id: AccountID, idle: Bool) throws -> Int {
+        try conn.execute("""
+            UPDATE mail_account SET idle = \(idle) WHERE tenant_id = \(tenant) AND id = \(id) AND idle IS DISTINCT FROM \(idle)
+            """)
+    }
+
     /// The account if it is pollable now (as `mailAccountListPollable` would list it), else nil.
     public static func mailAccountGetPollable(_ conn: PostgresConnection, tenant: TenantID, id: AccountID) throws -> MailAccountRecord? {
         try conn.query(SQL(unsafeSQL: """

@@ -67,6 +67,23 @@ public enum PollScheduleQueries {
             """).one().decode(at: 0)
     }
 
+    /// Moves the scheduled poll of `folder` to now (the server announced a change); a poll that is
+    /// running now runs once more right after. Wakes the workers. False when the folder has no live
+    /// poll job (the scheduler creates it).
+    @discardableResult
+    public static func pollScheduleFolderNow(_ conn: PostgresConnection, tenant: TenantID, folder: FolderID) throws -> Bool {
+        let touched = try conn.query("""
+            WITH moved AS (
+                UPDATE job SET run_at = least(run_at, now()), rerun = rerun OR state = 'running'
+                WHERE tenant_id = \(tenant) AND unique_key = \(uniqueKey(folder: folder)) AND state IN ('ready', 'running')
+                RETURNING 1
+            )
+            SELECT count(*)::int FROM moved
+            """).one().decode(Int.self, at: 0)
+        try conn.execute("SELECT pg_notify('mailroom_jobs', 'poll')")
+        return touched > 0
+    }
+
     /// Records one poll of a folder with its start and end.
     public static func pollLogInsert(_ conn: PostgresConnection, tenant: TenantID, folder: FolderID, worker: String,
                                      trigger: String, startedAt: Date, finishedAt: Date, imported: Int, error: String?) throws {

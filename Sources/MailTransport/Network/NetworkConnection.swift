@@ -90,6 +90,37 @@ final class NetworkConnection: ByteStream {
         return count
     }
 
+    /// Appends what can be read right now, at most `max` bytes, without waiting: nil when nothing
+    /// is available, 0 when the peer closed the connection. For event loops that learnt from
+    /// epoll that the socket is readable; with TLS, call again until nil (see
+    /// `TLSSession.readAvailable`).
+    func readAvailable(into buffer: inout [UInt8], max: Int) throws(TransportError) -> Int? {
+        precondition(max > 0, "read needs room for at least one byte")
+        let fd = try openDescriptor()
+        let room = UnsafeMutableRawBufferPointer(rebasing: scratch[..<Swift.min(max, scratch.count)])
+        let count: Int
+        if let tls {
+            guard let read = try tls.readAvailable(into: room) else { return nil }
+            count = read
+        } else {
+            while true {
+                let received = recv(fd, room.baseAddress!, room.count, 0)
+                if received >= 0 {
+                    count = received
+                    break
+                }
+                switch errno {
+                case EINTR: continue
+                case EAGAIN, EWOULDBLOCK: return nil
+                default:
+                    throw TransportError(.connectionLost, detail: "receive failed: \(systemError(errno))", service: service)
+                }
+            }
+        }
+        buffer.append(contentsOf: UnsafeRawBufferPointer(rebasing: room[..<count]))
+        return count
+    }
+
     func startTLS() throws(TransportError) {
         let fd = try openDescriptor()
         guard tls == nil else { throw TransportError(.tlsFailed, detail: "the connection already uses TLS", service: service) }

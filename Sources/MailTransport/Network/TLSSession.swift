@@ -89,6 +89,28 @@ final class TLSSession {
         return ok ? count : 0
     }
 
+    /// Reads at most `room.count` decrypted bytes without waiting: nil when OpenSSL holds none and
+    /// the socket has no complete record (`SSL_ERROR_WANT_READ`), 0 after the peer's close_notify.
+    /// Call again until nil: OpenSSL may hold decrypted bytes beyond one read (`SSL_pending`),
+    /// which no socket readiness would announce.
+    func readAvailable(into room: UnsafeMutableRawBufferPointer) throws(TransportError) -> Int? {
+        ERR_clear_error()
+        errno = 0
+        var count = 0
+        let result = SSL_read_ex(ssl, room.baseAddress, room.count, &count)
+        if result > 0 { return count }
+        let reason = SSL_get_error(ssl, result)
+        switch reason {
+        // WANT_WRITE while reading only happens mid-renegotiation (not in TLS 1.3); the next
+        // readiness retries it.
+        case SSL_ERROR_WANT_READ, SSL_ERROR_WANT_WRITE: return nil
+        case SSL_ERROR_ZERO_RETURN: return 0
+        default:
+            failed = true
+            throw failure(reason)
+        }
+    }
+
     /// Writes some of `bytes` (a partial write when the socket takes less); returns how many.
     func write(_ bytes: UnsafeRawBufferPointer, deadline: inout IODeadline) throws(TransportError) -> Int {
         var count = 0
