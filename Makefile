@@ -8,7 +8,8 @@
 #   make chaos-oauth          the same with 200 OAuth accounts (60 s tokens, strict rotation) for 10 minutes
 #   make bench-queue          job queue throughput and poll lag benchmarks (docs/benchmarks.md)
 #   make bench-send           emails/s queued and sent by workers through Postfix, beside libcurl alone
-#   make bench-events         webhook deliveries/s beside a bare libcurl loop, and commit-to-receiver latency
+#   make bench-events         webhook deliveries/s beside a bare libcurl loop, commit-to-receiver latency, and
+#                             the import rate with events and webhooks against without
 #   make bench-oauth          empty polls/s of OAuth accounts against password accounts in the same run
 #   make fuzz                 libFuzzer on the IMAP parser, the manifest reader and the MIME parser (docs/testing.md)
 #   make fuzz FUZZ_SECONDS=600 FUZZ_TARGETS=mime

@@ -41,9 +41,9 @@ final class BenchWebhooks: Sendable {
         return BenchWebhooks(pool: pool, receiver: try TestWebhookReceiver(), box: box, running: running, listening: listening)
     }
 
-    func addEndpoint(tenant: TenantID) async throws {
+    func addEndpoint(tenant: TenantID, batchSize: Int) async throws {
         try await TestWebhookEndpoint.add(pool, tenant: tenant, name: "bench", url: receiver.url, secret: Secret("bench-webhook-secret"),
-                                          box: box)
+                                          box: box, batchSize: batchSize)
     }
 
     /// Waits until the tenant's endpoint has delivered its last event (at most 5 minutes).

@@ -59,6 +59,9 @@ struct IngestCommand: AsyncParsableCommand {
     @Flag(help: "With --compare-events: the tenant with events also has a webhook endpoint on a local receiver, delivered by a webhook runner in this process while it imports.")
     var withWebhooks = false
 
+    @Option(help: "With --with-webhooks: events per POST of the endpoint (its `batch`; 1 sends each event alone).")
+    var webhookBatch = 1
+
     @Option(help: "Target rate with events as a share of the rate without (reported, not enforced; with --compare-events).")
     var targetEventsRatio = 0.9
 
@@ -78,6 +81,7 @@ struct IngestCommand: AsyncParsableCommand {
         guard reportShare > 0, reportShare <= MessageGenerator.maxReportShare, abs(steps - steps.rounded()) < 1e-9 else {
             throw ValidationError("--report-share must be a multiple of 0.05 between 0.05 and \(MessageGenerator.maxReportShare)")
         }
+        guard (1...1000).contains(webhookBatch) else { throw ValidationError("--webhook-batch must be between 1 and 1000") }
     }
 
     func run() async throws {
@@ -145,9 +149,10 @@ struct IngestCommand: AsyncParsableCommand {
             for variant in floorFirst ? variants : variants.reversed() {
                 let events = variant != .eventsOff
                 let tenant = try await provisioner.tenant(mailbox: variant == .reports ? reportsMailbox! : mailbox, events: events)
-                if variant == .plain, let hooks { try await hooks.addEndpoint(tenant: tenant) }
+                if variant == .plain, let hooks { try await hooks.addEndpoint(tenant: tenant, batchSize: webhookBatch) }
                 if variant == .reports { try await BenchReports.provisionOutbound(pool: pool, tenant: tenant, indices: reportIndices) }
                 let account = try await provisioner.account(of: tenant)
+                let receiverCPU = hooks?.receiver.cpuSeconds
                 let start = ContinuousClock.now
                 let reports = await runner.pollAccountUntilIdle(account)
                 let elapsed = Self.seconds(ContinuousClock.now - start)
@@ -156,6 +161,8 @@ struct IngestCommand: AsyncParsableCommand {
                 case .eventsOff: r.withoutEvents = elapsed
                 case .reports: r.withReports = elapsed
                 }
+                // The receiver's CPU during the import with events: work no deployment runs beside its workers.
+                if variant == .plain, let before = receiverCPU, let after = hooks?.receiver.cpuSeconds { r.receiverCPU = after - before }
                 // Deliveries still under way would weigh on the next measurement: wait for them, untimed.
                 if variant == .plain, let hooks { try await hooks.waitDelivered(tenant: tenant) }
                 // The mix with reports also holds the sent emails they return.
@@ -229,6 +236,8 @@ struct IngestCommand: AsyncParsableCommand {
         var withReports: Double?
         /// Reports of that mix tied to a sent email.
         var bounced: Int?
+        /// CPU seconds the webhook receiver used during the import with events (`--with-webhooks`).
+        var receiverCPU: Double?
         var stored = 0
 
         /// The floor is the faster of the two fetch strategies.
@@ -241,7 +250,8 @@ struct IngestCommand: AsyncParsableCommand {
                 round, Double(n) / batchedFloor, Double(n) / urlFloor, f, e, stored, e / f)
             var out = line
             if let off = withoutEvents {
-                out += String(format: ", events off %7.0f msg/s, with/without events %.2f", Double(n) / off, off / endToEnd)
+                let receiver = receiverCPU.map { String(format: ", receiver CPU %.2f s of %.2f s", $0, endToEnd) } ?? ""
+                out += String(format: ", events off %7.0f msg/s, with/without events %.2f", Double(n) / off, off / endToEnd) + receiver
             }
             if let mixed = withReports {
                 out += String(format: ", with reports %7.0f msg/s (%d tied), with/without reports %.2f", Double(n) / mixed, bounced ?? 0,

@@ -163,7 +163,7 @@ public struct ManifestApplier: Sendable {
         for w in webhooks {
             let (id, k) = try WebhookQueries.webhookUpsert(conn, tenant: tenant, .init(
                 name: w.name, url: w.url, eventTypes: w.events,
-                retryWindow: Double(w.retryWindow.components.seconds)))
+                retryWindow: Double(w.retryWindow.components.seconds), batchSize: w.batchSize))
             let old = try WebhookQueries.webhookGetSecret(conn, tenant: tenant, id: id)
             let context = WebhookEndpointRecord.secretContext(tenant: tenant, endpoint: id)
             guard let sealed = try reseal(w.secret, old: old, context: context, secrets: secrets) else { continue }

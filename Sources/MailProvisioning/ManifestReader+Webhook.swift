@@ -5,7 +5,7 @@ import Yams
 
 /// Webhook endpoints (`webhooks:`).
 extension ManifestReader {
-    static let webhookKeys = ["name", "url", "events", "secret", "retry_window"]
+    static let webhookKeys = ["name", "url", "events", "secret", "retry_window", "batch"]
 
     func readWebhooks(_ root: MappingReader) -> [Manifest.Webhook] {
         var names = NameRegistry(kind: "webhook")
@@ -29,8 +29,9 @@ extension ManifestReader {
             if !map.has("secret") { map.reportMissing("secret", "required (env:NAME): receivers verify the signature with it") }
             let window = map.duration("retry_window", default: Manifest.Webhook.defaultRetryWindow, minimum: .seconds(1),
                                       maximum: .seconds(30 * 86400))
-            guard let name, let url, let secret else { continue }
-            result.append(Manifest.Webhook(name: name, url: url, events: events, secret: secret, retryWindow: window))
+            let batch = map.int("batch", default: 1, in: Manifest.Webhook.batchSizes)
+            guard let name, let url, let secret, let batch else { continue }
+            result.append(Manifest.Webhook(name: name, url: url, events: events, secret: secret, retryWindow: window, batchSize: batch))
         }
         return result
     }

@@ -68,6 +68,17 @@ public final class TestWebhookReceiver: @unchecked Sendable {  // `process` is s
 
     deinit { stop() }
 
+    /// CPU seconds (user and system) the receiver's process has used so far, from `/proc/<pid>/stat`;
+    /// nil once it stopped. Benchmarks subtract two readings to tell its share of the machine.
+    public var cpuSeconds: Double? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(process.processIdentifier)/stat", encoding: .utf8),
+              let close = stat.lastIndex(of: ")") else { return nil }
+        // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { return nil }
+        return (user + system) / Double(sysconf(Int32(_SC_CLK_TCK)))
+    }
+
     /// Stops the receiver (SIGTERM to its pid) and waits for it; safe to call more than once.
     public func stop() {
         guard process.isRunning else { return }

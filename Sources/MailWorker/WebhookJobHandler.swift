@@ -9,7 +9,8 @@ import MailTransport
 
 /// Runs a `webhook` job (payload `{"endpoint": id}`; one live job per endpoint, queued at commit by
 /// `mailroom_wake_webhooks` and every 5 minutes as catch-up): POSTs the endpoint's events after its
-/// cursor, one POST per event in sequence order, over one connection, from an `IOThread` of its own.
+/// cursor in sequence order, one POST per event (or per batch of `batch_size` events, `WebhookRequest`),
+/// over one connection, from an `IOThread` of its own.
 ///
 /// 2xx answers move the cursor (`WebhookQueries.webhookDelivered`), recorded together every
 /// `acknowledgementBatch` events or `acknowledgementInterval`, at the end of each batch and before a
@@ -44,7 +45,7 @@ struct WebhookJobHandler: JobHandler {
                 guard let endpoint = try WebhookQueries.webhookGet(conn, tenant: tenant, id: endpointID), endpoint.enabled else { return nil }
                 if let next = endpoint.nextAttemptAt, next > Date() { return (endpoint, []) }
                 return (endpoint, try WebhookQueries.webhookPending(conn, tenant: tenant, types: endpoint.eventTypes,
-                                                                     after: endpoint.cursor, max: batch))
+                                                                     after: endpoint.cursor, max: Self.readSize(batch, endpoint)))
             }
             guard let (endpoint, deliveries) = loaded else { return }  // gone or disabled
             if let next = endpoint.nextAttemptAt, next > Date() {
@@ -59,16 +60,17 @@ struct WebhookJobHandler: JobHandler {
             // Acknowledged events are recorded together: every `acknowledgementBatch` events or
             // `acknowledgementInterval`, at the end of the batch, and before a failure is recorded.
             var acks = Acknowledgements(cursor: endpoint.cursor)
-            for (i, delivery) in deliveries.enumerated() {
-                var outcome = await post(delivery, secret: secret, endpoint: endpoint, connection: &connection, thread: thread)
+            let requests = WebhookRequest.requests(deliveries, batchSize: endpoint.batchSize)
+            for (i, request) in requests.enumerated() {
+                var outcome = await post(request, secret: secret, endpoint: endpoint, connection: &connection, thread: thread)
                 for pause in settings.quickRetryDelays where Self.worthRetryingAtOnce(outcome) {
                     try await Task.sleep(for: pause)
-                    outcome = await post(delivery, secret: secret, endpoint: endpoint, connection: &connection, thread: thread)
+                    outcome = await post(request, secret: secret, endpoint: endpoint, connection: &connection, thread: thread)
                 }
                 switch outcome {
                 case .success(let answer) where answer.isAcknowledgement:
-                    acks.acknowledge(delivery.seq, status: answer.status)
-                    if acks.count >= settings.acknowledgementBatch || i == deliveries.count - 1
+                    acks.acknowledge(request.lastSeq, events: request.count, status: answer.status)
+                    if acks.count >= settings.acknowledgementBatch || i == requests.count - 1
                         || ContinuousClock.now - acks.since >= settings.acknowledgementInterval {
                         // Replayed, disabled or deleted meanwhile: whoever did it woke the job again.
                         guard try await record(&acks, tenant: tenant, endpoint: endpointID) else { return }
@@ -76,20 +78,23 @@ struct WebhookJobHandler: JobHandler {
                 case .success(let answer):
                     guard try await record(&acks, tenant: tenant, endpoint: endpointID) else { return }
                     let redirect = (300..<400).contains(answer.status) ? " (redirects are not followed)" : ""
-                    try await fail(endpoint, status: answer.status, error: "HTTP \(answer.status)\(redirect) for event \(delivery.seq)", log: log)
+                    try await fail(endpoint, status: answer.status, error: "HTTP \(answer.status)\(redirect) for \(request.events)", log: log)
                     return
                 case .failure(let error):
                     guard try await record(&acks, tenant: tenant, endpoint: endpointID) else { return }
-                    try await fail(endpoint, status: nil, error: "\(error) (event \(delivery.seq))", log: log)
+                    try await fail(endpoint, status: nil, error: "\(error) (\(request.events))", log: log)
                     return
                 }
             }
-            if deliveries.count < batch { return }
+            if deliveries.count < Self.readSize(batch, endpoint) { return }
             if ContinuousClock.now - started > settings.runBudget {
                 throw JobPostponed(until: Date(), reason: "more events to deliver after this run's budget")
             }
         }
     }
+
+    /// Events read per database round trip: the settings' batch, or the endpoint's batch when larger.
+    static func readSize(_ batch: Int, _ endpoint: WebhookEndpointRecord) -> Int { max(batch, endpoint.batchSize) }
 
     /// Whether a failed POST is tried again at once (`WebhookDeliverySettings.quickRetryDelays`):
     /// answers and errors that say "not now" rather than "never" or "not within the time limit".
@@ -109,9 +114,9 @@ struct WebhookJobHandler: JobHandler {
         /// When the last recording was made (or the run began).
         var since = ContinuousClock.now
 
-        mutating func acknowledge(_ seq: Int64, status: Int) {
+        mutating func acknowledge(_ seq: Int64, events: Int, status: Int) {
             last = (seq, status)
-            count += 1
+            count += events
         }
     }
 
@@ -128,18 +133,13 @@ struct WebhookJobHandler: JobHandler {
     }
 
     /// One POST on the job's thread, opening the connection at the first one (kept for the next).
-    private func post(_ delivery: WebhookDelivery, secret: Secret, endpoint: WebhookEndpointRecord,
+    private func post(_ request: WebhookRequest, secret: Secret, endpoint: WebhookEndpointRecord,
                       connection: inout WebhookConnection?, thread: IOThread) async -> Result<WebhookAnswer, TransportError> {
         let target = WebhookTarget(url: endpoint.url, policy: settings.outboundPolicy, connectTimeout: settings.connectTimeout,
                                    totalTimeout: settings.totalTimeout, maxResponseBytes: settings.maxResponseBytes)
         let existing = connection
-        let body = delivery.body
-        let headers = [
-            "Content-Type: application/json",
-            "User-Agent: Mailroom-Webhooks/1",
-            "Mailroom-Event-Id: \(delivery.eventID)",
-            "\(WebhookSignature.headerName): \(WebhookSignature.header(secret: secret, timestamp: Int64(Date().timeIntervalSince1970), body: Array(body.utf8)))",
-        ]
+        let body = request.body
+        let headers = request.headers(secret: secret, time: Int64(Date().timeIntervalSince1970))
         do {
             let (answer, used) = try await thread.run { () throws -> (WebhookAnswer, WebhookConnection) in
                 let c = try existing ?? WebhookConnection(target)

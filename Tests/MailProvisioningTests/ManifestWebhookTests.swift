@@ -33,6 +33,18 @@ import Testing
         ])
     }
 
+    @Test func batchIsANumberOfEventsPerPost() throws {
+        let m = try ManifestParser.parse(Self.yaml("  - {name: bulk, url: \"https://crm.example.com/h\", secret: env:HOOK_SECRET, batch: 250}\n"),
+                                         environment: ["HOOK_SECRET": "s3cret-value"])
+        #expect(m.webhooks.map(\.batchSize) == [250])
+        #expect(Self.errors(Self.yaml("  - {name: a, url: \"https://crm.example.com/h\", secret: env:HOOK_SECRET, batch: 0}\n")) == [
+            "webhooks[0].batch: must be between 1 and 1000 (line 3)",
+        ])
+        #expect(Self.errors(Self.yaml("  - {name: a, url: \"https://crm.example.com/h\", secret: env:HOOK_SECRET, batch: many}\n")) == [
+            "webhooks[0].batch: expected an integer (line 3)",
+        ])
+    }
+
     @Test func refusesPlainHTTPPrivateAddressesAndIncompleteEntries() {
         #expect(Self.errors(Self.yaml("  - {name: a, url: \"http://crm.example.com/x\", secret: env:HOOK_SECRET}\n")) == [
             "webhooks[0].url: must use https:// (\"crm.example.com\" is not in MAILROOM_INSECURE_HOSTS) (line 3)",
@@ -73,21 +85,22 @@ import Testing
         let slug = TestDatabase.uniqueSlug("hook-apply")
         let hooks = """
               - {name: crm, url: "https://crm.example.com/hooks", secret: env:HOOK_SECRET}
-              - {name: cases, url: "https://cases.example.com/in", events: [case.created], secret: env:HOOK_SECRET, retry_window: 1h}
+              - {name: cases, url: "https://cases.example.com/in", events: [case.created], secret: env:HOOK_SECRET, retry_window: 1h, batch: 50}
             """
         let two = Self.yaml(hooks, slug: slug)
         let env = ["HOOK_SECRET": "first-secret"]
         let tenant = try await ManifestApplier(secrets: box).apply(try ManifestParser.parse(two, environment: env), to: pool).tenantID
         let rows = try await pool.transaction(tenant: tenant) { conn in
             try conn.query("""
-                SELECT id, name, url, array_to_string(event_types, ','), extract(epoch FROM retry_window)::int, secret, enabled
+                SELECT id, name, url, array_to_string(event_types, ','), extract(epoch FROM retry_window)::int, secret, enabled,
+                       batch_size
                 FROM webhook_endpoint ORDER BY name
                 """).map { (try $0.decode(Int64.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2),
                              try $0.decode(String.self, at: 3), try $0.decode(Int.self, at: 4), try $0.decode([UInt8].self, at: 5),
-                             try $0.decode(Bool.self, at: 6)) }
+                             try $0.decode(Bool.self, at: 6), try $0.decode(Int.self, at: 7)) }
         }
-        #expect(rows.map { "\($0.1)|\($0.2)|\($0.3)|\($0.4)|\($0.6)" } == [
-            "cases|https://cases.example.com/in|case.created|3600|true", "crm|https://crm.example.com/hooks||259200|true",
+        #expect(rows.map { "\($0.1)|\($0.2)|\($0.3)|\($0.4)|\($0.6)|\($0.7)" } == [
+            "cases|https://cases.example.com/in|case.created|3600|true|50", "crm|https://crm.example.com/hooks||259200|true|1",
         ])
         for row in rows {
             // Sealed, bound to its row: opens with its own context only.

@@ -44,6 +44,36 @@ import Testing
         }
     }
 
+    @Test func aBatchingEndpointGetsItsEventsInOrderedSignedBatches() async throws {
+        try await WebhookFixture.run("wh-batch") { f in
+            let receiver = try TestWebhookReceiver()
+            // The first batch is refused once: it comes again whole, and nothing after it goes first.
+            try await receiver.setMode(.fail(status: 503), count: 1)
+            let id = try await f.addEndpoint("bulk", url: receiver.url, secret: "s3cret-batch", batchSize: 4)
+            try await f.emit(10)
+            try await f.emit(3, first: 11)
+            #expect(try await Eventually.until(timeout: Self.wait) { try await f.endpoint(id)?.cursor == 13 })
+            let requests = try await receiver.requests()
+            func seqs(_ r: TestWebhookReceiver.Request) throws -> [Int64] {
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(r.body.utf8)) as? [String: Any])
+                let events = try #require(json["events"] as? [[String: Any]])
+                return events.map { ($0["seq"] as? NSNumber)?.int64Value ?? -1 }
+            }
+            let batches = try requests.map(seqs)
+            #expect(requests.first?.status == 503 && batches.first == batches.dropFirst().first, "the refused batch is resent as it was")
+            let acknowledged = zip(requests, batches).filter { (200..<300).contains($0.0.status) }.map(\.1)
+            #expect(acknowledged.flatMap { $0 } == Array(1...13), "every event once, in order: \(acknowledged)")
+            #expect(acknowledged.allSatisfy { (1...4).contains($0.count) })
+            for (request, seqs) in zip(requests, batches) {
+                let signature = try #require(request.headers["mailroom-signature"])
+                #expect(WebhookSignature.verify(signature, secret: Secret("s3cret-batch"), body: Array(request.body.utf8)))
+                #expect(request.headers["mailroom-event-count"] == String(seqs.count))
+                #expect(request.headers["mailroom-event-id"] == nil)
+            }
+            receiver.stop()
+        }
+    }
+
     @Test func serverErrorsAreRetriedWithBackoffUntilDeliveredWithoutGaps() async throws {
         let logs = LogCapture()
         try await WebhookFixture.run("wh-retry", logger: logs.logger) { f in
@@ -231,6 +261,20 @@ import Testing
             #expect(try await f.lastError(id) == nil)
             receiver.stop()
         }
+    }
+
+    @Test func requestsCarryOneEnvelopeOrABatchOfThem() {
+        let deliveries = (1...5).map { WebhookDelivery(seq: Int64($0), eventID: "id-\($0)", body: "{\"seq\":\($0)}") }
+        let single = WebhookRequest.requests(deliveries, batchSize: 1)
+        #expect(single.map(\.body) == deliveries.map(\.body) && single.map(\.eventID) == deliveries.map(\.eventID))
+        let batched = WebhookRequest.requests(deliveries, batchSize: 2)
+        #expect(batched.map(\.body) == ["{\"events\":[{\"seq\":1},{\"seq\":2}]}", "{\"events\":[{\"seq\":3},{\"seq\":4}]}",
+                                       "{\"events\":[{\"seq\":5}]}"])
+        #expect(batched.map(\.lastSeq) == [2, 4, 5] && batched.map(\.count) == [2, 2, 1] && batched.allSatisfy { $0.eventID == nil })
+        #expect(batched[0].events == "events 1-2" && single[0].events == "event 1")
+        let headers = batched[0].headers(secret: Secret("k"), time: 1_796_630_400)
+        #expect(headers.contains("Mailroom-Event-Count: 2") && !headers.contains { $0.hasPrefix("Mailroom-Event-Id") })
+        #expect(single[0].headers(secret: Secret("k"), time: 1).contains("Mailroom-Event-Id: id-1"))
     }
 
     @Test func onlyNotNowAnswersAreRetriedAtOnce() {

@@ -75,9 +75,9 @@ struct WebhookFixture: Sendable {
     /// Adds an endpoint the way `mailroom apply` does (row, then its secret sealed against the row).
     @discardableResult
     func addEndpoint(_ name: String, url: String, types: [String] = [], window: Double = 3 * 86_400, secret: String = "whsec-test",
-                     tenant: TenantID? = nil) async throws -> Int64 {
+                     batchSize: Int = 1, tenant: TenantID? = nil) async throws -> Int64 {
         try await TestWebhookEndpoint.add(pool, tenant: tenant ?? self.tenant, name: name, url: url, secret: Secret(secret),
-                                          box: secrets, types: types, retryWindow: window)
+                                          box: secrets, types: types, retryWindow: window, batchSize: batchSize)
     }
 
     /// Writes `count` events of `type` in one transaction, payload `{"n": first…}`.

@@ -20,6 +20,8 @@ public struct WebhookEndpointRecord: Sendable, Equatable {
     public var nextAttemptAt: Date?
     /// Seconds.
     public var retryWindow: Double
+    /// Events per POST: 1 sends each envelope alone, more sends `{"events": [...]}` (docs/webhooks.md).
+    public var batchSize: Int = 1
 
     /// What the sealed secret is bound to: this row and column.
     public static func secretContext(tenant: TenantID, endpoint: Int64) -> String {
@@ -33,6 +35,12 @@ public struct WebhookDelivery: Sendable, Equatable {
     public var seq: Int64
     public var eventID: String
     public var body: String
+
+    public init(seq: Int64, eventID: String, body: String) {
+        self.seq = seq
+        self.eventID = eventID
+        self.body = body
+    }
 }
 
 /// An endpoint as `mailroom status` shows it (never its secret).

@@ -10,16 +10,16 @@ public enum WebhookQueries {
     public static func webhookGet(_ conn: PostgresConnection, tenant: TenantID, id: Int64) throws -> WebhookEndpointRecord? {
         guard let row = try conn.query("""
             SELECT name, url, event_types, secret, enabled, cursor_seq, consecutive_failures, failing_since, next_attempt_at,
-                   extract(epoch FROM retry_window)::float8
+                   extract(epoch FROM retry_window)::float8, batch_size
             FROM webhook_endpoint WHERE tenant_id = \(tenant) AND id = \(id)
             """).first else { return nil }
         let name: String = try row.decode(at: 0), url: String = try row.decode(at: 1), types = try row.decode(PostgresTextArray.self, at: 2).elements
         let secret: [UInt8]? = try row.decode(at: 3), enabled: Bool = try row.decode(at: 4), cursor: Int64 = try row.decode(at: 5)
         let failures: Int = try row.decode(at: 6), failingSince: Date? = try row.decode(at: 7), next: Date? = try row.decode(at: 8)
-        let window: Double = try row.decode(at: 9)
+        let window: Double = try row.decode(at: 9), batchSize: Int = try row.decode(at: 10)
         return WebhookEndpointRecord(tenantID: tenant, id: id, name: name, url: url, eventTypes: types, secret: secret, enabled: enabled,
                                      cursor: cursor, consecutiveFailures: failures, failingSince: failingSince, nextAttemptAt: next,
-                                     retryWindow: window)
+                                     retryWindow: window, batchSize: batchSize)
     }
 
     /// The endpoint's next events after `after` that it wants, in order, at most `max`, each with the
@@ -127,8 +127,10 @@ public enum WebhookQueries {
         public var eventTypes: [String]
         /// Seconds.
         public var retryWindow: Double
-        public init(name: String, url: String, eventTypes: [String], retryWindow: Double) {
-            self.name = name; self.url = url; self.eventTypes = eventTypes; self.retryWindow = retryWindow
+        /// Events per POST (1: one envelope per POST).
+        public var batchSize: Int
+        public init(name: String, url: String, eventTypes: [String], retryWindow: Double, batchSize: Int = 1) {
+            self.name = name; self.url = url; self.eventTypes = eventTypes; self.retryWindow = retryWindow; self.batchSize = batchSize
         }
     }
 
@@ -137,12 +139,14 @@ public enum WebhookQueries {
     /// (`mailroom events replay` sends older events).
     public static func webhookUpsert(_ conn: PostgresConnection, tenant: TenantID, _ s: Settings) throws -> (Int64, Int) {
         let rows = try conn.query("""
-            INSERT INTO webhook_endpoint AS w (tenant_id, name, url, event_types, retry_window, cursor_seq)
+            INSERT INTO webhook_endpoint AS w (tenant_id, name, url, event_types, retry_window, batch_size, cursor_seq)
             VALUES (\(tenant), \(s.name), \(s.url), \(PostgresArray(s.eventTypes))::text[], make_interval(secs => \(s.retryWindow)::float8),
-                    coalesce((SELECT last_seq FROM event_sequence WHERE tenant_id = \(tenant)), 0))
+                    \(s.batchSize), coalesce((SELECT last_seq FROM event_sequence WHERE tenant_id = \(tenant)), 0))
             ON CONFLICT (tenant_id, name) DO UPDATE SET
-                url = excluded.url, event_types = excluded.event_types, retry_window = excluded.retry_window, updated_at = now()
-            WHERE (w.url, w.event_types, w.retry_window) IS DISTINCT FROM (excluded.url, excluded.event_types, excluded.retry_window)
+                url = excluded.url, event_types = excluded.event_types, retry_window = excluded.retry_window,
+                batch_size = excluded.batch_size, updated_at = now()
+            WHERE (w.url, w.event_types, w.retry_window, w.batch_size)
+                IS DISTINCT FROM (excluded.url, excluded.event_types, excluded.retry_window, excluded.batch_size)
             RETURNING id
             """)
         if let row = rows.first { return (try row.decode(at: 0), 1) }
