@@ -136,7 +136,7 @@ let package = Package(
             "MailWorker", "MailTesting", "MailProvisioning", "MailMIME", "MailProtocol", "MailTransport", "MailCrypto", "MailStore",
             "MailDomain", "MailCore", .product(name: "Logging", package: "swift-log"),
             .product(name: "Prometheus", package: "swift-prometheus"),
-        ]),
+        ], exclude: ["Fixtures"]),
     ]
 )
 

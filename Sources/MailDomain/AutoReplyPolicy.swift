@@ -14,7 +14,7 @@ public enum AutoReplyPolicy {
     public enum Refusal: String, Sendable, Equatable {
         case noSender, suppressed, bulkPrecedence, mailingList, loop, noReplyAddress, monitoredAddress
         /// Mail sent by a machine, as `AutomaticMail` recognises it (the same rule case creation uses).
-        case autoSubmitted, autoReplyHeader, deliveryReport, daemonSender, nullSender
+        case autoSubmitted, autoReplyHeader, exchangeGenerated, automaticSubject, deliveryReport, daemonSender, nullSender
     }
 
     /// The facts about one inbound email.
@@ -44,6 +44,9 @@ public enum AutoReplyPolicy {
         switch AutomaticMail.reason(headers: mail.headers, from: sender) {
         case .autoSubmitted: return .autoSubmitted
         case .autoReplyHeader: return .autoReplyHeader
+        case .exchangeGenerated: return .exchangeGenerated
+        case .precedence: return .bulkPrecedence
+        case .automaticSubject: return .automaticSubject
         case .deliveryReport: return .deliveryReport
         case .daemonSender: return .daemonSender
         case .nullSender: return .nullSender

@@ -98,7 +98,8 @@ struct InboundRouter: Sendable {
         let link = RecordLinker.decide(.init(token: token, threadParent: threadParent, from: from, replyTo: replyTo, to: to,
                                              owners: owners, businessToConsumer: c.tenantSettings.businessToConsumer))
 
-        let automatic = AutomaticMail.isAutomatic(headers: email.headers, from: from)
+        // The input form also sees report parts and plain-text bounces (the headers lack Content-Type).
+        let automatic = AutomaticMail.reason(DeliveryReportInput(email)) != nil
         var tagged: CaseRouting.TaggedCase?
         if let rules = c.rules, rules.create, link?.source.isThread != true,
            let number = CaseNumberTag.parse(email.subject),
