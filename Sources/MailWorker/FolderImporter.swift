@@ -430,7 +430,8 @@ struct FolderImporter: Sendable {
         }
     }
 
-    /// What follows storing, in the same transaction: routing of the new emails (links, cases,
+    /// What follows storing, in the same transaction: delivery reports among the new emails recorded
+    /// (and kept from everything after but filing), routing of the other new emails (links, cases,
     /// distribution, follows, a new case's auto-reply), then filing and filters for every stored email
     /// (new ones and ones this mailbox found again), auto-replies of accounts without case creation,
     /// then notifications, last, so a user filter can suppress them.
@@ -438,10 +439,13 @@ struct FolderImporter: Sendable {
                             stored: [(result: EmailQueries.ImportResult, email: NewEmail)]) throws {
         let router = InboundRouter(settings: settings, logger: logger)
         let fresh = stored.filter(\.result.isNew).map { (id: $0.result.emailID, email: $0.email) }
-        let linked = try router.route(conn, tenant: account.tenantID, account: account, emails: fresh)
+        // Delivery reports are recorded and go no further: no routing, no auto-reply (docs/bounces.md).
+        let reports = try DeliveryReportIntake(logger: logger).take(conn, tenant: account.tenantID, emails: fresh)
+        let linked = try router.route(conn, tenant: account.tenantID, account: account,
+                                      emails: reports.isEmpty ? fresh : fresh.filter { !reports.contains($0.id) })
         try filing.file(conn, folder: folder, stored: stored.map { (id: $0.result.emailID, email: $0.email) })
         try AutoReplier.afterImport(conn, tenant: account.tenantID, account: account,
-                                    stored: stored.map { ($0.result.emailID, $0.email, $0.result.isNew) })
+                                    stored: stored.compactMap { reports.contains($0.result.emailID) ? nil : ($0.result.emailID, $0.email, $0.result.isNew) })
         try router.notify(conn, tenant: account.tenantID, emails: linked)
     }
 

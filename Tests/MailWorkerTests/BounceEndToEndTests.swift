@@ -11,8 +11,8 @@ import Testing
 @Suite struct BounceEndToEndTests {
     @Test func aCaseReplyToAnUnknownUserBouncesBackAndTheNextOneIsRefused() async throws {
         let s = try await SendingFixture.make()
-        let support = try s.f.server.createMailbox(prefix: "bounce-support")
-        let customer = try s.f.server.createMailbox(prefix: "bounce-customer")
+        let support = try s.f.server.createMailbox(prefix: "e2e-support")
+        let customer = try s.f.server.createMailbox(prefix: "e2e-customer")  // not "bounce-…": no_reply_pattern
         // No such user: Dovecot's LMTP refuses the RCPT with 550 5.1.1, and Postfix returns the mail to its
         // envelope sender, the support address (a mailbox of the test Dovecot).
         let gone = "gone-\(UUID().uuidString.prefix(12).lowercased())@\(TestMailServer.domain)"
