@@ -4,7 +4,7 @@ import MailStore
 import MailTesting
 import Testing
 
-/// Recording delivery reports (`mailroom_record_delivery_report`, functions/60_bounces.sql) with plain
+/// Recording delivery reports (`mailroom_record_delivery_reports`, functions/60_bounces.sql) with plain
 /// values, address health, the queue's refusal of undeliverable recipients and who may clear a mark.
 /// Mail is queued and marks are cleared as the CRM role; reports are recorded as the service would.
 @Suite struct DeliveryReportStoreTests {
@@ -139,6 +139,36 @@ import Testing
         #expect(h.reason == "2 soft bounces within 7 days, the last 4.2.2: 452 4.2.2 Mailbox full")
     }
 
+    @Test func aBatchOfReportsIsRecordedInOneCallWithOneRowPerAddress() async throws {
+        let f = try await CRMRoleSecurityTests.makeFixture()
+        try await TestDatabase.pool().withConnection { conn in
+            try conn.execute("UPDATE tenant SET soft_bounce_limit = 2 WHERE id = \(f.tenant)")
+        }
+        let a = try await Self.sent(f, to: ["full@customer.test", "gone@customer.test"])
+        let b = try await Self.sent(f, to: ["full@customer.test", "gone@customer.test"])
+        let reports = [try await Self.report(f), try await Self.report(f), try await Self.report(f)]
+        let ties = try await TestDatabase.pool().transaction(tenant: f.tenant) { conn in
+            try EmailBounceQueries.emailBounceRecordMany(conn, tenant: f.tenant, [
+                .init(report: reports[0], messageIDs: [a.messageID], recipients: [Self.soft("full@customer.test"), Self.hard("gone@customer.test")]),
+                .init(report: reports[1], messageIDs: ["nothing@x.test"], recipients: [Self.hard("gone@customer.test")]),
+                .init(report: reports[2], messageIDs: [b.messageID], recipients: [Self.soft("full@customer.test"),
+                                                                                 Self.hard("gone@customer.test", "5.1.2", "no such domain")]),
+            ])
+        }
+        #expect(ties == [.init(email: a.id, parent: nil), nil, .init(email: b.id, parent: nil)])
+        #expect(try await Self.status(f, a.id) == "Bounced")
+        #expect(try await Self.status(f, b.id) == "Bounced")
+        // Two soft bounces of distinct emails in one batch reach the limit of 2.
+        let full = try #require(try await Self.health(f, "full@customer.test"))
+        #expect(full.softBounces == 2 && full.undeliverableAt != nil && full.email == b.id)
+        // The batch's first hard failure names the mark.
+        let gone = try #require(try await Self.health(f, "gone@customer.test"))
+        #expect(gone.email == a.id && gone.report == reports[0] && gone.reason == "hard bounce 5.1.1: 550 5.1.1 User unknown")
+        let events = try await Self.bouncedEvents(f)
+        #expect(events.count == 2)
+        for event in events { #expect(try EventSchemas.violations(event) == []) }
+    }
+
     @Test func aFailedAddressThatWasNoRecipientOfTheEmailIsNotMarked() async throws {
         let f = try await CRMRoleSecurityTests.makeFixture()
         let out = try await Self.sent(f, to: ["alias@customer.test"])
@@ -215,7 +245,7 @@ import Testing
         await CRMRoleSecurityTests.refused(f, user: f.admin, "INSERT INTO address_health (tenant_id, address) VALUES (\(f.tenant), 'x@y.test')")
         await CRMRoleSecurityTests.refused(f, user: f.admin, "DELETE FROM address_health")
         // Recording reports is the service's: the CRM can neither call the function nor write rows.
-        await CRMRoleSecurityTests.refused(f, user: f.admin, "SELECT * FROM mailroom_record_delivery_report(1, '{}', '[]')")
+        await CRMRoleSecurityTests.refused(f, user: f.admin, "SELECT * FROM mailroom_record_delivery_reports('[]')")
         await CRMRoleSecurityTests.refused(f, user: f.admin, "SELECT mailroom_address_wrote('{}', '{}')")
         await CRMRoleSecurityTests.refused(f, user: f.admin, """
             INSERT INTO email_bounce (tenant_id, report_email_id, recipient, action) VALUES (\(f.tenant), \(f.received), 'x@y.test', 'delivered')

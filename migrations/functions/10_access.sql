@@ -150,7 +150,7 @@ BEGIN
         -- delivery reports and the import's clearing of addresses that wrote to us.
         CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_enqueue_jobs', 'mailroom_emit_event',
                                     'mailroom_emit_events', 'mailroom_api_key_tenant', 'mailroom_wake_webhooks',
-                                    'mailroom_webhook_enqueue', 'mailroom_record_delivery_report',
+                                    'mailroom_webhook_enqueue', 'mailroom_record_delivery_reports',
                                     'mailroom_address_wrote');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_crm);
     END LOOP;

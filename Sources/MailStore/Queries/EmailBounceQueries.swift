@@ -33,21 +33,51 @@ public enum EmailBounceQueries {
         }
     }
 
-    /// Records the report `report` (an email of the tenant) with `mailroom_record_delivery_report`:
-    /// ties it to the first of `messageIDs` naming an email the tenant sent, stores one row per
-    /// recipient, marks the email Bounced and the failed addresses per the tenant's rules, and links
-    /// the report to the email's record without notifying anyone. Idempotent. Returns the tie, nil
-    /// for an untied report (whose recipients are stored all the same). Service only.
+    /// One delivery report to record: the imported report, the Message-IDs that may name the email it
+    /// answers (most trusted first, without angle brackets), and what it says per recipient.
+    public struct Report: Sendable, Encodable {
+        public var report: EmailID
+        public var messageIDs: [String]
+        public var recipients: [Recipient]
+
+        public init(report: EmailID, messageIDs: [String], recipients: [Recipient]) {
+            self.report = report
+            self.messageIDs = messageIDs
+            self.recipients = recipients
+        }
+
+        enum CodingKeys: String, CodingKey { case report, messageIDs = "message_ids", recipients }
+        public func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(report.rawValue, forKey: .report)
+            try c.encode(messageIDs, forKey: .messageIDs)
+            try c.encode(recipients, forKey: .recipients)
+        }
+    }
+
+    /// Records the reports of an import batch in one call of `mailroom_record_delivery_reports`: ties
+    /// each to the first of its Message-IDs naming an email the tenant sent, stores one row per
+    /// recipient, marks the emails Bounced and the failed addresses per the tenant's rules, and links
+    /// each report to its email's record without notifying anyone. Idempotent. Returns, per report in
+    /// order, its tie (nil when untied: its recipients are stored all the same). Service only.
+    @discardableResult
+    public static func emailBounceRecordMany(_ conn: PostgresConnection, tenant: TenantID, _ reports: [Report]) throws -> [Tie?] {
+        guard !reports.isEmpty else { return [] }
+        return try conn.query("""
+            SELECT email_id, parent_type, parent_id FROM mailroom_record_delivery_reports(\(try PostgresJSON(reports))::jsonb)
+            """, prepared: true).map { row in
+            guard let email: EmailID = try row.decode(at: 0) else { return nil }
+            let type: String? = try row.decode(at: 1)
+            let id: Int64? = try row.decode(at: 2)
+            return Tie(email: email, parent: type.flatMap(RecordType.init(rawValue:)).flatMap { t in id.map { RecordRef(t, $0) } })
+        }
+    }
+
+    /// `emailBounceRecordMany` for one report.
     @discardableResult
     public static func emailBounceRecord(_ conn: PostgresConnection, tenant: TenantID, report: EmailID, messageIDs: [String],
                                          recipients: [Recipient]) throws -> Tie? {
-        guard let row = try conn.query("""
-            SELECT email_id, parent_type, parent_id
-            FROM mailroom_record_delivery_report(\(report), \(PostgresArray(messageIDs))::text[], \(try PostgresJSON(recipients))::jsonb)
-            """, prepared: true).first else { return nil }
-        let type: String? = try row.decode(at: 1)
-        let id: Int64? = try row.decode(at: 2)
-        return Tie(email: try row.decode(at: 0), parent: type.flatMap(RecordType.init(rawValue:)).flatMap { t in id.map { RecordRef(t, $0) } })
+        try emailBounceRecordMany(conn, tenant: tenant, [Report(report: report, messageIDs: messageIDs, recipients: recipients)])[0]
     }
 
     /// One stored row.
