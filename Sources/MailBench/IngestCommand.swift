@@ -280,32 +280,26 @@ struct IngestCommand: AsyncParsableCommand {
             + String(format: " (median %.0f msg/s)", e2e))
         print("target end-to-end ≥ \(Int(targetRatio * 100)) % of the floor: \(ratio >= targetRatio ? "met" : "NOT met")"
             + String(format: " (median ratio %.2f)", ratio))
-        printReportsSummary(results)
-        let compared = results.compactMap { r in r.withoutEvents.map { (r.round, n / $0, n / r.endToEnd, $0 / r.endToEnd) } }
-        guard !compared.isEmpty else { return }
-        print("")
-        print("| round | events off msg/s | events on msg/s | on / off |")
-        print("|------:|------:|------:|------:|")
-        for (round, off, on, share) in compared { print(String(format: "| %d | %.0f | %.0f | %.2f |", round, off, on, share)) }
-        let share = Self.median(compared.map(\.3))
-        print(String(format: "| median | %.0f | %.0f | %.2f |", Self.median(compared.map(\.1)), Self.median(compared.map(\.2)), share))
-        print("target with events ≥ \(Int(targetEventsRatio * 100)) % of without: \(share >= targetEventsRatio ? "met" : "NOT met")"
-            + String(format: " (median ratio %.2f)", share))
+        printComparison(results.compactMap { r in r.withoutEvents.map { (r.round, n / $0, n / r.endToEnd, $0 / r.endToEnd) } },
+                        columns: ("events off msg/s", "events on msg/s", "on / off"),
+                        target: "with events ≥ \(Int(targetEventsRatio * 100)) % of without", ratio: targetEventsRatio)
+        printComparison(results.compactMap { r in r.withReports.map { (r.round, n / r.endToEnd, n / $0, r.endToEnd / $0) } },
+                        columns: ("plain mix msg/s", "\(Int(reportShare * 100)) % reports msg/s", "reports / plain"),
+                        target: "with reports ≥ \(Int(targetReportsRatio * 100)) % of the plain mix", ratio: targetReportsRatio)
     }
 
-    /// The mix with delivery reports beside the plain mix, per round and median.
-    private func printReportsSummary(_ results: [RoundResult]) {
-        let n = Double(messages)
-        let compared = results.compactMap { r in r.withReports.map { (r.round, n / r.endToEnd, n / $0, r.endToEnd / $0) } }
-        guard !compared.isEmpty else { return }
+    /// A variant beside its baseline, per round (baseline rate, variant rate, share) and median, with
+    /// whether the median share meets `ratio`; nothing when the variant was not run.
+    private func printComparison(_ rows: [(round: Int, baseline: Double, variant: Double, share: Double)],
+                                 columns: (String, String, String), target: String, ratio: Double) {
+        guard !rows.isEmpty else { return }
         print("")
-        print("| round | plain mix msg/s | \(Int(reportShare * 100)) % reports msg/s | reports / plain |")
+        print("| round | \(columns.0) | \(columns.1) | \(columns.2) |")
         print("|------:|------:|------:|------:|")
-        for (round, plain, mixed, share) in compared { print(String(format: "| %d | %.0f | %.0f | %.2f |", round, plain, mixed, share)) }
-        let share = Self.median(compared.map(\.3))
-        print(String(format: "| median | %.0f | %.0f | %.2f |", Self.median(compared.map(\.1)), Self.median(compared.map(\.2)), share))
-        print("target with reports ≥ \(Int(targetReportsRatio * 100)) % of the plain mix: \(share >= targetReportsRatio ? "met" : "NOT met")"
-            + String(format: " (median ratio %.2f)", share))
+        for r in rows { print(String(format: "| %d | %.0f | %.0f | %.2f |", r.round, r.baseline, r.variant, r.share)) }
+        let share = Self.median(rows.map(\.share))
+        print(String(format: "| median | %.0f | %.0f | %.2f |", Self.median(rows.map(\.baseline)), Self.median(rows.map(\.variant)), share))
+        print("target \(target): \(share >= ratio ? "met" : "NOT met")" + String(format: " (median ratio %.2f)", share))
     }
 
     static func median(_ values: [Double]) -> Double {
