@@ -11,21 +11,28 @@ struct AddressCommand: AsyncParsableCommand {
         abstract: "Show or clear whether mail to an address is refused because it bounced.",
         subcommands: [Show.self, Clear.self])
 
-    struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an address's bounce record.")
-
+    /// What both subcommands take: the tenant and the address.
+    struct Target: ParsableArguments {
         @OptionGroup var global: GlobalOptions
         @Option(help: "Tenant slug.") var tenant: String
         @Argument(help: "The address.") var address: String
 
-        func run() async throws {
+        /// Runs `body` with the address in one transaction scoped to the tenant.
+        func run<T: Sendable>(_ body: @escaping @Sendable (PostgresConnection, TenantID, String) throws -> T) async throws -> T {
             try global.bootstrapLogging()
             let address = self.address
-            let health = try await APIKeyCommand.inTenant(global, tenant) { conn, t in
-                try AddressHealthQueries.addressHealthGet(conn, tenant: t, address: address)
-            }
-            guard let h = health else {
-                print("\(address.lowercased()): no bounce recorded")
+            return try await APIKeyCommand.inTenant(global, tenant) { conn, t in try body(conn, t, address) }
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show an address's bounce record.")
+
+        @OptionGroup var target: Target
+
+        func run() async throws {
+            guard let h = try await target.run({ try AddressHealthQueries.addressHealthGet($0, tenant: $1, address: $2) }) else {
+                print("\(target.address.lowercased()): no bounce recorded")
                 return
             }
             let time = Date.ISO8601FormatStyle()
@@ -40,18 +47,12 @@ struct AddressCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "clear", abstract: "Clear an address's undeliverable mark (and its soft bounce count): mail to it is queued again.")
 
-        @OptionGroup var global: GlobalOptions
-        @Option(help: "Tenant slug.") var tenant: String
-        @Argument(help: "The address.") var address: String
+        @OptionGroup var target: Target
 
         func run() async throws {
-            try global.bootstrapLogging()
-            let address = self.address
-            let wasMarked = try await APIKeyCommand.inTenant(global, tenant) { conn, t in
-                try AddressHealthQueries.addressHealthClear(conn, tenant: t, address: address)
-            }
-            print(wasMarked ? "cleared \(address.lowercased()) in tenant \(tenant)"
-                            : "\(address.lowercased()) was not marked undeliverable in tenant \(tenant)")
+            let wasMarked = try await target.run { try AddressHealthQueries.addressHealthClear($0, tenant: $1, address: $2) }
+            let (address, tenant) = (target.address.lowercased(), target.tenant)
+            print(wasMarked ? "cleared \(address) in tenant \(tenant)" : "\(address) was not marked undeliverable in tenant \(tenant)")
         }
     }
 }
