@@ -80,8 +80,11 @@ struct ChaosSetup: Sendable {
                                   pool: PostgresPool) async throws -> TenantID {
         try await TestTenant.provision(
             slug: slug, accounts: accounts.map {
-                // Support opens a case per new thread, so the run checks case.created events too.
-                let cases = $0.name == "Support" ? ["case: {create: true, distribution: direct, team: support, assign_to: alice}"] : []
+                // Support opens a case per new thread, so the run checks case.created events too. All chaos
+                // mail comes from one sender: the storm breaker is lifted, or it would stop at 20 cases.
+                let cases = $0.name == "Support" ? [
+                    "case: {create: true, distribution: direct, team: support, assign_to: alice, sender_limit: {cases: 10000, reopens: 10000}}",
+                ] : []
                 return TestGroupAccount(name: $0.name, mailbox: $0.mailbox, extra: ["poll_interval: 10s"] + cases)
             },
             server: server, secrets: SecretBox(key: key), pool: pool)

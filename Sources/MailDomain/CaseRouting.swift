@@ -46,3 +46,45 @@ public enum CaseRouting {
         reopenEnabled && closedStatuses.contains(status) && !isAutomatic && !senderIsUser
     }
 }
+
+/// The storm breaker: per sender and tenant, at most N new cases and M reopenings within a window
+/// (`case.sender_limit`). The count is kept in SQL (`mailroom_case_sender_take`); these rules say
+/// when a slot is asked for and what its answer changes.
+extension CaseRouting {
+    /// What a mail takes a slot of.
+    public enum BreakerSlot: String, Sendable, Equatable, CaseIterable {
+        /// Opening a new case.
+        case create
+        /// Reopening a closed case.
+        case reopen
+    }
+
+    /// The breaker's answer for one slot.
+    public enum BreakerAnswer: String, Sendable, Equatable, CaseIterable {
+        /// Under the limit: the slot was taken.
+        case taken
+        /// The first mail past the limit: held back, and the trip begins (logged once).
+        case tripped
+        /// A later mail of a trip: held back.
+        case held
+
+        /// Whether the mail may open or reopen its case.
+        public var allows: Bool { self == .taken }
+    }
+
+    /// The slot `action` needs before it is carried out: only a new case takes one (joining an
+    /// existing case takes none; a reopening takes a `reopen` slot once `reopens` said yes, and
+    /// happens only when the answer `allows` it). Nil without a sender address: mail without one is
+    /// never counted.
+    public static func breakerSlot(for action: Action, sender: String?) -> BreakerSlot? {
+        guard action == .create, let sender, !sender.isEmpty else { return nil }
+        return .create
+    }
+
+    /// The action once the breaker answered for its slot: past the limit a new case becomes a plain
+    /// link (the mail keeps its record link, opens nothing, and so gets no auto-reply).
+    public static func limited(_ action: Action, by answer: BreakerAnswer?) -> Action {
+        guard action == .create, let answer, !answer.allows else { return action }
+        return .linkOnly
+    }
+}

@@ -1,3 +1,5 @@
+import MailStore
+
 extension Manifest {
     /// How a new case is assigned (EspoCRM "Distribution").
     public enum Distribution: String, Sendable, Equatable, CaseIterable {
@@ -45,11 +47,18 @@ extension Manifest {
         public var addAllTeamUsers: Bool
         public var reopen: Reopen
         public var numberTrust: NumberTrust
+        /// The storm breaker: new cases and reopenings per sender and tenant within a window.
+        public var senderLimit: SenderLimit
+        /// When a message addresses several case-creating accounts of the tenant, the one with the
+        /// highest priority owns its case (ties: the one named first); see `CaseOwner`.
+        public var priority: Int
+
+        public static let priorityRange = -1000...1000
 
         public init(
             create: Bool = false, distribution: Distribution = .direct, team: String? = nil, position: String? = nil,
             assignTo: String? = nil, addAllTeamUsers: Bool = true, reopen: Reopen = Reopen(),
-            numberTrust: NumberTrust = .related
+            numberTrust: NumberTrust = .related, senderLimit: SenderLimit = SenderLimit(), priority: Int = 0
         ) {
             self.create = create
             self.distribution = distribution
@@ -59,8 +68,13 @@ extension Manifest {
             self.addAllTeamUsers = addAllTeamUsers
             self.reopen = reopen
             self.numberTrust = numberTrust
+            self.senderLimit = senderLimit
+            self.priority = priority
         }
     }
+
+    /// The storm breaker's limits, as stored (`MailStore.SenderLimit`, whose ranges are the columns' CHECKs).
+    public typealias SenderLimit = MailStore.SenderLimit
 
     /// Automatic answer to incoming mail, rate limited per sender so two auto-responders cannot loop.
     public struct AutoReply: Sendable, Equatable {
@@ -99,7 +113,7 @@ extension Manifest {
         public var count: Int
         public var window: Duration
 
-        public init(count: Int = 5, window: Duration = .seconds(2 * 3600)) {
+        public init(count: Int = 2, window: Duration = .seconds(2 * 3600)) {
             self.count = count
             self.window = window
         }

@@ -42,6 +42,10 @@ extension Manifest {
         public var maxMessageSize: Int
         public var caseRules: CaseRules
         public var autoReply: AutoReply
+        /// Addresses that deliver to this mailbox without being a mailbox (Postfix aliases, forwarding
+        /// addresses); unique like `address`. Mail naming one in To, Cc, `X-Original-To` or
+        /// `Delivered-To` addresses the account when the tenant chooses a case's owner (`CaseOwner`).
+        public var aliases: [EmailAddress]
 
         public static let defaultPollInterval = Duration.seconds(60)
         public static let minimumPollInterval = Duration.seconds(10)
@@ -52,7 +56,7 @@ extension Manifest {
             active: Bool = true, imap: IMAP, smtp: SMTP? = nil, teams: [String] = [],
             pollInterval: Duration = GroupAccount.defaultPollInterval,
             maxMessageSize: Int = GroupAccount.defaultMaxMessageSize, caseRules: CaseRules = CaseRules(),
-            autoReply: AutoReply? = nil
+            autoReply: AutoReply? = nil, aliases: [EmailAddress] = []
         ) {
             self.name = name
             self.address = address
@@ -66,6 +70,7 @@ extension Manifest {
             self.maxMessageSize = maxMessageSize
             self.caseRules = caseRules
             self.autoReply = autoReply ?? AutoReply(fromAddress: address, fromName: displayName ?? name)
+            self.aliases = aliases
         }
     }
 

@@ -244,6 +244,9 @@ public struct ManifestApplier: Sendable {
         let (id, c) = try MailAccountQueries.mailAccountUpsertGroup(conn, tenant: tenant, settings)
         var n = c
         n += try setSecrets(id: id, tenant: tenant, imap: g.imap.password, smtp: g.smtp?.password, conn: conn, secrets: secrets)
+        n += try MailAccountQueries.mailAccountSetSenderLimit(conn, tenant: tenant, id: id, g.caseRules.senderLimit)
+        n += try MailAccountQueries.mailAccountSetCaseOwner(conn, tenant: tenant, id: id, aliases: g.aliases.map(\.address),
+                                                            priority: g.caseRules.priority)
         n += try MailAccountQueries.mailAccountTeamsSync(conn, tenant: tenant, id: id, teams: g.teams.compactMap { teams[$0] })
         // A monitored folder that is also the Sent folder files its mail as sent.
         let folders = g.imap.folders.map { (name: $0, target: $0 == g.imap.sentFolder ? "sent" : "inbox") }

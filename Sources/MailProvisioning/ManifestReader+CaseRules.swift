@@ -5,6 +5,8 @@ import Yams
 extension ManifestReader {
     static let caseKeys = [
         "create", "distribution", "team", "position", "assign_to", "add_all_team_users", "reopen", "number_trust",
+        "sender_limit",
+        "priority",
     ]
     static let autoReplyKeys = ["enabled", "subject", "body", "from_address", "from_name", "reply_to", "limit"]
 
@@ -15,6 +17,7 @@ extension ManifestReader {
         rules.distribution = map.enumeration("distribution", default: Manifest.Distribution.direct)
         rules.addAllTeamUsers = map.bool("add_all_team_users", default: true)
         rules.numberTrust = map.enumeration("number_trust", default: Manifest.NumberTrust.related)
+        rules.priority = map.int("priority", default: 0, in: Manifest.CaseRules.priorityRange) ?? 0
 
         var team: Manifest.Team?
         if let name = map.string("team") {
@@ -46,6 +49,13 @@ extension ManifestReader {
                 }
                 rules.reopen.status = status
             }
+        }
+        if let limit = map.mapping("sender_limit", keys: ["cases", "reopens", "window"]) {
+            let counts = Manifest.SenderLimit.counts, windows = Manifest.SenderLimit.windows
+            rules.senderLimit.cases = limit.int("cases", default: rules.senderLimit.cases, in: counts)!
+            rules.senderLimit.reopens = limit.int("reopens", default: rules.senderLimit.reopens, in: counts)!
+            rules.senderLimit.window = limit.duration("window", default: rules.senderLimit.window, minimum: windows.lowerBound,
+                                                      maximum: windows.upperBound)
         }
         checkDistribution(map, rules: rules, team: team)
         return rules

@@ -6,7 +6,7 @@ import Yams
 extension ManifestReader {
     static let groupAccountKeys = [
         "name", "address", "display_name", "reply_to", "active", "imap", "smtp", "teams", "poll_interval",
-        "max_message_size", "case", "auto_reply",
+        "max_message_size", "case", "auto_reply", "aliases",
     ]
     static let imapKeys = [
         "host", "port", "security", "verify_tls", "username", "password", "auth", "oauth_client", "folders",
@@ -32,6 +32,13 @@ extension ManifestReader {
             if let address, let name {
                 claim(address, owner: "group account \(quoted(name))", path: map.child("address"),
                       node: map.value("address")!)
+            }
+            // Aliases are claimed like mailbox addresses: an address names one mailbox of the tenant.
+            let aliases = map.emails("aliases")
+            if let name {
+                for alias in aliases {
+                    claim(alias.address, owner: "group account \(quoted(name))", path: alias.path, node: alias.node)
+                }
             }
             let displayName = map.string("display_name") ?? name
             let replyTo = map.email("reply_to")
@@ -60,7 +67,7 @@ extension ManifestReader {
             result.append(Manifest.GroupAccount(
                 name: name, address: address, displayName: displayName, replyTo: replyTo, active: active, imap: imap,
                 smtp: smtp, teams: teamNames.names, pollInterval: pollInterval, maxMessageSize: maxMessageSize,
-                caseRules: caseRules, autoReply: autoReply))
+                caseRules: caseRules, autoReply: autoReply, aliases: aliases.map(\.address)))
         }
         return result
     }

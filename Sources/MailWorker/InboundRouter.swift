@@ -16,18 +16,35 @@ import MailStore
 struct InboundRouter: Sendable {
     let settings: ImportSettings
     let logger: Logger
+    var breaker: StormBreaker { StormBreaker(logger: logger) }
 
     /// Routes emails that `account` just stored for the first time; returns those that got a parent
     /// record, for `notify` (which the caller runs after per-user filters have been applied).
+    ///
+    /// An email addressed to case-creating accounts is routed under the rules of its `owners` choice
+    /// (team, distribution, auto-reply from that account), whichever mailbox stored it first;
+    /// other emails under `account`'s.
     @discardableResult
     func route(_ conn: PostgresConnection, tenant: TenantID, account: MailAccountRecord,
-               emails: [(id: EmailID, email: NewEmail)]) throws -> [EmailID] {
+               emails: [(id: EmailID, email: NewEmail)], owners: CaseOwner) throws -> [EmailID] {
         guard !emails.isEmpty else { return [] }
-        let context = Context(
-            tenant: tenant, account: account,
-            tenantSettings: try TenantQueries.tenantCaseSettings(conn, tenant: tenant),
-            rules: account.kind == .group ? try MailAccountQueries.mailAccountCaseRules(conn, tenant: tenant, id: account.id) : nil,
-            signer: settings.recordTokenSigner(for: tenant))
+        let tenantSettings = try TenantQueries.tenantCaseSettings(conn, tenant: tenant)
+        var contexts: [AccountID: Context] = [:]
+        func context(_ account: MailAccountRecord) throws -> Context {
+            if let known = contexts[account.id] { return known }
+            let made = Context(
+                tenant: tenant, account: account, tenantSettings: tenantSettings,
+                rules: account.kind == .group ? try MailAccountQueries.mailAccountCaseRules(conn, tenant: tenant, id: account.id) : nil,
+                signer: settings.recordTokenSigner(for: tenant))
+            contexts[account.id] = made
+            return made
+        }
+        func context(of email: NewEmail) throws -> Context {
+            guard let owner = owners.owner(of: email), owner != account.id,
+                  let record = try contexts[owner]?.account ?? MailAccountQueries.mailAccountGet(conn, tenant: tenant, id: owner)
+            else { return try context(account) }
+            return try context(record)
+        }
         // What every email of the batch needs to read, in two statements instead of two per email.
         var batch = Batch(
             parents: try EmailQueries.emailParentsByMessageID(conn, tenant: tenant, messageIDs: Array(Set(emails.flatMap {
@@ -36,7 +53,9 @@ struct InboundRouter: Sendable {
             owners: Dictionary(grouping: try AddressOwnerQueries.addressOwnerRecords(
                 conn, tenant: tenant, addresses: Array(Set(emails.flatMap { Self.linkAddresses($0.email).all }))), by: \.address))
         var linked: [EmailID] = []
-        for (id, email) in emails where try routeOne(conn, context, id: id, email: email, batch: &batch) { linked.append(id) }
+        for (id, email) in emails where try routeOne(conn, try context(of: email), id: id, email: email, batch: &batch) {
+            linked.append(id)
+        }
         try EmailQueries.emailLinkMany(conn, tenant: tenant, batch.links)
         return linked
     }
@@ -107,8 +126,12 @@ struct InboundRouter: Sendable {
             let related = try from.map { try CaseQueries.caseIsRelated(conn, tenant: tenant, id: tagCase.id, address: $0) } ?? false
             tagged = .init(caseID: tagCase.id, senderRelated: related)
         }
-        let action = CaseRouting.decide(link: link, tagged: tagged, trustAnySender: c.rules?.numberTrust == "any",
+        var action = CaseRouting.decide(link: link, tagged: tagged, trustAnySender: c.rules?.numberTrust == "any",
                                         isAutomatic: automatic, createsCases: c.rules?.create ?? false)
+        if let rules = c.rules, let sender = from, let slot = CaseRouting.breakerSlot(for: action, sender: sender) {
+            action = CaseRouting.limited(action, by: try breaker.take(conn, tenant: tenant, account: c.account, rules: rules,
+                                                                      sender: sender, slot: slot, email: id))
+        }
         let parent: RecordRef
         switch action {
         case .linkOnly:
@@ -133,7 +156,9 @@ struct InboundRouter: Sendable {
             if case .join = action, let rules = c.rules {
                 let senderIsUser = try from.map { !(try AddressOwnerQueries.addressOwnerUsers(conn, tenant: tenant, address: $0).isEmpty) } ?? false
                 if CaseRouting.reopens(status: supportCase.status, closedStatuses: c.tenantSettings.closedCaseStatuses,
-                                       reopenEnabled: rules.reopenEnabled, isAutomatic: automatic, senderIsUser: senderIsUser) {
+                                       reopenEnabled: rules.reopenEnabled, isAutomatic: automatic, senderIsUser: senderIsUser),
+                   try from.map({ try breaker.take(conn, tenant: tenant, account: c.account, rules: rules, sender: $0,
+                                                   slot: .reopen, email: id).allows }) ?? true {
                     try CaseQueries.caseSetStatus(conn, tenant: tenant, id: supportCase.id, status: rules.reopenStatus)
                     try StreamQueries.streamAdd(conn, tenant: tenant, record: parent, kind: .reopened, email: id,
                                                 data: ["from": supportCase.status, "to": rules.reopenStatus])

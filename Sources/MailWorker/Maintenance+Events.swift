@@ -63,7 +63,7 @@ extension Maintenance {
 
 extension Maintenance {
     /// The tenants to visit (every one, or the active ones); nil, logged, when they cannot be listed.
-    private func listTenants(all: Bool, for task: String) async -> [TenantQueries.Tenant]? {
+    func listTenants(all: Bool, for task: String) async -> [TenantQueries.Tenant]? {
         do {
             return try await pool.withConnection { all ? try TenantQueries.tenantListAll($0) : try TenantQueries.tenantListActive($0) }
         } catch {

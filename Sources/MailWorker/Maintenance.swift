@@ -24,6 +24,8 @@ public final class Maintenance: Sendable {
         /// How often this replica refreshes the expiring-client-secret gauge: one transaction per tenant
         /// (`oauth_client` is behind forced row-level security), for a value that changes by the day.
         public var secretGaugeEvery: Duration = .seconds(600)
+        /// How often this replica refreshes the storm breaker gauges (one transaction per tenant).
+        public var stormGaugeEvery: Duration = .seconds(30)
         /// How often the leader looks for stalled folders and prunes each tenant's expired events.
         public var eventsEvery: Duration = .seconds(60)
         /// Events deleted per transaction when pruning, and transactions per tenant per round: a long
@@ -61,6 +63,7 @@ public final class Maintenance: Sendable {
         var lastPrune = ContinuousClock.now
         var lastGauges = ContinuousClock.now - config.gaugeEvery
         var lastSecretGauge = ContinuousClock.now - config.secretGaugeEvery
+        var lastStormGauge = ContinuousClock.now - config.stormGaugeEvery
         var lastEvents = ContinuousClock.now - config.eventsEvery
         while !Task.isCancelled {
             if ContinuousClock.now - lastGauges >= config.gaugeEvery {
@@ -70,6 +73,10 @@ public final class Maintenance: Sendable {
             if ContinuousClock.now - lastSecretGauge >= config.secretGaugeEvery {
                 await publishSecretExpiry()
                 lastSecretGauge = .now
+            }
+            if ContinuousClock.now - lastStormGauge >= config.stormGaugeEvery {
+                await publishStormBreakers()
+                lastStormGauge = .now
             }
             if reconcileRequested.exchange(false, ordering: .relaxed) {
                 await reconcile()

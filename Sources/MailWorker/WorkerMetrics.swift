@@ -23,6 +23,8 @@ public final class WorkerMetrics: Sendable {
         public static let pollOverdue = "mailroom_poll_overdue_seconds"
         public static let oauthReauthRequired = "mailroom_oauth_reauth_required"
         public static let oauthClientSecretsExpiring = "mailroom_oauth_client_secrets_expiring"
+        public static let stormBreakersTripped = "mailroom_storm_breakers_tripped"
+        public static let stormMailsHeld = "mailroom_storm_mails_held"
         public static let jobWait = "mailroom_job_wait_seconds"
         public static let pollLag = "mailroom_poll_lag_seconds"
         public static let deliveryToRow = "mailroom_delivery_to_row_seconds"
@@ -105,6 +107,11 @@ public final class WorkerMetrics: Sendable {
         setGauges(Name.oauthClientSecretsExpiring, counts.mapValues(Double.init))
     }
     public func setOAuthReauthRequired(_ counts: [String: Int]) { setGauges(Name.oauthReauthRequired, counts.mapValues(Double.init)) }
+    /// Per tenant: senders past their storm breaker limit now, and the mails those trips held back.
+    public func setStormBreakers(tripped: [String: Int], held: [String: Int]) {
+        setGauges(Name.stormBreakersTripped, tripped.mapValues(Double.init))
+        setGauges(Name.stormMailsHeld, held.mapValues(Double.init))
+    }
 
     /// Sets one gauge per tenant and removes the series of tenants no longer listed.
     private func setGauges(_ name: String, _ values: [String: Double]) {

@@ -34,6 +34,8 @@ struct StatusCommand: AsyncParsableCommand {
         var oauthClientSecretsExpiring: [OAuthClientQueries.ExpiringSecret] = []
         /// Webhook endpoints with their delivery state (never their secret).
         var webhooks: [WebhookEndpointStatus] = []
+        /// Senders past their storm breaker limit: their mail opens (or reopens) no case for now.
+        var stormBreakers: [CaseSenderLimitQueries.Trip] = []
     }
 
     func run() async throws {
@@ -75,9 +77,12 @@ struct StatusCommand: AsyncParsableCommand {
                  try OAuthClientQueries.clientListSecretsExpiring(
                     $0, tenant: t.id, before: now.addingTimeInterval(OAuthClientQueries.secretWarningWindow)))
             }
-            let webhooks = try await pool.transaction(tenant: t.id) { try WebhookQueries.webhookList($0, tenant: t.id) }
+            let (webhooks, storms) = try await pool.transaction(tenant: t.id) {
+                (try WebhookQueries.webhookList($0, tenant: t.id), try CaseSenderLimitQueries.caseSenderListTripped($0, tenant: t.id))
+            }
             out.append(TenantStatus(slug: t.slug, queue: queue, folders: folders, unassignedCases: unassigned, smtpFailures: smtp,
-                                    oauthReauthRequired: reauth, oauthClientSecretsExpiring: expiring, webhooks: webhooks))
+                                    oauthReauthRequired: reauth, oauthClientSecretsExpiring: expiring, webhooks: webhooks,
+                                    stormBreakers: storms))
         }
         return out
     }
@@ -141,7 +146,17 @@ struct StatusCommand: AsyncParsableCommand {
             }
         }
         let hooksTable = hooks.count > 1 ? "\n\n" + TextTable.render(hooks) : ""
+        var storms: [[String]] = [["tenant", "account", "storm breaker: sender", "limit", "tripped", "held back", "last held"]]
+        for t in report {
+            for b in t.stormBreakers {
+                storms.append([t.slug, b.account ?? "-", b.sender, b.slot == .create ? "new cases" : "reopenings",
+                               duration(now.timeIntervalSince(b.since)) + " ago", "\(b.heldBack)",
+                               duration(now.timeIntervalSince(b.lastHeldAt)) + " ago"])
+            }
+        }
+        let stormsTable = storms.count > 1 ? "\n\n" + TextTable.render(storms) : ""
         return TextTable.render(queues) + "\n\n" + TextTable.render(folders) + smtpTable + reauthTable + secretsTable + hooksTable
+            + stormsTable
     }
 
     /// The JSON document: `{"generated_at", "tenants": [{"tenant", "queue": {...}, "backlog",
@@ -175,6 +190,10 @@ struct StatusCommand: AsyncParsableCommand {
                     ["name": w.name, "url": w.url, "enabled": w.enabled, "disabled_reason": value(w.disabledReason),
                      "cursor": w.cursor, "last_seq": w.lastSeq, "consecutive_failures": w.consecutiveFailures,
                      "last_error": value(w.lastError)]
+                },
+                "storm_breakers": t.stormBreakers.map { b -> [String: Any] in
+                    ["account": value(b.account), "account_id": value(b.accountID?.rawValue), "sender": b.sender,
+                     "slot": b.slot.rawValue, "since": date(b.since), "held_back": b.heldBack, "last_held_at": date(b.lastHeldAt)]
                 },
                 "folders": t.folders.map { f -> [String: Any] in
                     [

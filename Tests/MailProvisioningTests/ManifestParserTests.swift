@@ -51,7 +51,17 @@ import Testing
         #expect(support.autoReply.body == "We got your message.")
         #expect(support.autoReply.fromAddress == support.address)
         #expect(support.autoReply.fromName == "Support")
-        #expect(support.autoReply.limit == Manifest.Limit(count: 5, window: .seconds(7200)))
+        #expect(support.autoReply.limit == Manifest.Limit(count: 2, window: .seconds(7200)))
+    }
+
+    @Test func stormBreakerLimitsAreReadWithOdoosDefaults() throws {
+        let defaults = try ManifestParser.parse(minimal(), environment: testEnvironment)
+        #expect(defaults.groupAccounts[0].caseRules.senderLimit == Manifest.SenderLimit(cases: 20, reopens: 20, window: .seconds(7200)))
+        let set = try ManifestParser.parse(minimal(appending: ["    case: {sender_limit: {cases: 3, reopens: 1, window: 10m}}"]),
+                                           environment: testEnvironment)
+        #expect(set.groupAccounts[0].caseRules.senderLimit == Manifest.SenderLimit(cases: 3, reopens: 1, window: .seconds(600)))
+        let partial = try ManifestParser.parse(minimal(appending: ["    case: {sender_limit: {reopens: 5}}"]), environment: testEnvironment)
+        #expect(partial.groupAccounts[0].caseRules.senderLimit == Manifest.SenderLimit(cases: 20, reopens: 5, window: .seconds(7200)))
     }
 
     @Test func remoteImagesSettingIsRead() throws {
@@ -96,7 +106,7 @@ import Testing
             reopen: Manifest.Reopen(enabled: false, status: "Assigned"), numberTrust: .related))
         #expect(account.autoReply == Manifest.AutoReply(
             enabled: false, subject: "Re: {{subject}}", body: "", fromAddress: account.address, fromName: "Support",
-            replyTo: nil, limit: Manifest.Limit(count: 5, window: .seconds(7200))))
+            replyTo: nil, limit: Manifest.Limit(count: 2, window: .seconds(7200))))
     }
 
     @Test func portsDefaultBySecurity() throws {

@@ -286,7 +286,8 @@ CREATE OR REPLACE TRIGGER attachment_check_new_access
 -- Enforces `mailroom_may_send` on every row that names an account to send through: on insert, when
 -- the account, the sender or the auto-reply flag changes, and when the email goes (back) to Sending.
 -- A row without a sender is an auto-reply (written by the service only, see mailroom_email_access):
--- only from an account with auto-replies on, answering mail it received.
+-- only from an account with auto-replies on, answering mail it received or mail addressed to it (the
+-- owner of a case answers its new case before its own copy may be imported, 62_case_owner.sql).
 -- Inserts are checked once per statement (`email_check_new_senders`): each distinct (sender, account)
 -- pair once, so a batch of a thousand emails from one sender asks once; updates row by row.
 CREATE OR REPLACE FUNCTION mailroom_email_sender_refused(p_tenant bigint, p_user bigint, p_account bigint,
@@ -297,9 +298,11 @@ BEGIN
         RETURN NOT mailroom_may_send(p_user, p_account);
     END IF;
     RETURN NOT (coalesce(p_auto_reply, false) AND EXISTS (
-        SELECT 1 FROM mail_account a JOIN email_account_link l
-            ON l.tenant_id = a.tenant_id AND l.account_id = a.id AND l.email_id = p_answered
-        WHERE a.tenant_id = p_tenant AND a.id = p_account AND a.auto_reply_enabled AND a.is_active));
+        SELECT 1 FROM mail_account a
+        WHERE a.tenant_id = p_tenant AND a.id = p_account AND a.auto_reply_enabled AND a.is_active
+          AND (EXISTS (SELECT 1 FROM email_account_link l
+                       WHERE l.tenant_id = a.tenant_id AND l.account_id = a.id AND l.email_id = p_answered)
+               OR mailroom_email_addresses_account(p_tenant, p_answered, p_account))));
 END $$;
 
 -- Raises SQLSTATE 42501 "user <id> may not send from mail account <id> (<name> <address>)".

@@ -14,6 +14,27 @@ public struct CaseRules: Sendable, Equatable {
     public var reopenStatus: String
     /// `related` or `any`.
     public var numberTrust: String
+    /// The storm breaker's limits (`case_sender_limit_*`).
+    public var senderLimit = SenderLimit()
+}
+
+/// At most `cases` new cases and `reopens` reopenings per sender and tenant within `window`
+/// (`case.sender_limit`; the defaults are Odoo's 20 records per sender in 120 minutes). Past that, the
+/// sender's mail is stored and linked but opens nothing, reopens nothing and gets no auto-reply.
+public struct SenderLimit: Sendable, Equatable {
+    /// What the `case_sender_limit_*` columns accept (their CHECK constraints).
+    public static let counts = 1...10_000
+    public static let windows = Duration.seconds(60)...Duration.seconds(30 * 86_400)
+
+    public var cases: Int
+    public var reopens: Int
+    public var window: Duration
+
+    public init(cases: Int = 20, reopens: Int = 20, window: Duration = .seconds(2 * 3600)) {
+        self.cases = cases
+        self.reopens = reopens
+        self.window = window
+    }
 }
 
 /// Tenant-wide settings that linking and case handling read.

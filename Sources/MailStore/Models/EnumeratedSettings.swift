@@ -5,3 +5,5 @@ import MailDomain
 extension RecordType: PostgresDecodable {}
 extension CaseDistribution.Mode: PostgresDecodable {}
 extension MailAccountRecord.Kind: PostgresDecodable {}
+extension CaseRouting.BreakerSlot: PostgresDecodable {}
+extension CaseRouting.BreakerAnswer: PostgresDecodable {}

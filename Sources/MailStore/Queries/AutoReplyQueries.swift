@@ -25,7 +25,8 @@ public enum AutoReplyQueries {
             SELECT a.auto_reply_enabled AND a.is_active AND a.kind = 'group' AND a.smtp_host IS NOT NULL,
                    a.auto_reply_subject, a.auto_reply_body, coalesce(a.auto_reply_from_address, a.address),
                    coalesce(a.auto_reply_from_name, a.display_name), coalesce(a.auto_reply_reply_to, a.reply_to), t.no_reply_pattern,
-                   ARRAY(SELECT lower(x) FROM mail_account m, LATERAL (VALUES (m.address), (m.auto_reply_from_address), (m.reply_to)) v(x)
+                   ARRAY(SELECT lower(x) FROM mail_account m,
+                                LATERAL unnest(ARRAY[m.address, m.auto_reply_from_address, m.reply_to] || m.aliases) v(x)
                          WHERE m.tenant_id = a.tenant_id AND x IS NOT NULL),
                    a.case_create
             FROM mail_account a JOIN tenant t ON t.id = a.tenant_id
