@@ -9,9 +9,11 @@
 # alternate their order from round to round so the machine's noise hits both alike.
 # Last, `mailroom-bench memory`: the peak extra RSS of importing one 24 MiB message.
 #
-#   scripts/bench-ingest.sh [--messages 10000] [--rounds 3] [--compare-events]
+#   scripts/bench-ingest.sh [--messages 10000] [--rounds 3] [--compare-events] [--compare-reports [--report-share 0.2]]
 # --compare-events: each round of this checkout also imports with the tenant's events switched off and
 # reports the rate with events beside the rate without (docs/benchmarks.md, "Events").
+# --compare-reports: each round also imports the same corpus with a share of delivery reports (default
+# 20 %) tied to sent emails, and reports its rate beside the plain mix's (docs/benchmarks.md, "Delivery reports").
 # KEEP_TESTENV=1 never stops the servers; MAILROOM_TESTENV_DIR points at a shared environment.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -24,7 +26,9 @@ while (($#)); do
         --messages) messages=$2; shift 2 ;;
         --rounds) rounds=$2; shift 2 ;;
         --compare-events) current_args+=(--compare-events); shift ;;
-        *) echo "bench-ingest: unknown argument $1 (use --messages N --rounds N --compare-events)" >&2; exit 2 ;;
+        --compare-reports) current_args+=(--compare-reports); shift ;;
+        --report-share) current_args+=(--report-share "$2"); shift 2 ;;
+        *) echo "bench-ingest: unknown argument $1 (use --messages N --rounds N --compare-events --compare-reports --report-share S)" >&2; exit 2 ;;
     esac
 done
 baseline_rev=${BENCH_BASELINE_REV-c8daf9d}
@@ -110,6 +114,17 @@ if shares:
     for r, off, share in shares: print(f"| {r} | {off:.0f} | {share:.2f} |")
     ms = med([s for _, _, s in shares])
     print(f"target with events ≥ 0.9 of without: {'met' if ms >= 0.9 else 'NOT met'} (median ratio {ms:.2f})")
+mixes = []
+for r in range(1, rounds + 1):
+    m = re.search(r"with reports +(\d+) msg/s \((\d+) tied\), with/without reports ([0-9.]+)", next(l for l in open(f"{out}/current-{r}") if re.match(r"round \d+:", l)))
+    if m: mixes.append((r, float(m.group(1)), int(m.group(2)), float(m.group(3))))
+if mixes:
+    print()
+    print("| round | with reports msg/s | reports tied | with / without reports |")
+    print("|------:|------:|------:|------:|")
+    for r, rate, tied, share in mixes: print(f"| {r} | {rate:.0f} | {tied} | {share:.2f} |")
+    mr = med([s for _, _, _, s in mixes])
+    print(f"target with reports ≥ 0.9 of the plain mix: {'met' if mr >= 0.9 else 'NOT met'} (median ratio {mr:.2f})")
 PY
 
 # Memory: the extra RSS of importing one 24 MiB message, against its size (target ≤ 4×).

@@ -26,6 +26,10 @@ import MailWorker
 /// With `--compare-events`, each round also imports into a tenant with events switched off
 /// (`tenant.events_enabled` false), in alternating order with the one with events on, and reports the
 /// rate with events beside the rate without (docs/events.md).
+/// With `--compare-reports`, a second mailbox holds the same corpus with a share of its small text
+/// messages replaced by delivery reports (`--report-share`, default 20 %), each returning an email the
+/// round's tenant sent (provisioned untimed, `BenchReports`); each round imports it too, in
+/// alternating order with the plain mix, and reports its rate beside the plain mix's (docs/bounces.md).
 struct IngestCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ingest",
@@ -61,9 +65,22 @@ struct IngestCommand: AsyncParsableCommand {
     @Option(help: "Target rate with events as a share of the rate without (reported, not enforced; with --compare-events).")
     var targetEventsRatio = 0.9
 
+    @Flag(help: "Each round, also import a corpus with --report-share delivery reports that tie to sent emails, and report its rate beside the plain mix's.")
+    var compareReports = false
+
+    @Option(help: "With --compare-reports: the share of the corpus that is delivery reports, in steps of 0.05, at most 0.6.")
+    var reportShare = 0.2
+
+    @Option(help: "Target rate of the mix with reports as a share of the plain mix's (reported, not enforced; with --compare-reports).")
+    var targetReportsRatio = 0.9
+
     func validate() throws {
         guard messages > 0, rounds > 0, firstRound > 0 else { throw ValidationError("--messages, --rounds and --first-round must be positive") }
         guard !withWebhooks || compareEvents else { throw ValidationError("--with-webhooks needs --compare-events") }
+        let steps = reportShare * 20
+        guard reportShare > 0, reportShare <= MessageGenerator.maxReportShare, abs(steps - steps.rounded()) < 1e-9 else {
+            throw ValidationError("--report-share must be a multiple of 0.05 between 0.05 and \(MessageGenerator.maxReportShare)")
+        }
         guard (1...1000).contains(webhookBatch) else { throw ValidationError("--webhook-batch must be between 1 and 1000") }
     }
 
@@ -91,13 +108,29 @@ struct IngestCommand: AsyncParsableCommand {
             + MessageGenerator.Kind.allCases.map { "\($0.rawValue) \(kinds[$0, default: 0])" }.joined(separator: ", "))
         print("delivered to \(mailbox.address) in \(Self.seconds(ContinuousClock.now - deliverStart)) s")
 
-        let endpoint = server.endpoint(for: mailbox)
-        let prep = try await IMAPConnection(endpoint: endpoint, threadName: "bench-prep")
-        try await prep.run { s in
-            let uids = try s.searchUIDs("INBOX", after: nil)
-            try s.replaceFlags("INBOX", uids: UIDSet(uids), flags: ["\\Seen"])
+        // The mix with reports: the same corpus, a share of its plain messages replaced.
+        let reportIndices = compareReports ? (0..<messages).filter { generator.isReport($0, share: reportShare) } : []
+        var reportsMailbox: TestMailbox?
+        if compareReports {
+            let mixed = (0..<messages).map { generator.isReport($0, share: reportShare) ? generator.report($0) : generator.message($0) }
+            let box = try server.createMailbox(prefix: "bench-reports")
+            try server.deliverToMaildir(box, messages: mixed)
+            let count = try server.messageCount(box)
+            guard count == messages else { throw BenchFailure("Dovecot holds \(count) messages with reports, expected \(messages)") }
+            print("mix with reports: \(reportIndices.count) delivery reports (\(Int(reportShare * 100)) %), "
+                + "\(mixed.reduce(0) { $0 + $1.count } / 1024) KiB, delivered to \(box.address)")
+            reportsMailbox = box
         }
-        prep.close()
+
+        let endpoint = server.endpoint(for: mailbox)
+        for box in [mailbox] + (reportsMailbox.map { [$0] } ?? []) {
+            let prep = try await IMAPConnection(endpoint: server.endpoint(for: box), threadName: "bench-prep")
+            try await prep.run { s in
+                let uids = try s.searchUIDs("INBOX", after: nil)
+                try s.replaceFlags("INBOX", uids: UIDSet(uids), flags: ["\\Seen"])
+            }
+            prep.close()
+        }
 
         let provisioner = bench.provisioner
         let hooks = withWebhooks ? try await BenchWebhooks.start(pool: pool, key: bench.key) : nil
@@ -109,25 +142,44 @@ struct IngestCommand: AsyncParsableCommand {
             // Alternate the order: noise and warm caches favour neither side.
             let floorFirst = round % 2 == 1
             if floorFirst { try await measureFloor(endpoint, bytes: totalBytes, into: &r) }
-            // With events compared, the run without events goes first in even rounds.
-            for events in compareEvents ? (floorFirst ? [true, false] : [false, true]) : [true] {
-                let tenant = try await provisioner.tenant(mailbox: mailbox, events: events)
-                if events, let hooks { try await hooks.addEndpoint(tenant: tenant, batchSize: webhookBatch) }
+            // The plain mix with events first in odd rounds, the variants compared with it first in even ones.
+            var variants: [Variant] = [.plain]
+            if compareEvents { variants.append(.eventsOff) }
+            if compareReports { variants.append(.reports) }
+            for variant in floorFirst ? variants : variants.reversed() {
+                let events = variant != .eventsOff
+                let tenant = try await provisioner.tenant(mailbox: variant == .reports ? reportsMailbox! : mailbox, events: events)
+                if variant == .plain, let hooks { try await hooks.addEndpoint(tenant: tenant, batchSize: webhookBatch) }
+                if variant == .reports { try await BenchReports.provisionOutbound(pool: pool, tenant: tenant, indices: reportIndices) }
                 let account = try await provisioner.account(of: tenant)
                 let receiverCPU = hooks?.receiver.cpuSeconds
                 let start = ContinuousClock.now
                 let reports = await runner.pollAccountUntilIdle(account)
                 let elapsed = Self.seconds(ContinuousClock.now - start)
-                if events { r.endToEnd = elapsed } else { r.withoutEvents = elapsed }
+                switch variant {
+                case .plain: r.endToEnd = elapsed
+                case .eventsOff: r.withoutEvents = elapsed
+                case .reports: r.withReports = elapsed
+                }
                 // The receiver's CPU during the import with events: work no deployment runs beside its workers.
-                if events, let before = receiverCPU, let after = hooks?.receiver.cpuSeconds { r.receiverCPU = after - before }
+                if variant == .plain, let before = receiverCPU, let after = hooks?.receiver.cpuSeconds { r.receiverCPU = after - before }
                 // Deliveries still under way would weigh on the next measurement: wait for them, untimed.
-                if events, let hooks { try await hooks.waitDelivered(tenant: tenant) }
+                if variant == .plain, let hooks { try await hooks.waitDelivered(tenant: tenant) }
+                // The mix with reports also holds the sent emails they return.
+                let expected = messages + (variant == .reports ? reportIndices.count : 0)
                 let stored = try await pool.transaction(tenant: tenant) { try EmailQueries.emailCount($0, tenant: tenant) }
-                if events { r.stored = stored }
-                if stored != messages {
+                if variant == .plain { r.stored = stored }
+                if variant == .reports {
+                    r.bounced = try await pool.transaction(tenant: tenant) {
+                        try EmailBounceQueries.emailBounceCountTied($0, tenant: tenant)
+                    }
+                    if r.bounced != reportIndices.count {
+                        countFailures.append("round \(round) (reports): \(r.bounced ?? 0) reports tied, expected \(reportIndices.count)")
+                    }
+                }
+                if stored != expected {
                     let errors = reports.compactMap(\.error)
-                    countFailures.append("round \(round)\(events ? "" : " (events off)"): \(stored) emails stored, expected \(messages)"
+                    countFailures.append("round \(round) (\(variant.rawValue)): \(stored) emails stored, expected \(expected)"
                         + (errors.isEmpty ? "" : " (errors: \(errors.joined(separator: "; ")))"))
                 }
             }
@@ -172,11 +224,18 @@ struct IngestCommand: AsyncParsableCommand {
 
     // MARK: Report
 
+    /// What a round imports: the plain mix (with events), with events off, or the mix with reports.
+    enum Variant: String { case plain, eventsOff = "events off", reports }
+
     struct RoundResult {
         var round: Int
         var batchedFloor = 0.0, urlFloor = 0.0, endToEnd = 0.0
         /// End to end into a tenant with events off (`--compare-events`), else nil.
         var withoutEvents: Double?
+        /// End to end of the mix with delivery reports (`--compare-reports`), else nil.
+        var withReports: Double?
+        /// Reports of that mix tied to a sent email.
+        var bounced: Int?
         /// CPU seconds the webhook receiver used during the import with events (`--with-webhooks`).
         var receiverCPU: Double?
         var stored = 0
@@ -189,9 +248,16 @@ struct IngestCommand: AsyncParsableCommand {
             let line = String(format: "round %d: batched %7.0f msg/s, per-URL %7.0f msg/s, floor %7.0f msg/s, "
                 + "end-to-end %7.0f msg/s (%d stored), ratio %.2f",
                 round, Double(n) / batchedFloor, Double(n) / urlFloor, f, e, stored, e / f)
-            guard let off = withoutEvents else { return line }
-            let receiver = receiverCPU.map { String(format: ", receiver CPU %.2f s of %.2f s", $0, endToEnd) } ?? ""
-            return line + String(format: ", events off %7.0f msg/s, with/without events %.2f", Double(n) / off, off / endToEnd) + receiver
+            var out = line
+            if let off = withoutEvents {
+                let receiver = receiverCPU.map { String(format: ", receiver CPU %.2f s of %.2f s", $0, endToEnd) } ?? ""
+                out += String(format: ", events off %7.0f msg/s, with/without events %.2f", Double(n) / off, off / endToEnd) + receiver
+            }
+            if let mixed = withReports {
+                out += String(format: ", with reports %7.0f msg/s (%d tied), with/without reports %.2f", Double(n) / mixed, bounced ?? 0,
+                              endToEnd / mixed)
+            }
+            return out
         }
     }
 
@@ -214,16 +280,26 @@ struct IngestCommand: AsyncParsableCommand {
             + String(format: " (median %.0f msg/s)", e2e))
         print("target end-to-end ≥ \(Int(targetRatio * 100)) % of the floor: \(ratio >= targetRatio ? "met" : "NOT met")"
             + String(format: " (median ratio %.2f)", ratio))
-        let compared = results.compactMap { r in r.withoutEvents.map { (r.round, n / $0, n / r.endToEnd, $0 / r.endToEnd) } }
-        guard !compared.isEmpty else { return }
+        printComparison(results.compactMap { r in r.withoutEvents.map { (r.round, n / $0, n / r.endToEnd, $0 / r.endToEnd) } },
+                        columns: ("events off msg/s", "events on msg/s", "on / off"),
+                        target: "with events ≥ \(Int(targetEventsRatio * 100)) % of without", ratio: targetEventsRatio)
+        printComparison(results.compactMap { r in r.withReports.map { (r.round, n / r.endToEnd, n / $0, r.endToEnd / $0) } },
+                        columns: ("plain mix msg/s", "\(Int(reportShare * 100)) % reports msg/s", "reports / plain"),
+                        target: "with reports ≥ \(Int(targetReportsRatio * 100)) % of the plain mix", ratio: targetReportsRatio)
+    }
+
+    /// A variant beside its baseline, per round (baseline rate, variant rate, share) and median, with
+    /// whether the median share meets `ratio`; nothing when the variant was not run.
+    private func printComparison(_ rows: [(round: Int, baseline: Double, variant: Double, share: Double)],
+                                 columns: (String, String, String), target: String, ratio: Double) {
+        guard !rows.isEmpty else { return }
         print("")
-        print("| round | events off msg/s | events on msg/s | on / off |")
+        print("| round | \(columns.0) | \(columns.1) | \(columns.2) |")
         print("|------:|------:|------:|------:|")
-        for (round, off, on, share) in compared { print(String(format: "| %d | %.0f | %.0f | %.2f |", round, off, on, share)) }
-        let share = Self.median(compared.map(\.3))
-        print(String(format: "| median | %.0f | %.0f | %.2f |", Self.median(compared.map(\.1)), Self.median(compared.map(\.2)), share))
-        print("target with events ≥ \(Int(targetEventsRatio * 100)) % of without: \(share >= targetEventsRatio ? "met" : "NOT met")"
-            + String(format: " (median ratio %.2f)", share))
+        for r in rows { print(String(format: "| %d | %.0f | %.0f | %.2f |", r.round, r.baseline, r.variant, r.share)) }
+        let share = Self.median(rows.map(\.share))
+        print(String(format: "| median | %.0f | %.0f | %.2f |", Self.median(rows.map(\.baseline)), Self.median(rows.map(\.variant)), share))
+        print("target \(target): \(share >= ratio ? "met" : "NOT met")" + String(format: " (median ratio %.2f)", share))
     }
 
     static func median(_ values: [Double]) -> Double {

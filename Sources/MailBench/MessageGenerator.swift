@@ -6,7 +6,8 @@ import Foundation
 /// Mix (by message index, spread evenly): ~60 % small plain text (1–4 KB), ~20 %
 /// multipart/alternative with an HTML part (5–20 KB), ~15 % multipart/mixed with a 20–200 KB
 /// binary attachment (base64), ~5 % non-ASCII (RFC 2047 encoded-word subjects, ISO-8859-1
-/// quoted-printable bodies). CRLF line ends throughout, every line below 78 characters.
+/// quoted-printable bodies). CRLF line ends throughout, every line below 78 characters. Optionally a
+/// share of the small text messages are delivery reports instead (`report(_:)`).
 struct MessageGenerator {
     enum Kind: String, CaseIterable, Sendable {
         case plain, alternative, attachment, latin1
@@ -86,6 +87,90 @@ struct MessageGenerator {
                 + "\r\nMit freundlichen Grüßen\r\nJürgen Müller\r\n"
             return Array(header.utf8) + Self.quotedPrintableLatin1(text)
         }
+    }
+
+    // MARK: Delivery reports
+
+    /// Positions within each 20 messages that become delivery reports, most spread first; all are
+    /// `.plain` positions, so a report replaces a small text message of about its size and the mix's
+    /// bytes barely change.
+    static let reportPositions = [1, 4, 7, 10, 2, 5, 8, 11, 0, 3, 6, 9]
+
+    /// The largest share of reports a corpus can hold (every plain position).
+    static let maxReportShare = Double(reportPositions.count) / 20
+
+    /// Whether message `index` of a corpus with `share` delivery reports is one (`share` in steps of
+    /// 0.05, at most `maxReportShare`).
+    func isReport(_ index: Int, share: Double) -> Bool {
+        Self.reportPositions.prefix(Int((share * 20).rounded())).contains(index % 20)
+    }
+
+    /// The Message-ID (without brackets) of the outbound email that report `index` returns.
+    static func outboundMessageID(_ index: Int) -> String { "bench-out-\(index)@acme.test" }
+
+    /// The recipient report `index` says failed: a few dozen addresses, so many reports share one.
+    static func bouncedRecipient(_ index: Int) -> String { "gone-\(index % 97)@example.net" }
+
+    /// A delivery report as Postfix writes one (RFC 3464 `multipart/report; report-type=delivery-status`
+    /// with the returned headers): every fourth a soft bounce (4.2.2, mailbox full), the others hard
+    /// (5.1.1, unknown user).
+    func report(_ index: Int) -> [UInt8] {
+        let recipient = Self.bouncedRecipient(index)
+        let (status, diagnostic) = index % 4 == 0
+            ? ("4.2.2", "452 4.2.2 <\(recipient)>: Mailbox full")
+            : ("5.1.1", "550 5.1.1 <\(recipient)>: Recipient address rejected: User unknown")
+        let date = Self.rfc5322Date(Date(timeIntervalSince1970: 1_735_689_600 + Double(index) * 97))
+        let boundary = "dsn-\(index).\(seed)/mx.remote.example"
+        let lines = [
+            "From: MAILER-DAEMON@mx.remote.example (Mail Delivery System)",
+            "To: support@acme.test",
+            "Subject: Undelivered Mail Returned to Sender",
+            "Date: \(date)",
+            "Message-ID: <bench-report-\(index)@mx.remote.example>",
+            "Auto-Submitted: auto-replied",
+            "MIME-Version: 1.0",
+            "Content-Type: multipart/report; report-type=delivery-status;",
+            "\tboundary=\"\(boundary)\"",
+            "",
+            "--\(boundary)",
+            "Content-Description: Notification",
+            "Content-Type: text/plain; charset=us-ascii",
+            "",
+            "This is the mail system at host mx.remote.example.",
+            "",
+            "I'm sorry to have to inform you that your message could not",
+            "be delivered to one or more recipients. It's attached below.",
+            "",
+            "<\(recipient)>: host mx.example.net[192.0.2.25] said: \(diagnostic)",
+            "",
+            "--\(boundary)",
+            "Content-Description: Delivery report",
+            "Content-Type: message/delivery-status",
+            "",
+            "Reporting-MTA: dns; mx.remote.example",
+            "X-Postfix-Queue-ID: 4B\(String(index, radix: 16, uppercase: true))",
+            "Arrival-Date: \(date)",
+            "",
+            "Final-Recipient: rfc822; \(recipient)",
+            "Original-Recipient: rfc822;\(recipient)",
+            "Action: failed",
+            "Status: \(status)",
+            "Remote-MTA: dns; mx.example.net",
+            "Diagnostic-Code: smtp; \(diagnostic)",
+            "",
+            "--\(boundary)",
+            "Content-Description: Undelivered Message Headers",
+            "Content-Type: text/rfc822-headers",
+            "",
+            "From: Acme Support <support@acme.test>",
+            "To: \(recipient)",
+            "Subject: Re: your order",
+            "Message-ID: <\(Self.outboundMessageID(index))>",
+            "Date: \(date)",
+            "",
+            "--\(boundary)--",
+        ]
+        return Array((lines.joined(separator: "\r\n") + "\r\n").utf8)
     }
 
     // MARK: Building blocks

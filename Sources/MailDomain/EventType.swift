@@ -3,7 +3,7 @@
 /// an endpoint to nothing.
 public enum EventType {
     public static let all: Set<String> = [
-        "email.received", "email.linked", "email.queued", "email.sent", "email.send_failed",
+        "email.received", "email.linked", "email.queued", "email.sent", "email.send_failed", "email.bounced",
         "case.created", "case.assigned", "case.reopened",
         "account.connection_failed", "account.connection_restored", "account.reauth_required",
         "folder.stalled", "webhook.disabled",

@@ -81,6 +81,11 @@ public struct Manifest: Sendable, Equatable {
         public var events: Bool
         /// How long its events are kept before the workers prune them (`tenant.event_retention`).
         public var eventRetention: Duration
+        /// Soft bounces (distinct emails) within `softBounceWindow` that mark an address undeliverable
+        /// (`tenant.soft_bounce_limit`, docs/bounces.md).
+        public var softBounceLimit: Int
+        /// The window soft bounces are counted in (`tenant.soft_bounce_window`).
+        public var softBounceWindow: Duration
 
         public static let defaultClosedCaseStatuses = ["Closed", "Rejected", "Duplicate"]
         public static let defaultOAuthSendWait: Duration = .seconds(24 * 3600)
@@ -89,12 +94,17 @@ public struct Manifest: Sendable, Equatable {
         public static let defaultEventRetention: Duration = .seconds(30 * 86400)
         /// The bounds of `event_retention`: the column's CHECK has the lower one; a year at most.
         public static let eventRetentionRange: ClosedRange<Duration> = .seconds(3600) ... .seconds(366 * 86400)
+        /// The bounds of `soft_bounce_limit` and `soft_bounce_window`, as the columns' CHECK constraints have them.
+        public static let softBounceLimitRange: ClosedRange<Int> = 1 ... 100
+        public static let defaultSoftBounceWindow: Duration = .seconds(7 * 86400)
+        public static let softBounceWindowRange: ClosedRange<Duration> = .seconds(3600) ... .seconds(366 * 86400)
 
         public init(
             closedCaseStatuses: [String] = Settings.defaultClosedCaseStatuses, businessToConsumer: Bool = false,
             maxPersonalAccounts: Int = 2, remoteImages: RemoteImagePolicy = .allow,
             oauthSendWait: Duration = Settings.defaultOAuthSendWait, events: Bool = true,
-            eventRetention: Duration = Settings.defaultEventRetention
+            eventRetention: Duration = Settings.defaultEventRetention, softBounceLimit: Int = 3,
+            softBounceWindow: Duration = Settings.defaultSoftBounceWindow
         ) {
             self.closedCaseStatuses = closedCaseStatuses
             self.businessToConsumer = businessToConsumer
@@ -103,6 +113,8 @@ public struct Manifest: Sendable, Equatable {
             self.oauthSendWait = oauthSendWait
             self.events = events
             self.eventRetention = eventRetention
+            self.softBounceLimit = softBounceLimit
+            self.softBounceWindow = softBounceWindow
         }
     }
 }

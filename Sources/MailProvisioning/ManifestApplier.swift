@@ -34,7 +34,8 @@ public struct ManifestApplier: Sendable {
                     businessToConsumer: m.tenant.settings.businessToConsumer,
                     maxPersonalAccounts: m.tenant.settings.maxPersonalAccounts, remoteImages: m.tenant.settings.remoteImages,
                     oauthSendWait: m.tenant.settings.oauthSendWait, events: m.tenant.settings.events,
-                    eventRetention: m.tenant.settings.eventRetention)
+                    eventRetention: m.tenant.settings.eventRetention, softBounceLimit: m.tenant.settings.softBounceLimit,
+                    softBounceWindow: m.tenant.settings.softBounceWindow)
                 // Everything below is tenant-owned: scope the rest of the transaction (row-level security).
                 try conn.execute("SELECT set_config('mailroom.tenant_id', \(tenant.description), true)")
                 let rows = try Self.applyTenantRows(m, tenant: tenant, conn: conn, secrets: secrets)

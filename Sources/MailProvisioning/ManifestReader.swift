@@ -84,7 +84,7 @@ final class ManifestReader {
         let name = map.string("name")
         if let settingsMap = map.mapping(
             "settings", keys: ["closed_case_statuses", "business_to_consumer", "max_personal_accounts", "remote_images", "oauth_send_wait",
-                               "events", "event_retention"])
+                               "events", "event_retention", "soft_bounce_limit", "soft_bounce_window"])
         {
             if settingsMap.has("closed_case_statuses") {
                 settings.closedCaseStatuses = settingsMap.strings("closed_case_statuses", kind: "status")
@@ -100,6 +100,11 @@ final class ManifestReader {
             let retention = Manifest.Settings.eventRetentionRange
             settings.eventRetention = settingsMap.duration("event_retention", default: settings.eventRetention,
                                                            minimum: retention.lowerBound, maximum: retention.upperBound)
+            settings.softBounceLimit = settingsMap.int("soft_bounce_limit", default: settings.softBounceLimit,
+                                                       in: Manifest.Settings.softBounceLimitRange) ?? settings.softBounceLimit
+            let window = Manifest.Settings.softBounceWindowRange
+            settings.softBounceWindow = settingsMap.duration("soft_bounce_window", default: settings.softBounceWindow,
+                                                             minimum: window.lowerBound, maximum: window.upperBound)
         }
         guard let slug else { return nil }
         return Manifest.Tenant(slug: slug, name: name, settings: settings)

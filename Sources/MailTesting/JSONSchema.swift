@@ -2,7 +2,8 @@ import Foundation
 
 /// A validator for the subset of JSON Schema (draft 2020-12) that the event schemas use
 /// (docs/events/): `type` (a name or a list of names), `properties`, `required`,
-/// `additionalProperties: false`, `enum`, `format: "date-time"` (RFC 3339 §5.6), and the annotations
+/// `additionalProperties: false`, `enum`, `format: "date-time"` (RFC 3339 §5.6), `items` (one schema for
+/// every element), `minItems`, and the annotations
 /// `$schema`, `$id`, `title` and `description`. Any other keyword is an error when the schema is read,
 /// so a schema never silently asks for more than is checked.
 public struct JSONSchema: Sendable {
@@ -12,7 +13,7 @@ public struct JSONSchema: Sendable {
     }
 
     static let keywords: Set<String> = ["$schema", "$id", "title", "description", "type", "properties", "required",
-                                        "additionalProperties", "enum", "format"]
+                                        "additionalProperties", "enum", "format", "items", "minItems"]
     static let typeNames: Set<String> = ["null", "boolean", "integer", "number", "string", "array", "object"]
 
     let root: JSONValue
@@ -60,6 +61,10 @@ public struct JSONSchema: Sendable {
         if let format = s["format"], format != .string("date-time") {
             throw Invalid(description: "\(path)/format: only date-time is supported")
         }
+        if let items = s["items"] { try check(items, at: "\(path)/items") }
+        if let minimum = s["minItems"] {
+            guard case .integer(let n) = minimum, n >= 0 else { throw Invalid(description: "\(path)/minItems: must be a count") }
+        }
     }
 
     // MARK: Validating
@@ -84,6 +89,14 @@ public struct JSONSchema: Sendable {
         }
         if s["format"] == .string("date-time"), case .string(let text) = value, !isDateTime(text) {
             out.append("\(here): not an RFC 3339 date-time")
+        }
+        if case .array(let elements) = value {
+            if case .integer(let minimum) = s["minItems"], elements.count < minimum {
+                out.append("\(here): fewer than \(minimum) items")
+            }
+            if let items = s["items"] {
+                for (i, element) in elements.enumerated() { validate(element, against: items, at: "\(path)/\(i)", into: &out) }
+            }
         }
         guard case .object(let object) = value else { return }
         let properties: [String: JSONValue]

@@ -10,7 +10,8 @@ import MailStore
 ///
 /// Order: the account's auto-replies must be on; `AutoReplyPolicy` refuses loops, lists, bounces,
 /// no-reply senders and our own addresses; without a case, only the first email of a thread is
-/// answered (its In-Reply-To / References name no email we hold); last, the per-sender sliding
+/// answered (its In-Reply-To / References name no email we hold); an address marked undeliverable
+/// is not answered; last, the per-sender sliding
 /// window is taken atomically in SQL. The reply carries Auto-Submitted, X-Auto-Response-Suppress
 /// and X-Loop (see `SendJobHandler.message`), In-Reply-To and References.
 public enum AutoReplier {
@@ -48,6 +49,9 @@ public enum AutoReplier {
             let thread = (email.inReplyTo.map { [$0] } ?? []) + email.references
             if try AutoReplyQueries.emailThreadIsKnown(conn, tenant: tenant, messageIDs: thread, excluding: emailID) { return nil }
         }
+        // An address marked undeliverable (it bounced: docs/bounces.md) is not answered; the queue would
+        // refuse it, and a refusal must not fail the import.
+        if try AddressHealthQueries.addressHealthIsUndeliverable(conn, tenant: tenant, address: to.address) { return nil }
         guard try AutoReplyQueries.autoReplyTake(conn, tenant: tenant, account: account.id, sender: to.address) else { return nil }
 
         let values = AutoReplyTemplate.Values(subject: email.subject, caseNumber: caseRef?.number, caseName: caseRef?.name,

@@ -430,20 +430,24 @@ struct FolderImporter: Sendable {
         }
     }
 
-    /// What follows storing, in the same transaction: routing of the new emails (links, cases,
+    /// What follows storing, in the same transaction: delivery reports among the new emails recorded
+    /// (and kept from everything after but filing), routing of the other new emails (links, cases,
     /// distribution, follows, a new case's auto-reply, under the case owner's rules), then filing and
     /// filters for every stored email (new ones and ones this mailbox found again), auto-replies of
-    /// accounts without case creation (not to mail another account owns), then notifications, last,
-    /// so a user filter can suppress them.
+    /// accounts without case creation (not to mail another account owns, never to a report), then
+    /// notifications, last, so a user filter can suppress them.
     private func afterStore(_ conn: PostgresConnection, account: MailAccountRecord, folder: MailFolderRecord, filing: MailFiling,
                             stored: [(result: EmailQueries.ImportResult, email: NewEmail)]) throws {
         let router = InboundRouter(settings: settings, logger: logger)
         let fresh = stored.filter(\.result.isNew).map { (id: $0.result.emailID, email: $0.email) }
-        let owners = fresh.isEmpty ? CaseOwner(accounts: []) : try CaseOwner.load(conn, tenant: account.tenantID)
-        let linked = try router.route(conn, tenant: account.tenantID, account: account, emails: fresh, owners: owners)
+        // Delivery reports are recorded and go no further: no routing, no auto-reply (docs/bounces.md).
+        let reports = try DeliveryReportIntake(logger: logger).take(conn, tenant: account.tenantID, emails: fresh)
+        let routed = reports.isEmpty ? fresh : fresh.filter { !reports.contains($0.id) }
+        let owners = routed.isEmpty ? CaseOwner(accounts: []) : try CaseOwner.load(conn, tenant: account.tenantID)
+        let linked = try router.route(conn, tenant: account.tenantID, account: account, emails: routed, owners: owners)
         try filing.file(conn, folder: folder, stored: stored.map { (id: $0.result.emailID, email: $0.email) })
         try AutoReplier.afterImport(conn, tenant: account.tenantID, account: account, stored: stored
-            .filter { !$0.result.isNew || !owners.ownedElsewhere($0.email, polledBy: account.id) }
+            .filter { !reports.contains($0.result.emailID) && (!$0.result.isNew || !owners.ownedElsewhere($0.email, polledBy: account.id)) }
             .map { ($0.result.emailID, $0.email, $0.result.isNew) })
         try router.notify(conn, tenant: account.tenantID, emails: linked)
     }

@@ -39,6 +39,8 @@ struct SendCommand: AsyncParsableCommand {
     @Option(help: "File holding the HTML body.") var html: String?
     @Option(help: "File to attach (repeatable); the content type is application/octet-stream unless given as FILE:TYPE/SUBTYPE.")
     var attach: [String] = []
+    @Flag(help: "Send even to recipients marked undeliverable because they bounced (docs/bounces.md).")
+    var sendAnyway = false
 
     func run() async throws {
         try global.bootstrapLogging()
@@ -60,7 +62,7 @@ struct SendCommand: AsyncParsableCommand {
         let pool = try global.makePool(connections: 1)
         defer { pool.close() }
         let (slug, accountName, username, caseNumber) = (tenant, from, user, self.caseNumber)
-        let (to, cc, bcc, subject) = (self.to, self.cc, self.bcc, self.subject)
+        let (to, cc, bcc, subject, sendAnyway) = (self.to, self.cc, self.bcc, self.subject, self.sendAnyway)
         let id = try await pool.withConnection { conn -> EmailID in
             guard let t = try TenantQueries.tenantGetBySlug(conn, slug: slug) else { throw ValidationError("no tenant \"\(slug)\"") }
             return try conn.transaction(tenant: t.id) { () -> EmailID in
@@ -80,7 +82,7 @@ struct SendCommand: AsyncParsableCommand {
                     .first?.decode(at: 0) else { throw ValidationError("no user \"\(username)\" in tenant \"\(slug)\"") }
                 return try EmailQueries.emailQueue(conn, tenant: t.id, EmailDraft(
                     account: account, user: userID, to: to, cc: cc, bcc: bcc, subject: subject, text: text, html: htmlBody,
-                    attachments: attachments, parent: parent))
+                    attachments: attachments, parent: parent, sendAnyway: sendAnyway))
             }
         }
         print("queued email \(id)")

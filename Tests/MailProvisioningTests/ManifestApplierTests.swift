@@ -99,6 +99,26 @@ import Testing
         #expect(try await stored() == (false, 7 * 86400))
     }
 
+    /// `tenant.settings.soft_bounce_limit` and `soft_bounce_window` land in the tenant row (3 in 7 days
+    /// when not given); a change is one change.
+    @Test func storesTheSoftBounceSettings() async throws {
+        let pool = try await TestDatabase.pool()
+        let box = SecretBox(key: .random())
+        var manifest = try acme(slug: TestDatabase.uniqueSlug("apply-bounces"))
+        let tenant = try await ManifestApplier(secrets: box).apply(manifest, to: pool).tenantID
+        func stored() async throws -> (Int, Double) {
+            try await pool.transaction(tenant: tenant) {
+                let row = try $0.query("SELECT soft_bounce_limit, extract(epoch FROM soft_bounce_window)::float8 FROM tenant WHERE id = \(tenant)").one()
+                return (try row.decode(Int.self, at: 0), try row.decode(Double.self, at: 1))
+            }
+        }
+        #expect(try await stored() == (3, 7 * 86400))
+        manifest.tenant.settings.softBounceLimit = 5
+        manifest.tenant.settings.softBounceWindow = .seconds(2 * 86400)
+        #expect(try await ManifestApplier(secrets: box).apply(manifest, to: pool).changes == 1)
+        #expect(try await stored() == (5, 2 * 86400))
+    }
+
     @Test func storesWhatTheManifestSays() async throws {
         let pool = try await TestDatabase.pool()
         let box = SecretBox(key: .random())

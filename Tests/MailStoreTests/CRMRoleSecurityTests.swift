@@ -327,7 +327,7 @@ import Testing
         // (functions/51_event_triggers.sql); the API key lookup answers only the tenant of a live key
         // whose secret the caller holds, and the CRM may not call it (functions/53_api_keys.sql).
         #expect(definers == "mailroom_account_connection_event,mailroom_account_repoll,mailroom_api_key_tenant,mailroom_case_assigned_event,"
-            + "mailroom_case_inserted_events,mailroom_case_reopened_event,mailroom_email_inserted_events,mailroom_email_updated_events,"
+            + "mailroom_case_inserted_events,mailroom_case_reopened_event,mailroom_email_bounce_events,mailroom_email_inserted_events,mailroom_email_updated_events,"
             + "mailroom_emit_event,mailroom_enqueue_sends,mailroom_grant_reauth_event,mailroom_may_send,mailroom_number_events,"
             + "mailroom_oauth_begin,mailroom_request_poll")
     }

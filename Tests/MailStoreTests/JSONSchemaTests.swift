@@ -38,6 +38,19 @@ import Testing
         }
     }
 
+    @Test func arraysCheckEachItemAndTheirLength() throws {
+        let s = try JSONSchema(json: #"""
+            {"type": "array", "minItems": 1,
+             "items": {"type": "object", "properties": {"a": {"type": "string"}}, "required": ["a"], "additionalProperties": false}}
+            """#)
+        #expect(try s.violations(of: #"[{"a": "x"}, {"a": "y"}]"#) == [])
+        #expect(try s.violations(of: #"[]"#) == ["/: fewer than 1 items"])
+        #expect(try s.violations(of: #"[{"a": "x"}, {"a": 2}, {}]"#) == ["/1/a: expected string, found number",
+                                                                       "/2: missing required property a"])
+        #expect(throws: JSONSchema.Invalid.self) { _ = try JSONSchema(json: #"{"type": "array", "minItems": -1}"#) }
+        #expect(throws: JSONSchema.Invalid.self) { _ = try JSONSchema(json: #"{"items": {"pattern": "x"}}"#) }
+    }
+
     @Test func dateTimesFollowRFC3339() {
         for good in ["2026-12-07T21:59:50Z", "2026-12-07t21:59:50.1z", "2026-12-07T21:59:50.609543+00:00", "1990-12-31T23:59:60-08:30"] {
             #expect(JSONSchema.isDateTime(good), "\(good)")
@@ -61,7 +74,7 @@ import Testing
         #expect(try EventSchemas.types() == [
             "account.connection_failed", "account.connection_restored", "account.reauth_required",
             "case.assigned", "case.created", "case.reopened",
-            "email.linked", "email.queued", "email.received", "email.send_failed", "email.sent",
+            "email.bounced", "email.linked", "email.queued", "email.received", "email.send_failed", "email.sent",
             "folder.stalled", "webhook.disabled",
         ])
         for type in try EventSchemas.types() {

@@ -79,11 +79,15 @@ BEGIN
             EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
         ELSIF r.relname IN ('job', 'job_tenant_turn') THEN
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
-        ELSIF r.relname IN ('auto_reply_sender', 'case_sender_limit', 'mail_poll_log', 'mail_sync_event', 'oauth_grant', 'event') THEN
+        ELSIF r.relname IN ('auto_reply_sender', 'case_sender_limit', 'mail_poll_log', 'mail_sync_event', 'oauth_grant', 'event',
+                            'email_bounce') THEN
             -- The service's own records: the per-sender auto-reply window and storm breaker counts (a
             -- CRM that could reset them would lift the limits), the poll log and sync events, OAuth
             -- grants (tokens sealed, their state: written by the workers and the login flows), events
-            -- (written by triggers with owner rights, pruned by the workers). The CRM reads them.
+            -- (written by triggers with owner rights, pruned by the workers), what delivery reports said
+            -- (a CRM that could write one would mark addresses). The CRM reads them. (`address_health`
+            -- is the CRM's like any tenant table, but its guard trigger lets the CRM only clear a mark,
+            -- as an administrator.)
             EXECUTE format('GRANT SELECT, INSERT, UPDATE, DELETE ON %s TO %I', r.tbl, p_service);
             EXECUTE format('GRANT SELECT ON %s TO %I', r.tbl, p_crm);
         ELSIF r.relname = 'event_sequence' THEN
@@ -144,10 +148,11 @@ BEGIN
         -- Service-only: the auto-reply window and the storm breaker's slots, writing job rows (the CRM
         -- asks for jobs through the SECURITY DEFINER functions that check what it asks), and writing events (a CRM that could
         -- would forge them; the triggers that write them run with owner rights), the API key lookup (a
-        -- CRM could probe keys of other tenants with it), and waking webhook deliveries.
+        -- CRM could probe keys of other tenants with it), waking webhook deliveries, and recording
+        -- delivery reports and the import's clearing of addresses that wrote to us.
         CONTINUE WHEN r.proname IN ('mailroom_auto_reply_take', 'mailroom_case_sender_take', 'mailroom_enqueue_jobs',
                                     'mailroom_emit_event', 'mailroom_emit_events', 'mailroom_api_key_tenant', 'mailroom_wake_webhooks',
-                                    'mailroom_webhook_enqueue');
+                                    'mailroom_webhook_enqueue', 'mailroom_record_delivery_reports', 'mailroom_address_wrote');
         EXECUTE format('GRANT EXECUTE ON FUNCTION %s TO %I', r.fn, p_crm);
     END LOOP;
 END $$;

@@ -117,13 +117,16 @@ BEGIN
 END $$;
 
 -- Changes and deletes, row by row (each needs the old row): a sent email never changes status back
--- or loses its sent_at; for a client that is not the service, the sanitised HTML is the service's,
+-- (only on to Bounced) or loses its sent_at; for a client that is not the service, the sanitised HTML is the service's,
 -- and an outgoing email changes only by its sender or an admin (`mailroom_outgoing_refusal`). New
 -- rows are checked once per statement (`email_check_new_access`, below).
 CREATE OR REPLACE FUNCTION mailroom_email_access() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    -- Never twice, whoever asks: not by setting it back to Sending, not by clearing sent_at.
-    IF TG_OP = 'UPDATE' AND OLD.status = 'Sent' AND (NEW.status <> 'Sent' OR NEW.sent_at IS DISTINCT FROM OLD.sent_at) THEN
+    -- Never twice, whoever asks: not by setting it back to Sending, not by clearing sent_at. A sent
+    -- email may only become Bounced (a delivery report said a recipient failed, functions/60_bounces.sql),
+    -- and a bounced one stays so.
+    IF TG_OP = 'UPDATE' AND OLD.status IN ('Sent', 'Bounced')
+       AND (NEW.status NOT IN (OLD.status, 'Bounced') OR NEW.sent_at IS DISTINCT FROM OLD.sent_at) THEN
         PERFORM mailroom_refuse_email('it was sent, and a sent email is never sent again', 'change', OLD.id);
     END IF;
     IF mailroom_caller_trusted() THEN
@@ -141,7 +144,7 @@ BEGIN
         END IF;
     END IF;
     IF mailroom_email_is_outgoing(OLD) AND (TG_OP = 'DELETE' OR mailroom_email_content_changed(OLD, NEW)) THEN
-        IF TG_OP = 'UPDATE' AND OLD.status = 'Sent' THEN
+        IF TG_OP = 'UPDATE' AND OLD.status IN ('Sent', 'Bounced') THEN
             PERFORM mailroom_refuse_email('a sent email cannot be changed', 'change', OLD.id);
         END IF;
         PERFORM mailroom_refuse_email(mailroom_outgoing_refusal(OLD.created_by_user_id),
@@ -231,7 +234,7 @@ BEGIN
         -- Not visible: the cascade of the email's own delete (checked there), or a foreign key
         -- violation to come.
         CONTINUE WHEN NOT FOUND OR NOT mailroom_email_is_outgoing(e);
-        IF e.status = 'Sent' THEN
+        IF e.status IN ('Sent', 'Bounced') THEN
             PERFORM mailroom_refuse_email('recipients and attachments of a sent email cannot change', 'change', eid);
         END IF;
         PERFORM mailroom_refuse_email(mailroom_outgoing_refusal(e.created_by_user_id), 'change', eid);
@@ -263,7 +266,7 @@ BEGIN
         WHERE m.send_account_id IS NOT NULL OR m.is_auto_reply OR m.queued_at IS NOT NULL OR m.created_by_user_id IS NOT NULL
         ORDER BY m.id
     LOOP
-        IF e.status = 'Sent' THEN
+        IF e.status IN ('Sent', 'Bounced') THEN
             PERFORM mailroom_refuse_email('recipients and attachments of a sent email cannot change', 'change', e.id);
         END IF;
         IF NOT coalesce(e.sender = ANY (allowed), false) THEN

@@ -22,6 +22,7 @@
 --   "reply_to_email"    the email this one answers
 --   "message_id"        (without brackets) the caller's Message-ID; by default a random one in the
 --                       account's domain
+--   "send_anyway"       true: send even to recipients marked undeliverable (below)
 --   "auto_reply"        true: an auto-reply, the service's own mail (only the service queues one):
 --                       no sender, From, its name and Reply-To from the account's auto-reply settings,
 --                       the subject as given, no Sent copy for a user; the row trigger admits it only
@@ -37,6 +38,10 @@
 -- the answered email's Reply-To addresses, else its From address.
 -- The worker replaces the Message-ID of a reply on a record with one carrying the record's signed
 -- token before the first submission.
+-- Undeliverable recipients (docs/bounces.md): a recipient (To, Cc, Bcc, given or taken from the answered
+-- email) whose address the tenant's `address_health` marks undeliverable refuses the call (22023), naming
+-- the address, when it was marked and why, unless the email says "send_anyway". Auto-replies are
+-- refused alike; the service checks before queueing one and simply does not answer such an address.
 --
 -- Cost: one query for the recipients of all emails; per email one for its attachments, when it has any; the
 -- account, the acting user's right to write outgoing mail and `mailroom_may_send` are read once per
@@ -83,6 +88,8 @@ DECLARE
     allowed_pairs text[] := '{}';
     why text;
     reply_address text;
+    anyway bigint[] := '{}';
+    marked record;
 BEGIN
     IF t IS NULL THEN
         RAISE EXCEPTION 'no tenant set for this transaction (mailroom.tenant_id)' USING ERRCODE = '42501';
@@ -288,6 +295,9 @@ BEGIN
         END IF;
         r.message_id := coalesce(e->>'message_id', gen_random_uuid()::text || '@' || split_part(r.from_address, '@', 2));
         emails := emails || r;
+        IF coalesce((e->>'send_anyway')::boolean, false) THEN
+            anyway := anyway || r.id;
+        END IF;
         senders := senders || v_user;
         recipients := recipients || ROW(t, ids[i], 'from', 0, r.from_address, r.from_name)::email_recipient;
         reply_address := CASE WHEN v_auto THEN coalesce(acct.auto_reply_reply_to, acct.reply_to) ELSE acct.reply_to END;
@@ -295,6 +305,21 @@ BEGIN
             recipients := recipients || ROW(t, ids[i], 'reply_to', 0, lower(reply_address), NULL)::email_recipient;
         END IF;
     END LOOP;
+
+    -- Recipients marked undeliverable: one probe of the tenant's marks per recipient, the first one
+    -- (in email, then To, Cc, Bcc order) refuses the call.
+    SELECT array_position(ids, x.email_id) AS i, h.address, h.undeliverable_at, h.reason INTO marked
+    FROM unnest(recipients) AS x
+    JOIN address_health h ON h.tenant_id = t AND h.address = x.address AND h.undeliverable_at IS NOT NULL
+    WHERE x.kind IN ('to', 'cc', 'bcc') AND NOT x.email_id = ANY (anyway)
+    ORDER BY x.email_id, array_position(ARRAY['to', 'cc', 'bcc'], x.kind), x.position
+    LIMIT 1;
+    IF marked.address IS NOT NULL THEN
+        RAISE EXCEPTION '%recipient % is undeliverable: marked % (%); send anyway to override',
+            CASE WHEN n > 1 THEN format('email %s: ', marked.i) ELSE '' END, marked.address,
+            to_char(marked.undeliverable_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS "UTC"'), marked.reason
+            USING ERRCODE = '22023';
+    END IF;
 
     -- One statement for every row of every email: per statement costs (the row triggers' setup, the
     -- sender check of email_check_new_senders, executor start) are paid once per call.
@@ -325,17 +350,20 @@ BEGIN
 END $$;
 
 -- Queues one email (`mailroom_queue_emails` with one element; the parameters are its keys); returns
--- its id. Errors name the parameter (p_to, ...) by its key.
+-- its id. Errors name the parameter (p_to, ...) by its key. `p_send_anyway` is "send_anyway".
+-- The form before `p_send_anyway` existed is dropped, so that a call without it is not ambiguous.
+DROP FUNCTION IF EXISTS mailroom_queue_email(bigint, bigint, text[], text[], text[], text, text, text, jsonb, text, bigint,
+                                             bigint, text);
 CREATE OR REPLACE FUNCTION mailroom_queue_email(
     p_account bigint, p_user bigint, p_to text[], p_cc text[] DEFAULT '{}', p_bcc text[] DEFAULT '{}',
     p_subject text DEFAULT NULL, p_text text DEFAULT NULL, p_html text DEFAULT NULL,
     p_attachments jsonb DEFAULT '[]', p_parent_type text DEFAULT NULL, p_parent_id bigint DEFAULT NULL,
-    p_reply_to_email bigint DEFAULT NULL, p_message_id text DEFAULT NULL) RETURNS bigint
+    p_reply_to_email bigint DEFAULT NULL, p_message_id text DEFAULT NULL, p_send_anyway boolean DEFAULT false) RETURNS bigint
     LANGUAGE plpgsql AS $$
 BEGIN
     RETURN (mailroom_queue_emails(jsonb_build_array(jsonb_strip_nulls(jsonb_build_object(
         'account', p_account, 'user', p_user, 'to', to_jsonb(p_to), 'cc', to_jsonb(p_cc), 'bcc', to_jsonb(p_bcc),
         'subject', p_subject, 'text', p_text, 'html', p_html, 'attachments', p_attachments,
         'parent_type', p_parent_type, 'parent_id', p_parent_id, 'reply_to_email', p_reply_to_email,
-        'message_id', p_message_id)))))[1];
+        'message_id', p_message_id, 'send_anyway', nullif(p_send_anyway, false))))))[1];
 END $$;

@@ -228,3 +228,39 @@ CREATE OR REPLACE TRIGGER oauth_grant_reauth_event
     AFTER UPDATE OF state ON oauth_grant
     FOR EACH ROW WHEN (OLD.state IS DISTINCT FROM 'reauth_required' AND NEW.state = 'reauth_required')
     EXECUTE FUNCTION mailroom_grant_reauth_event();
+
+------------------------------------------------------------------------------------------------
+-- Delivery reports
+------------------------------------------------------------------------------------------------
+
+-- `email.bounced`, per statement over the new `email_bounce` rows (one statement per recorded report,
+-- functions/60_bounces.sql): one event per outbound email with a newly recorded failed recipient,
+-- with those recipients (address, severity, status code) in address order, the worst severity
+-- (hard when any is) and the first recipient's status code. Untied reports, and delayed or delivered
+-- recipients, write no event; a report recorded again inserts no row and so writes none.
+CREATE OR REPLACE FUNCTION mailroom_email_bounce_events() RETURNS trigger
+    LANGUAGE plpgsql SECURITY DEFINER AS $$
+BEGIN
+    PERFORM mailroom_emit_events(x.tenant_id, array_agg('email.bounced'::text ORDER BY x.email_id), array_agg(x.payload ORDER BY x.email_id))
+    FROM (
+        SELECT b.tenant_id, b.email_id, jsonb_build_object(
+                   'email_id', b.email_id, 'message_id', e.message_id,
+                   'report_email_id', min(b.report_email_id),
+                   'case_id', CASE WHEN e.parent_type = 'case' THEN e.parent_id END,
+                   'parent_type', e.parent_type, 'parent_id', e.parent_id,
+                   'severity', CASE WHEN bool_or(b.severity = 'hard') THEN 'hard' ELSE 'soft' END,
+                   'status_code', (array_agg(b.status_code ORDER BY b.recipient))[1],
+                   'recipients', jsonb_agg(jsonb_build_object('address', b.recipient, 'severity', b.severity,
+                                                              'status_code', b.status_code) ORDER BY b.recipient)) AS payload
+        FROM new_bounces b
+        JOIN email e ON e.tenant_id = b.tenant_id AND e.id = b.email_id
+        JOIN tenant t ON t.id = b.tenant_id AND t.events_enabled
+        WHERE b.action = 'failed'
+        GROUP BY b.tenant_id, b.email_id, e.message_id, e.parent_type, e.parent_id
+    ) x
+    GROUP BY x.tenant_id;
+    RETURN NULL;
+END $$;
+CREATE OR REPLACE TRIGGER email_bounce_inserted_events
+    AFTER INSERT ON email_bounce REFERENCING NEW TABLE AS new_bounces
+    FOR EACH STATEMENT EXECUTE FUNCTION mailroom_email_bounce_events();

@@ -31,10 +31,14 @@ public struct EmailDraft: Sendable {
     public var replyToEmail: EmailID?
     /// Without brackets; nil for a random one in the account's domain.
     public var messageID: String?
+    /// Send even to recipients marked undeliverable (docs/bounces.md); otherwise such a recipient
+    /// refuses the draft.
+    public var sendAnyway: Bool
 
     public init(account: AccountID?, user: UserID, to: [String], cc: [String] = [], bcc: [String] = [], subject: String?,
                 text: String?, html: String? = nil, attachments: [Attachment] = [], parent: (type: String, id: Int64)? = nil,
-                replyToEmail: EmailID? = nil, messageID: String? = nil) {
+                replyToEmail: EmailID? = nil, messageID: String? = nil, sendAnyway: Bool = false) {
+        self.sendAnyway = sendAnyway
         self.account = account
         self.user = user
         self.to = to

@@ -10,22 +10,26 @@ public enum DirectoryQueries {
                                     businessToConsumer: Bool, maxPersonalAccounts: Int,
                                     remoteImages: RemoteImagePolicy = .allow,
                                     oauthSendWait: Duration = .seconds(24 * 3600), events: Bool = true,
-                                    eventRetention: Duration = .seconds(30 * 86400)) throws -> (TenantID, Int) {
+                                    eventRetention: Duration = .seconds(30 * 86400), softBounceLimit: Int = 3,
+                                    softBounceWindow: Duration = .seconds(7 * 86400)) throws -> (TenantID, Int) {
         let changed = try conn.query("""
             INSERT INTO tenant AS t (slug, name, closed_case_statuses, business_to_consumer, max_personal_accounts, remote_images,
-                                     oauth_send_wait, events_enabled, event_retention)
+                                     oauth_send_wait, events_enabled, event_retention, soft_bounce_limit, soft_bounce_window)
             VALUES (\(slug), \(name), \(PostgresArray(closedStatuses))::text[], \(businessToConsumer), \(maxPersonalAccounts),
                     \(remoteImages.rawValue), make_interval(secs => \(Double(oauthSendWait.components.seconds))), \(events),
-                    make_interval(secs => \(Double(eventRetention.components.seconds))))
+                    make_interval(secs => \(Double(eventRetention.components.seconds))), \(softBounceLimit),
+                    make_interval(secs => \(Double(softBounceWindow.components.seconds))))
             ON CONFLICT (slug) DO UPDATE SET name = excluded.name, closed_case_statuses = excluded.closed_case_statuses,
                 business_to_consumer = excluded.business_to_consumer, max_personal_accounts = excluded.max_personal_accounts,
                 remote_images = excluded.remote_images, oauth_send_wait = excluded.oauth_send_wait,
-                events_enabled = excluded.events_enabled, event_retention = excluded.event_retention, updated_at = now()
+                events_enabled = excluded.events_enabled, event_retention = excluded.event_retention,
+                soft_bounce_limit = excluded.soft_bounce_limit, soft_bounce_window = excluded.soft_bounce_window, updated_at = now()
             WHERE (t.name, t.closed_case_statuses, t.business_to_consumer, t.max_personal_accounts, t.remote_images, t.oauth_send_wait,
-                   t.events_enabled, t.event_retention)
+                   t.events_enabled, t.event_retention, t.soft_bounce_limit, t.soft_bounce_window)
                   IS DISTINCT FROM (excluded.name, excluded.closed_case_statuses, excluded.business_to_consumer,
                                     excluded.max_personal_accounts, excluded.remote_images, excluded.oauth_send_wait,
-                                    excluded.events_enabled, excluded.event_retention)
+                                    excluded.events_enabled, excluded.event_retention, excluded.soft_bounce_limit,
+                                    excluded.soft_bounce_window)
             RETURNING id
             """)
         if let row = changed.first { return (try row.decode(at: 0), 1) }

@@ -4,7 +4,8 @@ import MailCore
 extension EmailQueries {
     /// Queues `draft` through `mailroom_queue_emails` (validation, permission, rows and the `send`
     /// job in the caller's transaction); returns the new email's id. Refusals are `PostgresError`s
-    /// with SQLSTATE 22023 (invalid input) or 42501 (not permitted), and nothing is written.
+    /// with SQLSTATE 22023 (invalid input, a recipient marked undeliverable without `sendAnyway`) or
+    /// 42501 (not permitted), and nothing is written.
     public static func emailQueue(_ conn: PostgresConnection, tenant: TenantID, _ d: EmailDraft) throws -> EmailID {
         try emailQueueMany(conn, tenant: tenant, [d])[0]
     }
@@ -49,6 +50,7 @@ extension EmailQueries {
         var reply_to_email: Int64?
         var message_id: String?
         var auto_reply: Bool?
+        var send_anyway: Bool?
 
         init(account: Int64?, user: Int64?, to: [Recipient], subject: String?, text: String?) {
             self.account = account
@@ -71,6 +73,7 @@ extension EmailQueries {
             parent_id = d.parent?.id
             reply_to_email = d.replyToEmail?.rawValue
             message_id = d.messageID
+            send_anyway = d.sendAnyway ? true : nil
         }
     }
 }

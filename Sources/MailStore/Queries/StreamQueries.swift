@@ -4,7 +4,7 @@ import MailCore
 public enum StreamQueries {
     public enum Kind: String, Sendable {
         case emailReceived = "email_received", emailSent = "email_sent", caseCreated = "case_created"
-        case assigned, reopened
+        case assigned, reopened, emailBounced = "email_bounced"
     }
 
     public static func streamAdd(_ conn: PostgresConnection, tenant: TenantID, record: RecordRef, kind: Kind,
