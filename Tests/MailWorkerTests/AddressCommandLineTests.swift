@@ -28,22 +28,22 @@ import Testing
         }
         let send = ["send", "--tenant", slug, "--from", "Support", "--as", "alice", "--to", gone, "--subject", "Again"]
 
-        let refused = try MailroomBinary.run(send)
+        let refused = try await MailroomBinary.run(send)
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("\(gone) is undeliverable") && refused.stderr.contains("hard bounce 5.1.1"), "\(refused.stderr)")
-        let anyway = try MailroomBinary.run(send + ["--send-anyway"])
+        let anyway = try await MailroomBinary.run(send + ["--send-anyway"])
         #expect(anyway.status == 0, "\(anyway.stderr)")
         #expect(anyway.stdout.hasPrefix("queued email "))
 
-        let shown = try MailroomBinary.run(["address", "show", "--tenant", slug, gone.uppercased()])
+        let shown = try await MailroomBinary.run(["address", "show", "--tenant", slug, gone.uppercased()])
         #expect(shown.status == 0, "\(shown.stderr)")
         #expect(shown.stdout.contains(gone) && shown.stdout.contains("hard bounce 5.1.1"))
-        let cleared = try MailroomBinary.run(["address", "clear", "--tenant", slug, gone])
+        let cleared = try await MailroomBinary.run(["address", "clear", "--tenant", slug, gone])
         #expect(cleared.status == 0, "\(cleared.stderr)")
         #expect(cleared.stdout.contains("cleared \(gone)"))
-        let again = try MailroomBinary.run(["address", "clear", "--tenant", slug, gone])
+        let again = try await MailroomBinary.run(["address", "clear", "--tenant", slug, gone])
         #expect(again.stdout.contains("was not marked"))
-        #expect(try MailroomBinary.run(send).status == 0, "queued once cleared")
+        #expect(try await MailroomBinary.run(send).status == 0, "queued once cleared")
         let health = try await s.f.query(tenant) { try AddressHealthQueries.addressHealthGet($0, tenant: tenant, address: gone) }
         #expect(health?.undeliverableAt == nil && health?.clearedBy == "administrator")
     }

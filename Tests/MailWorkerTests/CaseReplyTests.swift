@@ -291,15 +291,15 @@ import Testing
 
         // alice is in the account's team with no role: refused; bob as an admin: queued.
         try await s.f.query(tenant) { try $0.execute("UPDATE app_user SET is_admin = true WHERE username = 'bob'") }
-        let refused = try MailroomBinary.run(["send", "--tenant", slug, "--case", "1", "--as", "alice", "--subject", "Re: Invoice wrong",
+        let refused = try await MailroomBinary.run(["send", "--tenant", slug, "--case", "1", "--as", "alice", "--subject", "Re: Invoice wrong",
                                               "--body", body.path])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("may not send from mail account"), "\(refused.stderr)")
-        let missing = try MailroomBinary.run(["send", "--tenant", slug, "--case", "7", "--as", "bob", "--subject", "x"])
+        let missing = try await MailroomBinary.run(["send", "--tenant", slug, "--case", "7", "--as", "bob", "--subject", "x"])
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("no case #7"), "\(missing.stderr)")
 
-        let run = try MailroomBinary.run(["send", "--tenant", slug, "--case", "1", "--as", "bob", "--subject", "Re: Invoice wrong",
+        let run = try await MailroomBinary.run(["send", "--tenant", slug, "--case", "1", "--as", "bob", "--subject", "Re: Invoice wrong",
                                           "--body", body.path])
         #expect(run.status == 0, "\(run.stderr)")
         let id = EmailID(try #require(Int64(run.stdout.replacingOccurrences(of: "queued email ", with: "")

@@ -8,13 +8,13 @@ import Testing
 @Suite struct CommandLineTests {
     typealias Run = MailroomBinary.Run
 
-    func mailroom(_ args: [String], env: [String: String] = [:]) throws -> Run {
-        try MailroomBinary.run(args, env: env)
+    func mailroom(_ args: [String], env: [String: String] = [:]) async throws -> Run {
+        try await MailroomBinary.run(args, env: env)
     }
 
-    @Test func helpIsEverywhere() throws {
+    @Test func helpIsEverywhere() async throws {
         for sub in [[], ["migrate"], ["apply"], ["worker"], ["export"], ["status"]] {
-            let r = try mailroom(sub + ["--help"])
+            let r = try await mailroom(sub + ["--help"])
             #expect(r.status == 0)
             #expect(r.stdout.contains("USAGE"))
         }
@@ -22,11 +22,11 @@ import Testing
 
     /// Operator settings are strict: an unknown or malformed value stops the command with the
     /// variable's name, before it touches the database or the network.
-    @Test func malformedSettingsAreErrors() throws {
-        let level = try mailroom(["status", "--database-url", "postgresql://127.0.0.1:1/none"], env: ["MAILROOM_LOG_LEVEL": "chatty"])
+    @Test func malformedSettingsAreErrors() async throws {
+        let level = try await mailroom(["status", "--database-url", "postgresql://127.0.0.1:1/none"], env: ["MAILROOM_LOG_LEVEL": "chatty"])
         #expect(level.status != 0)
         #expect(level.stderr.contains("MAILROOM_LOG_LEVEL: unknown log level \"chatty\""), "\(level.stderr)")
-        let option = try mailroom(["migrate", "--log-level", "loud", "--database-url", "postgresql://127.0.0.1:1/none"])
+        let option = try await mailroom(["migrate", "--log-level", "loud", "--database-url", "postgresql://127.0.0.1:1/none"])
         #expect(option.status != 0)
         #expect(option.stderr.contains("--log-level: unknown log level \"loud\""), "\(option.stderr)")
         for (name, value, problem) in [
@@ -35,7 +35,7 @@ import Testing
             ("MAILROOM_MAX_MESSAGE_SIZE", "50MB", "is not a positive number of bytes"),
             ("MAILROOM_FETCH_BUDGET", "0", "is not a positive number of bytes"),
         ] {
-            let r = try mailroom(["worker", "--until-idle", "--database-url", "postgresql://127.0.0.1:1/none"], env: [name: value])
+            let r = try await mailroom(["worker", "--until-idle", "--database-url", "postgresql://127.0.0.1:1/none"], env: [name: value])
             #expect(r.status != 0)
             #expect(r.stderr.contains("\(name): \"") && r.stderr.contains(problem), "\(r.stderr)")
         }
@@ -45,12 +45,12 @@ import Testing
             (["MAILROOM_OTEL_TRACES": "otlp-http", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"],
              "OTEL_EXPORTER_OTLP_PROTOCOL: unsupported protocol \"grpc\""),
         ] {
-            let r = try mailroom(["worker", "--until-idle", "--database-url", "postgresql://127.0.0.1:1/none"], env: env)
+            let r = try await mailroom(["worker", "--until-idle", "--database-url", "postgresql://127.0.0.1:1/none"], env: env)
             #expect(r.status != 0)
             #expect(r.stderr.contains(message), "\(r.stderr)")
         }
         for connections in ["0", "21"] {
-            let r = try mailroom(["worker", "--smtp-connections-per-account", connections, "--database-url", "postgresql://127.0.0.1:1/none"])
+            let r = try await mailroom(["worker", "--smtp-connections-per-account", connections, "--database-url", "postgresql://127.0.0.1:1/none"])
             #expect(r.status != 0)
             #expect(r.stderr.contains("--smtp-connections-per-account must be between 1 and 20, not \(connections)"), "\(r.stderr)")
         }
@@ -60,17 +60,17 @@ import Testing
         let (url, name) = try await TestDatabase.createDatabase()
         defer { Task { try? await TestDatabase.dropDatabase(name) } }
         let runs = try await withThrowingTaskGroup(of: Run.self) { group in
-            for _ in 0..<2 { group.addTask { try self.mailroom(["migrate", "--database-url", url]) } }
+            for _ in 0..<2 { group.addTask { try await self.mailroom(["migrate", "--database-url", url]) } }
             return try await group.reduce(into: [Run]()) { $0.append($1) }
         }
         #expect(runs.allSatisfy { $0.status == 0 })
         #expect(runs.filter { $0.stdout.contains("applied: 0001_foundation") }.count == 1)
         #expect(runs.filter { $0.stdout.contains("schema is up to date") }.count == 1)
-        let again = try mailroom(["migrate", "--database-url", url])
+        let again = try await mailroom(["migrate", "--database-url", url])
         #expect(again.stdout.contains("schema is up to date"))
     }
 
-    @Test func applyNamesTheKeyAndLineOfAnError() throws {
+    @Test func applyNamesTheKeyAndLineOfAnError() async throws {
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml")
         try """
             tenant: \(TestDatabase.uniqueSlug("badyaml"))
@@ -81,7 +81,7 @@ import Testing
               - {username: c, name: C, emails: [c@x.test], teams: {suport: null}}
             """.write(to: file, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(at: file) }
-        let r = try mailroom(["apply", file.path])
+        let r = try await mailroom(["apply", file.path])
         #expect(r.status != 0)
         #expect(r.stderr.contains("users[2].teams"))
         #expect(r.stderr.contains("\"suport\""))
@@ -98,17 +98,17 @@ import Testing
         let file = try supportManifest(slug: slug, box: box, server: f.server)
         defer { try? FileManager.default.removeItem(at: file) }
         let env = ["CLI_PW": box.password]
-        let first = try mailroom(["apply", file.path], env: env)
+        let first = try await mailroom(["apply", file.path], env: env)
         #expect(first.status == 0, "\(first.stderr)")
         #expect(first.stdout.contains("applied"))
-        let second = try mailroom(["apply", file.path], env: env)
+        let second = try await mailroom(["apply", file.path], env: env)
         #expect(second.stdout.contains("unchanged"))
 
-        let work = try mailroom(["worker", "--until-idle", "--tenant", slug])
+        let work = try await mailroom(["worker", "--until-idle", "--tenant", slug])
         #expect(work.status == 0, "\(work.stderr)")
         #expect(work.stdout.contains("Support"))
 
-        let export = try mailroom(["export", "--tenant", slug])
+        let export = try await mailroom(["export", "--tenant", slug])
         #expect(export.status == 0)
         #expect(!export.stdout.contains(box.password))
         let json = try JSONSerialization.jsonObject(with: Data(export.stdout.utf8)) as? [String: Any]
@@ -150,10 +150,10 @@ extension CommandLineTests {
         let slug = TestDatabase.uniqueSlug("clifail")
         let file = try supportManifest(slug: slug, box: box, server: f.server)
         defer { try? FileManager.default.removeItem(at: file) }
-        let applied = try mailroom(["apply", file.path], env: ["CLI_PW": "not-\(box.password)"])
+        let applied = try await mailroom(["apply", file.path], env: ["CLI_PW": "not-\(box.password)"])
         #expect(applied.status == 0, "\(applied.stderr)")
 
-        let work = try mailroom(["worker", "--until-idle", "--tenant", slug])
+        let work = try await mailroom(["worker", "--until-idle", "--tenant", slug])
         #expect(work.status != 0)
         #expect(work.stderr.contains("poll failed: \(slug)/Support/INBOX"), "\(work.stderr)")
         #expect(work.stderr.contains("authenticationFailed"), "\(work.stderr)")
@@ -163,7 +163,7 @@ extension CommandLineTests {
     @Test func statusOnAnEmptyDatabaseSaysToMigrate() async throws {
         let (url, name) = try await TestDatabase.createDatabase()
         defer { Task { try? await TestDatabase.dropDatabase(name) } }
-        let run = try mailroom(["status", "--database-url", url])
+        let run = try await mailroom(["status", "--database-url", url])
         #expect(run.status != 0)
         #expect(run.stderr.contains("run `mailroom migrate`"))
     }

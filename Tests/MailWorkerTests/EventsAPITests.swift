@@ -25,8 +25,8 @@ extension WorkerProcessTests {
 
         static func seqs(_ page: Page) -> [Int] { (page.json["events"] as? [[String: Any]] ?? []).compactMap { $0["seq"] as? Int } }
 
-        static func cli(_ fixture: ReplicaFixture, _ args: [String]) throws -> MailroomBinary.Run {
-            try MailroomBinary.run(["api-key"] + args, env: ["MAILROOM_DATABASE_URL": fixture.url])
+        static func cli(_ fixture: ReplicaFixture, _ args: [String]) async throws -> MailroomBinary.Run {
+            try await MailroomBinary.run(["api-key"] + args, env: ["MAILROOM_DATABASE_URL": fixture.url])
         }
 
         /// Writes `payloads` as events of `tenant`, as the service role, one transaction.
@@ -46,13 +46,13 @@ extension WorkerProcessTests {
                 try await Self.emit(fixture, acme, [1, 2, 3, 4, 5])
                 try await Self.emit(fixture, other, [101, 102])
 
-                let made = try Self.cli(fixture, ["create", "--tenant", "api-acme", "--name", "crm"])
+                let made = try await Self.cli(fixture, ["create", "--tenant", "api-acme", "--name", "crm"])
                 #expect(made.status == 0, "\(made.stderr)")
                 let key = made.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
                 #expect((try? APIKey.parse(key)) != nil)
-                let otherKey = try Self.cli(fixture, ["create", "--tenant", "api-other", "--name", "crm"]).stdout
+                let otherKey = try await Self.cli(fixture, ["create", "--tenant", "api-other", "--name", "crm"]).stdout
                     .trimmingCharacters(in: .whitespacesAndNewlines)
-                let duplicate = try Self.cli(fixture, ["create", "--tenant", "api-acme", "--name", "crm"])
+                let duplicate = try await Self.cli(fixture, ["create", "--tenant", "api-acme", "--name", "crm"])
                 #expect(duplicate.status != 0 && duplicate.stderr.contains("already has a live API key named crm"))
 
                 let port = try LoopbackHTTP.freePort()
@@ -123,13 +123,13 @@ extension WorkerProcessTests {
                 #expect(try Self.get(port, "?wait=31", key: key).status == 400)
 
                 // Listed without secrets; revoked by the CLI, refused at once, no restart.
-                let listed = try Self.cli(fixture, ["list", "--tenant", "api-acme"])
+                let listed = try await Self.cli(fixture, ["list", "--tenant", "api-acme"])
                 #expect(listed.status == 0 && listed.stdout.contains(acmeID) && !listed.stdout.contains(String(key.split(separator: "_")[2])))
-                let revoked = try Self.cli(fixture, ["revoke", "--tenant", "api-acme", "--name", "crm"])
+                let revoked = try await Self.cli(fixture, ["revoke", "--tenant", "api-acme", "--name", "crm"])
                 #expect(revoked.status == 0, "\(revoked.stderr)")
                 #expect(try Self.get(port, key: key).status == 401)
                 #expect(try Self.get(port, key: otherKey).status == 200)
-                #expect(try Self.cli(fixture, ["revoke", "--tenant", "api-acme", "--name", "crm"]).status != 0)
+                #expect(try await Self.cli(fixture, ["revoke", "--tenant", "api-acme", "--name", "crm"]).status != 0)
 
                 // A manifest's key works; dropped from the manifest, it is revoked.
                 let feed = APIKey.generate().text.value
@@ -148,7 +148,7 @@ extension WorkerProcessTests {
                 #expect(try Self.get(port, key: otherKey).status == 200)
 
                 // No key in the worker's log or in `mailroom status`.
-                let status = try MailroomBinary.run(["status", "--tenant", "api-acme"], env: ["MAILROOM_DATABASE_URL": fixture.url])
+                let status = try await MailroomBinary.run(["status", "--tenant", "api-acme"], env: ["MAILROOM_DATABASE_URL": fixture.url])
                 // SIGTERM does not wait out a waiting request: it is answered and the worker stops.
                 let lastWait = Task.detached { try Self.get(port, "?after=6&wait=30", key: otherKey).status }
                 let stopping = ContinuousClock.now

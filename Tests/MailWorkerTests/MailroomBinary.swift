@@ -7,15 +7,26 @@ enum MailroomBinary {
     struct Run { var status: Int32; var stdout: String; var stderr: String }
 
     /// Runs `mailroom ARGS` against the shared test database (unless `env` says otherwise) and
-    /// collects its output.
-    static func run(_ args: [String], env: [String: String] = [:]) throws -> Run {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: path)
-        p.arguments = args
+    /// collects its output. The process is waited for on a thread of its own: a blocking wait on the
+    /// cooperative pool (two threads on a two-core machine) would stall every other test of the run
+    /// for as long as the command takes (`worker --until-idle` takes seconds).
+    static func run(_ args: [String], env: [String: String] = [:]) async throws -> Run {
         var environment = ProcessInfo.processInfo.environment
         environment["MAILROOM_DATABASE_URL"] = try TestDatabase.url()
         environment["MAILROOM_MIGRATIONS"] = TestDatabase.migrationsDirectory
         for (k, v) in env { environment[k] = v }
+        let finalEnvironment = environment
+        return try await withCheckedThrowingContinuation { (done: CheckedContinuation<Run, any Error>) in
+            Thread {
+                done.resume(with: Result { try runBlocking(args, environment: finalEnvironment) })
+            }.start()
+        }
+    }
+
+    private static func runBlocking(_ args: [String], environment: [String: String]) throws -> Run {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: path)
+        p.arguments = args
         p.environment = environment
         let out = Pipe(), err = Pipe()
         p.standardOutput = out

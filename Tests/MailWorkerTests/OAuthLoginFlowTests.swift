@@ -237,12 +237,12 @@ import Testing
     }
 
     /// The callback's settings are required and strict: the worker refuses to start without them.
-    @Test func workerWithTheCallbackNeedsItsSettings() throws {
+    @Test func workerWithTheCallbackNeedsItsSettings() async throws {
         for (env, named) in [(["MAILROOM_PUBLIC_URL": "", "MAILROOM_OAUTH_RETURN_URLS": Self.returnPrefix], "MAILROOM_PUBLIC_URL"),
                              (["MAILROOM_PUBLIC_URL": "http://127.0.0.1:1", "MAILROOM_OAUTH_RETURN_URLS": ""], "MAILROOM_OAUTH_RETURN_URLS"),
                              (["MAILROOM_PUBLIC_URL": "http://127.0.0.1:1", "MAILROOM_OAUTH_RETURN_URLS": "https://crm.example.test"],
                               "MAILROOM_OAUTH_RETURN_URLS")] {
-            let run = try MailroomBinary.run(["worker", "--oauth-callback-port", "0"], env: env)
+            let run = try await MailroomBinary.run(["worker", "--oauth-callback-port", "0"], env: env)
             #expect(run.status != 0)
             #expect(run.stderr.contains(named), "\(run.stderr)")
         }

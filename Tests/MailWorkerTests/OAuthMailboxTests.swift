@@ -65,7 +65,7 @@ import Testing
         #expect(accountError?.contains("OAuth login needed again") == true, "\(String(describing: accountError))")
         #expect(accountError?.contains("invalid_grant") == true)
         // `mailroom status --json` names the account and the provider's reason.
-        let status = try MailroomBinary.run(["status", "--json", "--tenant", s.slug])
+        let status = try await MailroomBinary.run(["status", "--json", "--tenant", s.slug])
         #expect(status.status == 0, "\(status.stderr)")
         let doc = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
         let tenants = doc?["tenants"] as? [[String: Any]] ?? []
@@ -112,13 +112,13 @@ import Testing
         #expect(try await s.f.query(s.tenant) { try $0.query("SELECT state FROM oauth_grant").one().decode(String.self, at: 0) } == "reauth_required")
 
         let args = ["oauth", "import", "--tenant", s.slug, "--account", "Support", "--refresh-token", "env:MOVED_TOKEN"]
-        let refused = try MailroomBinary.run(args, env: ["MOVED_TOKEN": "rt-not-a-real-token"])
+        let refused = try await MailroomBinary.run(args, env: ["MOVED_TOKEN": "rt-not-a-real-token"])
         #expect(refused.status != 0)
         #expect(refused.stderr.contains("refused the refresh token"), "\(refused.stderr)")
         #expect(!refused.stderr.contains("rt-not-a-real-token") && !refused.stdout.contains("rt-not-a-real-token"))
 
         let fresh = try await s.tokens.makeUser(s.box.address, ttl: 60)
-        let stored = try MailroomBinary.run(args, env: ["MOVED_TOKEN": fresh.refreshToken.value])
+        let stored = try await MailroomBinary.run(args, env: ["MOVED_TOKEN": fresh.refreshToken.value])
         #expect(stored.status == 0, "\(stored.stderr)")
         #expect(stored.stdout.contains("OAuth login stored"))
         #expect(!stored.stdout.contains(fresh.refreshToken.value) && !stored.stderr.contains(fresh.refreshToken.value))

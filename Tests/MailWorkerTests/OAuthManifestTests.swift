@@ -84,7 +84,7 @@ import Testing
 
     @Test func statusWarnsAboutAClientSecretExpiringWithinThirtyDays() async throws {
         let s = try await Self.setUp("oauth-expiry")
-        let run = try MailroomBinary.run(["status", "--tenant", s.slug, "--json"])
+        let run = try await MailroomBinary.run(["status", "--tenant", s.slug, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         let t = try #require((doc["tenants"] as? [[String: Any]])?.first)
@@ -96,7 +96,7 @@ import Testing
         let left = try #require(expiring.first?["seconds_left"] as? Double)
         #expect(left > 9 * 86_400 && left <= 10 * 86_400)
 
-        let table = try MailroomBinary.run(["status", "--tenant", s.slug])
+        let table = try await MailroomBinary.run(["status", "--tenant", s.slug])
         #expect(table.status == 0, "\(table.stderr)")
         #expect(table.stdout.contains("client secret expires"))
         let line = try #require(table.stdout.split(separator: "\n").first { $0.contains(" test ") && $0.contains("generic") })

@@ -79,13 +79,13 @@ import Testing
         #expect(safe.contains("<img src=\"https://track.example.test/open.gif?u=7\" alt=\"pixel\">"))
 
         // Export hands out the sanitised copy; the original only when asked for.
-        let export = try MailroomBinary.run(["export", "--tenant", slug])
+        let export = try await MailroomBinary.run(["export", "--tenant", slug])
         #expect(export.status == 0, "\(export.stderr)")
         let email = try Self.emails(export.stdout).first
         #expect(email?["body_html"] as? String == safe)
         #expect(email?["body_html_original"] == nil)
         #expect(!export.stdout.contains("<script"))
-        let withOriginal = try MailroomBinary.run(["export", "--tenant", slug, "--original-html"])
+        let withOriginal = try await MailroomBinary.run(["export", "--tenant", slug, "--original-html"])
         #expect(withOriginal.status == 0, "\(withOriginal.stderr)")
         let full = try Self.emails(withOriginal.stdout).first
         #expect(full?["body_html"] as? String == safe)
@@ -117,7 +117,7 @@ import Testing
                 VALUES (\(tenant), 'crm-insert@acme.test', 'From the CRM', \(Self.maliciousHTML))
                 """)
         }
-        let export = try MailroomBinary.run(["export", "--tenant", slug])
+        let export = try await MailroomBinary.run(["export", "--tenant", slug])
         #expect(export.status == 0, "\(export.stderr)")
         let safe = try #require(try Self.emails(export.stdout).first?["body_html"] as? String)
         expectSafe(safe)

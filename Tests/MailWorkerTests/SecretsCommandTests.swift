@@ -37,19 +37,19 @@ import Testing
                    "MAILROOM_PREVIOUS_SECRET_KEYS": old.hexEncoded]
         let secrets = ["Rotate-Me-Password-1", new.hexEncoded, old.hexEncoded]
 
-        let before = try MailroomBinary.run(["secrets", "rotate", "--check"], env: env)
+        let before = try await MailroomBinary.run(["secrets", "rotate", "--check"], env: env)
         #expect(before.status == 0, "\(before.stderr)")
         #expect(before.stdout.contains("\(old.keyID)  previous  6"), "\(before.stdout)")
         #expect(before.stdout.contains("6 value(s) are still sealed by other keys"))
 
-        let run = try MailroomBinary.run(["secrets", "rotate", "--batch-size", "1"], env: env)
+        let run = try await MailroomBinary.run(["secrets", "rotate", "--batch-size", "1"], env: env)
         #expect(run.status == 0, "\(run.stderr)")
         #expect(run.stdout.contains("re-sealed 6 value(s) under key \(new.keyID) in 3 tenant(s)"), "\(run.stdout)")
 
-        let after = try MailroomBinary.run(["secrets", "rotate", "--check"], env: env)
+        let after = try await MailroomBinary.run(["secrets", "rotate", "--check"], env: env)
         #expect(after.stdout.contains("\(new.keyID)  current  6"), "\(after.stdout)")
         #expect(after.stdout.contains("previous keys can be dropped"))
-        let again = try MailroomBinary.run(["secrets", "rotate"], env: env)
+        let again = try await MailroomBinary.run(["secrets", "rotate"], env: env)
         #expect(again.status == 0 && again.stdout.contains("re-sealed 0 value(s)"), "\(again.stdout)")
 
         // The new key alone opens every value.
@@ -82,13 +82,13 @@ import Testing
         let old = SecretKey.random(), new = SecretKey.random()
         _ = try await ManifestApplier(secrets: SecretBox(key: old)).apply(try Self.manifest("rot-missing"), to: pool)
 
-        let missing = try MailroomBinary.run(["secrets", "rotate"], env: ["MAILROOM_DATABASE_URL": url, "MAILROOM_SECRET_KEY": new.hexEncoded])
+        let missing = try await MailroomBinary.run(["secrets", "rotate"], env: ["MAILROOM_DATABASE_URL": url, "MAILROOM_SECRET_KEY": new.hexEncoded])
         #expect(missing.status == 1)
         #expect(missing.stderr.contains("sealed by key \(old.keyID)"), "\(missing.stderr)")
         #expect(missing.stderr.contains("2 value(s) left as they were"))
 
         let malformed = "\(old.hexEncoded),not-a-key"
-        let bad = try MailroomBinary.run(["secrets", "rotate"], env: ["MAILROOM_DATABASE_URL": url, "MAILROOM_SECRET_KEY": new.hexEncoded,
+        let bad = try await MailroomBinary.run(["secrets", "rotate"], env: ["MAILROOM_DATABASE_URL": url, "MAILROOM_SECRET_KEY": new.hexEncoded,
                                                                      "MAILROOM_PREVIOUS_SECRET_KEYS": malformed])
         #expect(bad.status != 0)
         #expect(bad.stderr.contains("MAILROOM_PREVIOUS_SECRET_KEYS: item 2 is not a key"), "\(bad.stderr)")
@@ -97,7 +97,7 @@ import Testing
                 #expect(!(output.stdout + output.stderr).contains(secret))
             }
         }
-        let check = try MailroomBinary.run(["secrets", "rotate", "--check"], env: ["MAILROOM_DATABASE_URL": url, "MAILROOM_SECRET_KEY": new.hexEncoded])
+        let check = try await MailroomBinary.run(["secrets", "rotate", "--check"], env: ["MAILROOM_DATABASE_URL": url, "MAILROOM_SECRET_KEY": new.hexEncoded])
         #expect(check.stdout.contains("\(old.keyID)  unknown  2"), "\(check.stdout)")
         #expect(check.stdout.contains("2 value(s) are sealed by keys that are not configured"))
         pool.close()

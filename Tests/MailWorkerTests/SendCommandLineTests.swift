@@ -34,7 +34,7 @@ import Testing
         let html = try tempFile("body.html", Array("<p>Your order shipped.</p>".utf8))
         let attachment = try tempFile("invoice.txt", Array("total: 42".utf8))
 
-        let run = try MailroomBinary.run(["send", "--tenant", slug, "--from", "Support", "--as", "alice", "--to", customer.address,
+        let run = try await MailroomBinary.run(["send", "--tenant", slug, "--from", "Support", "--as", "alice", "--to", customer.address,
                                           "--cc", "Bob@Acme.test", "--bcc", "audit@acme.test", "--subject", "Shipped – Versand",
                                           "--body", body, "--html", html, "--attach", "\(attachment):text/plain"])
         #expect(run.status == 0, "\(run.stderr)")
@@ -99,11 +99,11 @@ import Testing
             (base + ["--as", "alice", "--subject", "Hi", "--body", "/nonexistent/body.txt"], "cannot read /nonexistent/body.txt"),
         ]
         for (args, expected) in cases {
-            let run = try MailroomBinary.run(args)
+            let run = try await MailroomBinary.run(args)
             #expect(run.status != 0, "\(args)")
             #expect(run.stderr.contains(expected), "\(args): \(run.stderr)")
         }
-        let bob = try MailroomBinary.run(base + ["--as", "bob", "--subject", "Hi"])
+        let bob = try await MailroomBinary.run(base + ["--as", "bob", "--subject", "Hi"])
         #expect(bob.stderr.contains("Support <\(support.address)>"), "\(bob.stderr)")
         #expect(try await s.f.count(tenant, "SELECT count(*) FROM email") == 0)
         #expect(try await s.f.count(tenant, "SELECT count(*) FROM job WHERE tenant_id = \(tenant) AND kind = 'send'") == 0)
@@ -122,7 +122,7 @@ import Testing
                                                  subject: "x", text: "y"))
         #expect(try await s.runSends(tenant).count == 1)
 
-        let json = try MailroomBinary.run(["status", "--tenant", slug, "--json"])
+        let json = try await MailroomBinary.run(["status", "--tenant", slug, "--json"])
         #expect(json.status == 0, "\(json.stderr)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any])
         let t = try #require((doc["tenants"] as? [[String: Any]])?.first)
@@ -137,7 +137,7 @@ import Testing
         #expect(f["last_error_at"] is String)
         #expect(f["alerted_at"] is String)
 
-        let table = try MailroomBinary.run(["status", "--tenant", slug])
+        let table = try await MailroomBinary.run(["status", "--tenant", slug])
         #expect(table.status == 0)
         #expect(table.stdout.contains("smtp failing since"))
         let line = try #require(table.stdout.split(separator: "\n").first { $0.contains(support.address) })
@@ -152,9 +152,9 @@ import Testing
             try conn.execute("UPDATE job SET state = 'ready' WHERE tenant_id = \(tenant) AND kind = 'send'")
         }
         #expect(try await s.runSends(tenant, attempt: 2).isEmpty)
-        let healed = try MailroomBinary.run(["status", "--tenant", slug, "--json"])
+        let healed = try await MailroomBinary.run(["status", "--tenant", slug, "--json"])
         let healedDoc = try #require(try JSONSerialization.jsonObject(with: Data(healed.stdout.utf8)) as? [String: Any])
         #expect(((healedDoc["tenants"] as? [[String: Any]])?.first?["smtp_failures"] as? [Any])?.isEmpty == true)
-        #expect(!(try MailroomBinary.run(["status", "--tenant", slug])).stdout.contains("smtp failing since"))
+        #expect(!(try await MailroomBinary.run(["status", "--tenant", slug])).stdout.contains("smtp failing since"))
     }
 }

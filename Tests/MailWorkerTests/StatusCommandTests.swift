@@ -7,8 +7,8 @@ import Testing
 /// `mailroom status` against the shared database, always with `--tenant` so other tests' tenants
 /// never change what is checked.
 @Suite struct StatusCommandTests {
-    func status(_ args: [String]) throws -> MailroomBinary.Run {
-        try MailroomBinary.run(["status"] + args)
+    func status(_ args: [String]) async throws -> MailroomBinary.Run {
+        try await MailroomBinary.run(["status"] + args)
     }
 
     @Test func jsonShowsEachFolderAfterAnImportAndTheQueueOfItsTenant() async throws {
@@ -40,7 +40,7 @@ import Testing
             return (support, sales)
         }
 
-        let run = try status(["--tenant", slug, "--json"])
+        let run = try await status(["--tenant", slug, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         #expect(doc["generated_at"] is String)
@@ -87,7 +87,7 @@ import Testing
                                  "last_error", "last_error_at", "messages_skipped", "kind", "owner"]
         #expect(folders.allSatisfy { Set($0.keys) == keys })
 
-        let table = try status(["--tenant", slug])
+        let table = try await status(["--tenant", slug])
         #expect(table.status == 0)
         let supportLine = try #require(table.stdout.split(separator: "\n").first { $0.contains("Support") })
         #expect(supportLine.contains("INBOX"))
@@ -97,7 +97,7 @@ import Testing
 
     @Test func anUnknownTenantIsAnError() async throws {
         _ = try await TestDatabase.pool()  // the shared database is migrated on first use
-        let run = try status(["--tenant", "no-such-tenant-\(UUID().uuidString.prefix(8).lowercased())"])
+        let run = try await status(["--tenant", "no-such-tenant-\(UUID().uuidString.prefix(8).lowercased())"])
         #expect(run.status != 0)
         #expect(run.stderr.contains("no tenant"))
     }

@@ -87,7 +87,7 @@ import Testing
         #expect(try await f.cases(tenant).count == 4)
 
         // `mailroom status` names the sender, the tenant and the account; the gauges count the trip.
-        let run = try MailroomBinary.run(["status", "--tenant", slug, "--json"])
+        let run = try await MailroomBinary.run(["status", "--tenant", slug, "--json"])
         #expect(run.status == 0, "\(run.stderr)")
         let doc = try #require(try JSONSerialization.jsonObject(with: Data(run.stdout.utf8)) as? [String: Any])
         let t = try #require((doc["tenants"] as? [[String: Any]])?.first)
@@ -98,7 +98,7 @@ import Testing
         #expect(breakers.first?["slot"] as? String == "create")
         #expect(breakers.first?["held_back"] as? Int == 2)
         #expect(breakers.first?["since"] is String && breakers.first?["last_held_at"] is String)
-        let table = try MailroomBinary.run(["status", "--tenant", slug])
+        let table = try await MailroomBinary.run(["status", "--tenant", slug])
         let line = try #require(table.stdout.split(separator: "\n").first { $0.contains(Self.peter) })
         #expect(line.contains(slug) && line.contains("Support") && line.contains("new cases"))
 

@@ -98,10 +98,10 @@ import Testing
         #expect(tripsA.first?.account == "Support" && tripsA.first?.slot == .create && (tripsA.first?.heldBack ?? 0) >= 1)
         #expect(try await f.query(tb) { try CaseSenderLimitQueries.caseSenderListTripped($0, tenant: tb) }.isEmpty)
 
-        let status = try MailroomBinary.run(["status", "--tenant", slugA])
+        let status = try await MailroomBinary.run(["status", "--tenant", slugA])
         #expect(status.status == 0, "\(status.stderr)")
         let line = status.stdout.split(separator: "\n").first { $0.contains(naive.mailbox.address.lowercased()) }
         #expect(line?.contains(slugA) == true && line?.contains("Support") == true)
-        #expect(!(try MailroomBinary.run(["status", "--tenant", slugB]).stdout.contains(naive.mailbox.address.lowercased())))
+        #expect(!(try await MailroomBinary.run(["status", "--tenant", slugB]).stdout.contains(naive.mailbox.address.lowercased())))
     }
 }

@@ -14,16 +14,16 @@ import Testing
         return path
     }
 
-    @Test func applyRefusesANameResolvingToLoopbackUnlessTheOperatorAllowsIt() throws {
+    @Test func applyRefusesANameResolvingToLoopbackUnlessTheOperatorAllowsIt() async throws {
         let file = try Self.manifest("https://localhost:8443/hooks")
         defer { try? FileManager.default.removeItem(atPath: file) }
-        let refused = try MailroomBinary.run(["apply", "--check", file], env: [
+        let refused = try await MailroomBinary.run(["apply", "--check", file], env: [
             "HOOK_SECRET": "do-not-print-me", OutboundPolicy.allowedHostsVariable: "", OutboundPolicy.insecureHostsVariable: "",
         ])
         #expect(refused.status == 2)
         #expect(refused.stderr.contains("webhooks[0].url: host \"localhost\" refused: address class loopback, not in MAILROOM_ALLOWED_HOSTS"))
         #expect(!(refused.stderr + refused.stdout).contains("do-not-print-me"))
-        let allowed = try MailroomBinary.run(["apply", "--check", file],
+        let allowed = try await MailroomBinary.run(["apply", "--check", file],
                                              env: ["HOOK_SECRET": "x", OutboundPolicy.allowedHostsVariable: "localhost"])
         #expect(allowed.status == 0)
         #expect(allowed.stdout.contains("ok"))
@@ -42,21 +42,21 @@ import Testing
             try WebhookQueries.webhookDisable(conn, tenant: tenant, id: id, reason: "failing for longer than its retry window (60 s)")
             return id
         }
-        let status = try MailroomBinary.run(["status", "--tenant", slug])
+        let status = try await MailroomBinary.run(["status", "--tenant", slug])
         #expect(status.status == 0)
         #expect(status.stdout.contains("crm") && status.stdout.contains("disabled") && status.stdout.contains("retry window"))
-        let json = try MailroomBinary.run(["status", "--tenant", slug, "--json"])
+        let json = try await MailroomBinary.run(["status", "--tenant", slug, "--json"])
         #expect(json.stdout.contains("\"webhooks\"") && json.stdout.contains("\"enabled\" : false"))
         for output in [status.stdout, status.stderr, json.stdout, json.stderr] {
             #expect(!output.contains("very-secret-hook-key"))
         }
 
-        #expect(try MailroomBinary.run(["events", "replay", "--tenant", "no-such-tenant", "--endpoint", "crm", "--from", "1"])
+        #expect(try await MailroomBinary.run(["events", "replay", "--tenant", "no-such-tenant", "--endpoint", "crm", "--from", "1"])
             .stderr.contains("no tenant \"no-such-tenant\""))
-        let unknown = try MailroomBinary.run(["events", "replay", "--tenant", slug, "--endpoint", "nope", "--from", "1"])
+        let unknown = try await MailroomBinary.run(["events", "replay", "--tenant", slug, "--endpoint", "nope", "--from", "1"])
         #expect(unknown.status != 0 && unknown.stderr.contains("no webhook endpoint \"nope\" in tenant \"\(slug)\""))
-        #expect(try MailroomBinary.run(["events", "replay", "--tenant", slug, "--endpoint", "crm", "--from", "0"]).status != 0)
-        let replay = try MailroomBinary.run(["events", "replay", "--tenant", slug, "--endpoint", "crm", "--from", "7"])
+        #expect(try await MailroomBinary.run(["events", "replay", "--tenant", slug, "--endpoint", "crm", "--from", "0"]).status != 0)
+        let replay = try await MailroomBinary.run(["events", "replay", "--tenant", slug, "--endpoint", "crm", "--from", "7"])
         #expect(replay.status == 0, "\(replay.stderr)")
         let (cursor, enabled, failures, job) = try await pool.transaction(tenant: tenant) { conn in
             let row = try conn.query("""
