@@ -104,9 +104,14 @@ public enum AutomaticMail {
     /// list, so the `multipart/report` rule of `reason(headers:from:)` sees only hand-built headers; here
     /// a status or disposition-notification leaf (RFC 3464, RFC 8098) stands for it.
     public static func reason(_ input: DeliveryReportInput) -> Reason? {
+        reason(notAReport: input) ?? (DeliveryReport.recognize(input) != nil ? .deliveryReport : nil)
+    }
+
+    /// `reason(_:)` for mail `DeliveryReport.recognize` has already turned down (the importer offers every
+    /// new email to it before routing): the same answer without recognizing it a second time.
+    public static func reason(notAReport input: DeliveryReportInput) -> Reason? {
         if let reason = reason(headers: input.headers, from: input.from) { return reason }
-        if input.parts.contains(where: { reportPartTypes.contains($0.contentType) }) { return .deliveryReport }
-        return DeliveryReport.recognize(input) != nil ? .deliveryReport : nil
+        return input.parts.contains(where: { reportPartTypes.contains($0.contentType) }) ? .deliveryReport : nil
     }
 
     /// The machine-readable parts of `multipart/report` (delivery status, read receipts).

@@ -19,7 +19,8 @@ struct InboundRouter: Sendable {
     var breaker: StormBreaker { StormBreaker(logger: logger) }
 
     /// Routes emails that `account` just stored for the first time; returns those that got a parent
-    /// record, for `notify` (which the caller runs after per-user filters have been applied).
+    /// record, for `notify` (which the caller runs after per-user filters have been applied). Delivery
+    /// reports are not routed: the caller gives only emails `DeliveryReportIntake` turned down.
     ///
     /// An email addressed to case-creating accounts is routed under the rules of its `owners` choice
     /// (team, distribution, auto-reply from that account), whichever mailbox stored it first;
@@ -117,8 +118,9 @@ struct InboundRouter: Sendable {
         let link = RecordLinker.decide(.init(token: token, threadParent: threadParent, from: from, replyTo: replyTo, to: to,
                                              owners: owners, businessToConsumer: c.tenantSettings.businessToConsumer))
 
-        // The input form also sees report parts and plain-text bounces (the headers lack Content-Type).
-        let automatic = AutomaticMail.reason(DeliveryReportInput(email)) != nil
+        // The input form also sees report parts (the headers lack Content-Type). Delivery reports never
+        // get here (`DeliveryReportIntake` took them), so the recognizer is not run a second time.
+        let automatic = AutomaticMail.reason(notAReport: DeliveryReportInput(email)) != nil
         var tagged: CaseRouting.TaggedCase?
         if let rules = c.rules, rules.create, link?.source.isThread != true,
            let number = CaseNumberTag.parse(email.subject),

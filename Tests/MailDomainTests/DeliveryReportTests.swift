@@ -130,6 +130,10 @@ import Testing
         #expect(DeliveryReport.recognize(input)?.recipients.map(\.address) == ["a@b.test"])
         #expect(AutomaticMail.reason(headers: input.headers, from: input.from) == nil)
         #expect(AutomaticMail.reason(input) == .deliveryReport)
+        // The form for mail the recognizer already turned down still sees the part, and recognizes nothing.
+        #expect(AutomaticMail.reason(notAReport: input) == .deliveryReport)
+        let plain = Self.input(from: "person@example.test", parts: [])
+        #expect(AutomaticMail.reason(notAReport: plain) == nil && AutomaticMail.reason(plain) == nil)
     }
 
     @Test func failedRecipientsHeaderAloneNamesTheRecipients() throws {
